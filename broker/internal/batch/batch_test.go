@@ -159,6 +159,22 @@ func TestValidateRejects(t *testing.T) {
 	}
 }
 
+func TestVerifyChecksumAcceptsCompactedShape(t *testing.T) {
+	// A compacted batch keeps its offset range but has fewer records.
+	b := Build(nil, 0, 1, sampleRecords(3))
+	compacted := patch(b, true, func(b []byte) { binary.BigEndian.PutUint32(b[offNumRecords:], 1) })
+	_, err := Validate(compacted)
+	require.ErrorIs(t, err, ErrInvalid)
+	h, err := VerifyChecksum(compacted)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), h.LastOffset())
+
+	_, err = VerifyChecksum(patch(b, false, func(b []byte) { b[len(b)-1] ^= 1 }))
+	require.ErrorIs(t, err, ErrCorrupt)
+	_, err = VerifyChecksum(b[:30])
+	require.ErrorIs(t, err, ErrShort)
+}
+
 func TestValidateAcceptsPatchedOffsets(t *testing.T) {
 	b := Build(nil, 0, 1, sampleRecords(3))
 	SetBaseOffset(b, 1<<40)

@@ -21,6 +21,29 @@ func checksum(b []byte) uint32 { return crc32.Checksum(b[offAttributes:], castag
 //
 // Validate does not modify or retain b.
 func Validate(b []byte) (Header, error) {
+	h, err := VerifyChecksum(b)
+	if err != nil {
+		return h, err
+	}
+	if h.NumRecords < 0 {
+		return h, fmt.Errorf("batch at offset %d: record count %d: %w", h.BaseOffset, h.NumRecords, ErrInvalid)
+	}
+	if h.NumRecords > 0 && h.LastOffsetDelta != h.NumRecords-1 {
+		return h, fmt.Errorf("batch at offset %d: %d records but last offset delta %d: %w",
+			h.BaseOffset, h.NumRecords, h.LastOffsetDelta, ErrInvalid)
+	}
+	if c := h.Compression(); c > Zstd {
+		return h, fmt.Errorf("batch at offset %d: %v: %w", h.BaseOffset, c, ErrInvalid)
+	}
+	return h, nil
+}
+
+// VerifyChecksum checks the framing of one stored batch: magic 2, Length
+// consistent with len(b), and the CRC-32C. Unlike Validate it does not check
+// the record count against LastOffsetDelta, which compaction legitimately
+// breaks (a compacted batch keeps its offset range but loses records), so it
+// is what log recovery uses. Errors are those of Validate.
+func VerifyChecksum(b []byte) (Header, error) {
 	if len(b) > offMagic && b[offMagic] != 2 {
 		return Header{}, fmt.Errorf("batch: magic %d: %w", int8(b[offMagic]), ErrUnsupportedMagic)
 	}
@@ -33,16 +56,6 @@ func Validate(b []byte) (Header, error) {
 	}
 	if sum := checksum(b); sum != h.CRC {
 		return h, fmt.Errorf("batch at offset %d: crc %08x, computed %08x: %w", h.BaseOffset, h.CRC, sum, ErrCorrupt)
-	}
-	if h.NumRecords < 0 {
-		return h, fmt.Errorf("batch at offset %d: record count %d: %w", h.BaseOffset, h.NumRecords, ErrInvalid)
-	}
-	if h.NumRecords > 0 && h.LastOffsetDelta != h.NumRecords-1 {
-		return h, fmt.Errorf("batch at offset %d: %d records but last offset delta %d: %w",
-			h.BaseOffset, h.NumRecords, h.LastOffsetDelta, ErrInvalid)
-	}
-	if c := h.Compression(); c > Zstd {
-		return h, fmt.Errorf("batch at offset %d: %v: %w", h.BaseOffset, c, ErrInvalid)
 	}
 	return h, nil
 }
