@@ -1,0 +1,38 @@
+// Package log is one partition's durable log, laid out like Kafka's: a
+// directory per partition holding segment files named by their 20-digit base
+// offset (00000000000000000000.log), each with a sparse offset index
+// (.index: relative offset and byte position, an entry every
+// IndexIntervalBytes) and a time index (.timeindex: the largest timestamp so
+// far and the batch that holds it).
+//
+// Start from [Open] and [Log]. Batches are stored exactly as producers send
+// them (RecordBatch v2, see package batch): [Log.Append] assigns offsets by
+// patching each batch's base offset and leader epoch in place and writes
+// them with one write to the active segment's page cache; [Log.Read] returns
+// whole batches for a fetch with preads. Idempotent producers are checked
+// and deduplicated as Kafka's ProducerStateManager does, and their state
+// survives restarts through snapshot files.
+//
+// Durability follows Kafka's flush policy (FlushIntervalMessages,
+// FlushIntervalMs; by default the log never fsyncs on its own and relies on
+// replication, except when segments are rolled and at Close). Open recovers
+// after a crash: it scans the segments written since the last fsync, cuts
+// the first torn or corrupt batch and everything after it, and rebuilds
+// indexes and producer state.
+//
+// The log starts no goroutines. The broker calls [Log.Maintain]
+// periodically for time-based rolls, retention, time-based flushes and
+// delayed file deletion.
+//
+// Concurrency: a Log is safe for concurrent use. Writes (Append, Maintain,
+// DeleteRecords, Truncate, SetConfig, Close, Delete) are serialized by an
+// internal lock; reads (Read, OffsetForTimestamp, MaxTimestamp, StartOffset,
+// EndOffset, Size, ProducerState) run concurrently with each other and wait
+// only for a write's in-memory critical section. fsync happens outside that
+// critical section.
+//
+// Files in a partition directory besides segments: <offset>.snapshot
+// (producer state), log-start-offset (moved by DeleteRecords),
+// recovery-point (offset below which everything was fsynced) and
+// clean-shutdown (written last by Close, removed by Open).
+package log

@@ -1,0 +1,507 @@
+package log
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/batch"
+)
+
+// Log is one partition's log. It is safe for concurrent use: writers
+// (Append, Maintain, DeleteRecords, Truncate, SetConfig, Close) take turns
+// on an internal lock, readers (Read, OffsetForTimestamp, offsets, ...) run
+// concurrently with each other and wait only for the short critical section
+// of a write. fsync runs outside that lock, so a flush does not stall
+// readers.
+//
+// Lock order: flushMu, then mu. flushMu is held by everything that fsyncs
+// or closes files (Flush, Maintain, DeleteRecords, Truncate, Close, Delete),
+// so a file being synced is never closed under the sync.
+type Log struct {
+	dir    string
+	logger *zap.Logger
+
+	flushMu sync.Mutex
+	mu      sync.RWMutex
+
+	cfg       Config
+	segs      []*segment // ascending base offsets; the last is active; never empty while open
+	start     int64      // log start offset
+	producers producerState
+
+	recoveryPoint    int64 // everything below was fsynced
+	checkpointedRP   int64 // recovery point last written to disk
+	lastTimeFlush    time.Time
+	pendingDeletes   []pendingDelete
+	closed           bool
+	snapshotsWritten bool
+}
+
+type pendingDelete struct {
+	paths []string
+	at    time.Time
+}
+
+// AppendResult describes a successful Append.
+type AppendResult struct {
+	BaseOffset     int64 // offset of the first record written (or of the original, for a duplicate)
+	LastOffset     int64 // offset of the last record written
+	LogAppendTime  int64 // ms; -1 unless the log uses LogAppendTime
+	Duplicate      bool  // the batch repeated one already written; nothing was written
+	LogStartOffset int64
+}
+
+func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
+
+func (l *Log) endOffset() int64 { return l.active().next }
+
+// StartOffset returns the log start offset: the first offset a reader may
+// fetch.
+func (l *Log) StartOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.start
+}
+
+// EndOffset returns the log end offset: the offset the next record gets.
+func (l *Log) EndOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.endOffset()
+}
+
+// Size returns the bytes in all segments.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var n int64
+	for _, s := range l.segs {
+		n += s.size
+	}
+	return n
+}
+
+// Dir returns the partition directory.
+func (l *Log) Dir() string { return l.dir }
+
+// SetConfig applies a changed topic configuration. It takes effect on the
+// next Append or Maintain.
+func (l *Log) SetConfig(cfg Config) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg = cfg.normalized()
+}
+
+// Config returns the configuration in force, with defaults filled in.
+func (l *Log) Config() Config {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.cfg
+}
+
+// ProducerState returns what the log knows of an idempotent producer: its
+// epoch and the sequence of its last batch (-1 if none).
+func (l *Log) ProducerState(producerID int64) (epoch int16, lastSeq int32, ok bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	e, ok := l.producers[producerID]
+	if !ok {
+		return 0, 0, false
+	}
+	return e.epoch, e.lastSeq(), true
+}
+
+type appendBatch struct {
+	b []byte
+	h batch.Header
+}
+
+// Append writes batches, one or more complete batches that the caller has
+// checked with batch.Validate, at the end of the log. It assigns offsets
+// from EndOffset, patching each batch's base offset and partition leader
+// epoch in place (and its timestamp, for LogAppendTime logs): the caller's
+// slice is modified and must not be in use elsewhere. The log does not keep
+// the slice after Append returns.
+//
+// Batches from idempotent producers are checked against the producer's
+// state (see ErrInvalidProducerEpoch, ErrOutOfOrderSequence); a retried
+// batch equal to one of the producer's last five is not written again and
+// yields Duplicate with the original offsets. A batch with no records is
+// refused with batch.ErrInvalid, as Kafka refuses it from producers.
+//
+// The batches are written with one write to the active segment, which is
+// rolled first if they would not fit, if it is older than SegmentMs, or if
+// an index is full. They reach the disk per the flush policy.
+func (l *Log) Append(batches []byte, leaderEpoch int32, now time.Time) (AppendResult, error) {
+	var stack [4]appendBatch
+	list := stack[:0]
+	var records int64
+	err := batch.Split(batches, func(b []byte) error {
+		h, err := batch.ParseHeader(b)
+		if err != nil {
+			return err
+		}
+		if h.NumRecords <= 0 || h.LastOffsetDelta < 0 {
+			return fmt.Errorf("batch with %d records: %w", h.NumRecords, batch.ErrInvalid)
+		}
+		records += int64(h.LastOffsetDelta) + 1
+		list = append(list, appendBatch{b, h})
+		return nil
+	})
+	if err == nil && len(list) == 0 {
+		err = fmt.Errorf("no batches: %w", batch.ErrInvalid)
+	}
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("log %s: append: %w", l.dir, err)
+	}
+
+	l.mu.Lock()
+	res, flush, err := l.appendLocked(batches, list, records, leaderEpoch, now)
+	l.mu.Unlock()
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("log %s: append: %w", l.dir, err)
+	}
+	if flush {
+		if err := l.Flush(); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (l *Log) appendLocked(data []byte, list []appendBatch, records int64, leaderEpoch int32, now time.Time) (AppendResult, bool, error) {
+	if l.closed {
+		return AppendResult{}, false, ErrClosed
+	}
+
+	// Producer checks run on working copies, so a refused append changes
+	// nothing; the state is updated for real after the write.
+	var staged map[int64]*producerEntry
+	for _, ab := range list {
+		h := ab.h
+		if !h.Idempotent() {
+			continue
+		}
+		e, touched := staged[h.ProducerID]
+		if !touched {
+			e = l.producers[h.ProducerID]
+			if dup, ok := l.producers.duplicateOf(h); ok {
+				return AppendResult{
+					BaseOffset: dup.baseOffset, LastOffset: dup.lastOffset,
+					LogAppendTime: -1, Duplicate: true, LogStartOffset: l.start,
+				}, false, nil
+			}
+		}
+		if err := checkProducerBatch(e, h); err != nil {
+			return AppendResult{}, false, err
+		}
+		switch {
+		case e == nil:
+			e = &producerEntry{epoch: h.ProducerEpoch}
+		case !touched:
+			e = e.clone()
+		}
+		e.apply(h, -1, -1)
+		if staged == nil {
+			staged = make(map[int64]*producerEntry, 1)
+		}
+		staged[h.ProducerID] = e
+	}
+
+	if err := l.maybeRoll(int64(len(data)), records, now); err != nil {
+		return AppendResult{}, false, err
+	}
+	seg := l.active()
+	next := seg.next
+	appendTime := int64(-1)
+	if l.cfg.logAppendTime() {
+		appendTime = now.UnixMilli()
+	}
+	res := AppendResult{BaseOffset: next, LogAppendTime: appendTime}
+	for i := range list {
+		ab := &list[i]
+		batch.SetBaseOffset(ab.b, next)
+		batch.SetPartitionLeaderEpoch(ab.b, leaderEpoch)
+		if appendTime >= 0 {
+			batch.SetLogAppendTime(ab.b, appendTime)
+			ab.h.MaxTimestamp = appendTime
+		}
+		ab.h.BaseOffset, ab.h.PartitionLeaderEpoch = next, leaderEpoch
+		next = ab.h.LastOffset() + 1
+	}
+	res.LastOffset = next - 1
+
+	if _, err := seg.file.WriteAt(data, seg.size); err != nil {
+		// Cut whatever part of the write landed, so the file ends on a
+		// batch boundary again.
+		if terr := seg.file.Truncate(seg.size); terr != nil {
+			err = errors.Join(err, terr)
+		}
+		return AppendResult{}, false, err
+	}
+	if seg.size == 0 {
+		seg.rollBase = now
+	}
+	pos := seg.size
+	for _, ab := range list {
+		off, t := seg.indexBatch(pos, ab.h, l.cfg.IndexIntervalBytes)
+		if err := seg.writeIndexEntries(off, t); err != nil {
+			// The data is written; a bad index is rebuilt at recovery.
+			l.logger.Warn("index write failed", zap.String("dir", l.dir), zap.Int64("offset", ab.h.BaseOffset), zap.Error(err))
+		}
+		pos += int64(ab.h.Size())
+		if ab.h.Idempotent() {
+			l.producers.update(ab.h, ab.h.BaseOffset, ab.h.LastOffset())
+		}
+	}
+	seg.size = pos
+	res.LogStartOffset = l.start
+	return res, seg.next-l.recoveryPoint >= l.cfg.FlushIntervalMessages, nil
+}
+
+// maybeRoll rolls the active segment if an append of size bytes and count
+// offsets would overfill it, if it is older than SegmentMs, or if an index
+// is full. An empty segment is never rolled.
+func (l *Log) maybeRoll(size, count int64, now time.Time) error {
+	seg := l.active()
+	if seg.size == 0 {
+		return nil
+	}
+	var why string
+	switch {
+	case seg.size+size > l.cfg.SegmentBytes:
+		why = "size"
+	case now.Sub(seg.rollBase) >= l.cfg.SegmentMs:
+		why = "age"
+	case len(seg.offsets) >= int(l.cfg.SegmentIndexBytes/offsetEntrySize) || len(seg.times) >= int(l.cfg.SegmentIndexBytes/timeEntrySize):
+		why = "index full"
+	case seg.next+count-1-seg.base > maxRelOffset:
+		why = "offset range"
+	default:
+		return nil
+	}
+	return l.roll(why)
+}
+
+// roll closes the active segment for writes and starts a new one at the log
+// end. The old segment is fsynced by the next Flush or Maintain.
+func (l *Log) roll(why string) error {
+	old := l.active()
+	if err := old.finish(); err != nil {
+		return err
+	}
+	seg, err := openSegment(l.dir, old.next, true)
+	if err != nil {
+		return fmt.Errorf("roll: %w", err)
+	}
+	l.segs = append(l.segs, seg)
+	l.logger.Debug("rolled segment", zap.String("dir", l.dir), zap.Int64("base_offset", seg.base), zap.String("reason", why))
+	// A snapshot per roll bounds replay after a crash. It is not fsynced:
+	// its CRC tells a torn one, and an older one (or a full replay) serves.
+	if err := l.writeSnapshot(seg.base, false); err != nil {
+		l.logger.Warn("producer snapshot failed", zap.String("dir", l.dir), zap.Error(err))
+	}
+	return nil
+}
+
+// writeSnapshot saves the producer state at offset off and drops old
+// snapshots beyond the last few.
+func (l *Log) writeSnapshot(off int64, durable bool) error {
+	if err := writeFileAtomic(l.dir, segmentName(off, snapshotExt), l.producers.encode(), durable); err != nil {
+		return err
+	}
+	offs, err := listSnapshots(l.dir)
+	if err != nil {
+		return err
+	}
+	for len(offs) > keepSnapshots {
+		_ = os.Remove(snapshotPath(l.dir, offs[0]))
+		offs = offs[1:]
+	}
+	return nil
+}
+
+// segmentFor returns the index of the segment that holds offset: the last
+// whose base is at most offset (0 if offset is below every base).
+func (l *Log) segmentFor(offset int64) int {
+	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > offset })
+	return max(i-1, 0)
+}
+
+// Flush fsyncs everything written so far and advances the recovery point.
+func (l *Log) Flush() error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	return l.flushLocked()
+}
+
+// flushLocked needs flushMu. It syncs outside mu: files are closed only
+// under flushMu, so none is closed during the sync.
+func (l *Log) flushLocked() error {
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return ErrClosed
+	}
+	end := l.endOffset()
+	var logs []*os.File
+	var inactive []*segment
+	for i, s := range l.segs {
+		last := i == len(l.segs)-1
+		if s.next > l.recoveryPoint || (s.size > 0 && s.base >= l.recoveryPoint) {
+			logs = append(logs, s.file)
+		}
+		if !last && !s.indexSynced {
+			inactive = append(inactive, s)
+		}
+	}
+	l.mu.RUnlock()
+
+	for _, f := range logs {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("log %s: flush: %w", l.dir, err)
+		}
+	}
+	// Index files of inactive segments must be durable before the recovery
+	// point passes them: recovery trusts them from then on. indexSynced is
+	// guarded by mu, and inactive segments' indexes no longer change.
+	for _, s := range inactive {
+		if err := s.offFile.Sync(); err != nil {
+			return fmt.Errorf("log %s: flush index: %w", l.dir, err)
+		}
+		if err := s.timeFile.Sync(); err != nil {
+			return fmt.Errorf("log %s: flush index: %w", l.dir, err)
+		}
+	}
+	l.mu.Lock()
+	for _, s := range inactive {
+		s.indexSynced = true
+	}
+	if end > l.recoveryPoint {
+		l.recoveryPoint = end
+	}
+	l.mu.Unlock()
+	return nil
+}
+
+// Close flushes the log, saves the producer state and index ends, writes
+// the clean-shutdown marker and closes the files. Later calls do nothing;
+// other methods return ErrClosed.
+func (l *Log) Close() error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.mu.Unlock()
+	err := l.flushLocked()
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil {
+		err = l.closeCleanly()
+	}
+	l.closeFiles()
+	l.closed = true
+	if err != nil {
+		return fmt.Errorf("log %s: close: %w", l.dir, err)
+	}
+	return nil
+}
+
+// closeCleanly writes what a clean open needs: the active segment's last
+// time-index entry, durable indexes, a producer snapshot at the end, the
+// recovery point, and last the marker.
+func (l *Log) closeCleanly() error {
+	act := l.active()
+	if err := act.finish(); err != nil {
+		return err
+	}
+	for _, s := range l.segs {
+		if err := s.syncIndexes(); err != nil {
+			return err
+		}
+	}
+	end := l.endOffset()
+	if err := l.writeSnapshot(end, true); err != nil {
+		return err
+	}
+	if err := writeCheckpoint(l.dir, recoveryPointFile, end, true); err != nil {
+		return err
+	}
+	for _, pd := range l.pendingDeletes {
+		removeAll(pd.paths)
+	}
+	l.pendingDeletes = nil
+	return writeFileAtomic(l.dir, cleanShutdownFile, nil, true)
+}
+
+func (l *Log) closeFiles() {
+	for _, s := range l.segs {
+		if err := s.close(); err != nil {
+			l.logger.Warn("close segment", zap.String("dir", l.dir), zap.Int64("base_offset", s.base), zap.Error(err))
+		}
+	}
+}
+
+// Delete closes the log without the clean-shutdown work and removes its
+// directory (topic deletion).
+func (l *Log) Delete() error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.closeFiles()
+		l.closed = true
+	}
+	if err := os.RemoveAll(l.dir); err != nil {
+		return fmt.Errorf("log %s: delete: %w", l.dir, err)
+	}
+	return nil
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		_ = os.Remove(p)
+	}
+}
+
+// deleteSegments renames the segments' files to *.deleted, closes them and
+// removes them now or, with a FileDeleteDelay, from a later Maintain.
+// Callers hold flushMu and mu and have already taken the segments out of
+// l.segs.
+func (l *Log) deleteSegments(segs []*segment, now time.Time, why string) {
+	for _, s := range segs {
+		var renamed []string
+		for _, p := range s.paths() {
+			if err := os.Rename(p, p+deletedSuffix); err == nil {
+				renamed = append(renamed, p+deletedSuffix)
+			} else {
+				l.logger.Warn("rename for deletion", zap.String("path", p), zap.Error(err))
+			}
+		}
+		if err := s.close(); err != nil {
+			l.logger.Warn("close deleted segment", zap.String("dir", l.dir), zap.Error(err))
+		}
+		l.logger.Info("deleting segment", zap.String("dir", l.dir), zap.Int64("base_offset", s.base),
+			zap.Int64("next_offset", s.next), zap.Int64("bytes", s.size), zap.String("reason", why))
+		if l.cfg.FileDeleteDelay <= 0 {
+			removeAll(renamed)
+		} else {
+			l.pendingDeletes = append(l.pendingDeletes, pendingDelete{paths: renamed, at: now.Add(l.cfg.FileDeleteDelay)})
+		}
+	}
+}
+
+// path joins a file name to the log directory.
+func (l *Log) path(name string) string { return filepath.Join(l.dir, name) }
