@@ -1,0 +1,74 @@
+package group
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Record is one record of __consumer_offsets: a key and a value in Kafka's
+// own schemas (kmsg.OffsetCommitKey/Value, kmsg.GroupMetadataKey/Value). A
+// nil Value is a tombstone.
+type Record struct{ Key, Value []byte }
+
+// Store persists the coordinator's records in __consumer_offsets. The broker
+// implements it over its partitions.
+//
+// Append returns once the records are durably appended (acks=all semantics),
+// all of them or none; the coordinator never modifies a Record after passing
+// it, and calls Append for one group at a time. Load replays a partition in
+// offset order; the Record passed to fn is only valid during the call. Both
+// must honour ctx. A Store error that wraps a *kerr.Error is mapped to the
+// client's error code the way Kafka maps append errors; any other error is
+// reported as COORDINATOR_NOT_AVAILABLE.
+type Store interface {
+	Append(ctx context.Context, partition int32, recs []Record) error
+	Load(ctx context.Context, partition int32, fn func(Record) error) error
+}
+
+// commitError maps a failed offset-commit append to the code the client
+// gets, as Kafka's GroupMetadataManager.storeOffsets does.
+func commitError(err error) int16 {
+	var ke *kerr.Error
+	switch {
+	case errors.As(err, &ke):
+		switch ke {
+		case kerr.UnknownTopicOrPartition, kerr.NotEnoughReplicas,
+			kerr.NotEnoughReplicasAfterAppend, kerr.RequestTimedOut:
+			return kerr.CoordinatorNotAvailable.Code
+		case kerr.NotLeaderForPartition, kerr.KafkaStorageError:
+			return kerr.NotCoordinator.Code
+		case kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidFetchSize:
+			return kerr.InvalidCommitOffsetSize.Code
+		}
+		return ke.Code
+	default:
+		return kerr.CoordinatorNotAvailable.Code
+	}
+}
+
+// groupStoreError maps a failed group-metadata append to the code the client
+// gets, as Kafka's GroupMetadataManager.storeGroup does.
+func groupStoreError(err error) int16 {
+	var ke *kerr.Error
+	switch {
+	case errors.As(err, &ke):
+		switch ke {
+		case kerr.UnknownTopicOrPartition, kerr.NotEnoughReplicas,
+			kerr.NotEnoughReplicasAfterAppend:
+			return kerr.CoordinatorNotAvailable.Code
+		case kerr.NotLeaderForPartition, kerr.KafkaStorageError:
+			return kerr.NotCoordinator.Code
+		case kerr.RequestTimedOut:
+			return kerr.RebalanceInProgress.Code
+		case kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidFetchSize:
+			return kerr.UnknownServerError.Code
+		}
+		return ke.Code
+	case errors.Is(err, context.DeadlineExceeded):
+		return kerr.RebalanceInProgress.Code
+	default:
+		return kerr.CoordinatorNotAvailable.Code
+	}
+}
