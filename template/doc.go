@@ -1,0 +1,45 @@
+// Package template is the producer half of kspring: Spring for Apache Kafka's
+// KafkaTemplate for Go, on an IBM/sarama AsyncProducer.
+//
+// Start from [Template]. [Dial] builds one from broker addresses and a
+// [Config] (the spring.kafka.producer.* settings); [New] builds one over a
+// sarama.Client you own, whose config comes from [Config.Sarama]. Keys and
+// values are typed; serializers come from package serde:
+//
+//	t, err := template.Dial[string, Order](brokers, cfg,
+//		template.WithValueSerializer(serde.JSON[Order]{TypeID: "com.acme.Order"}))
+//	...
+//	t.SendKey(ctx, "orders", o.ID, o).
+//		OnSuccess(func(r template.SendResult[string, Order]) {
+//			log.Printf("written at %s-%d@%d", r.Metadata.Topic, r.Metadata.Partition, r.Metadata.Offset)
+//		}).
+//		OnFailure(func(err error) { log.Printf("not written: %v", err) })
+//
+// Every Send method returns a [Future] at once. It completes exactly once: with
+// a [SendResult] (the record and its [RecordMetadata]: topic, partition, offset,
+// timestamp, serialized sizes) or with a [*SendError] that keeps the record and
+// the cause (a kerr.Error for Kafka error codes, with Retriable). Every failure
+// reaches the future and the [ProducerListener]: a cancelled context, a
+// serializer error, a record too large, a full buffer, an unknown topic,
+// brokers that cannot be reached, a delivery timeout, Close.
+//
+// Placement: a record with an explicit partition goes there; a keyed record
+// goes where Kafka's Java default partitioner puts it (murmur2 of the
+// serialized key), so Go and Java services sharing a topic keep per-key order;
+// records with a null key are spread round robin. [WithPartitioner] overrides
+// this.
+//
+// Bounds: buffer-memory bounds the bytes in flight, and Send waits at most
+// max-block-ms (or until its context ends) for room; delivery-timeout-ms
+// bounds the time until a future completes; [Template.Close] with a context
+// bounds shutdown. Nothing waits forever.
+//
+// Concurrency: a Template is safe for concurrent use, and records sent from
+// one goroutine to a partition keep their order. One dispatcher goroutine per
+// template drains the producer and completes futures; future callbacks,
+// interceptor acknowledgements and listener calls run on it (or on the
+// goroutine whose Send failed early), so they must not block, and must not
+// call Flush, Close or Future.Get. Sending from a callback works but may wait
+// for buffer room while the dispatcher cannot free any; prefer another
+// goroutine.
+package template

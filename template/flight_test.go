@@ -1,0 +1,124 @@
+package template
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type testFlight = flight[string, string]
+
+func newFlight(budget int64) *testFlight { return &testFlight{avail: budget} }
+
+// acquireAsync starts an acquire and returns the channel of its result.
+func acquireAsync(ctx context.Context, fl *testFlight, f *Future[string, string], need int64, maxBlock time.Duration, closing chan struct{}) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- fl.acquire(ctx, f, need, time.Now(), maxBlock, closing) }()
+	return ch
+}
+
+// waiting reports when n acquires are queued.
+func waiting(fl *testFlight, n int) func() bool {
+	return func() bool {
+		fl.mu.Lock()
+		defer fl.mu.Unlock()
+		return len(fl.waiters) == n
+	}
+}
+
+func TestFlightBudgetBlocksUntilReleased(t *testing.T) {
+	fl := newFlight(100)
+	a, b := &Future[string, string]{}, &Future[string, string]{}
+	require.NoError(t, fl.acquire(context.Background(), a, 60, time.Now(), time.Minute, nil))
+
+	got := acquireAsync(context.Background(), fl, b, 60, time.Minute, nil)
+	require.Eventually(t, waiting(fl, 1), 10*time.Second, time.Millisecond)
+	select {
+	case err := <-got:
+		t.Fatalf("acquired over budget: %v", err)
+	default:
+	}
+
+	fl.release(a)
+	require.NoError(t, <-got)
+	require.Equal(t, []*Future[string, string]{b}, fl.snapshot())
+	fl.release(b)
+	require.Equal(t, int64(100), fl.avail)
+	require.Empty(t, fl.snapshot())
+}
+
+func TestFlightBudgetGivesUp(t *testing.T) {
+	closing := make(chan struct{})
+	tests := []struct {
+		name  string
+		ctx   func() context.Context
+		block time.Duration
+		close bool
+		want  error
+	}{
+		{"max block", context.Background, time.Millisecond, false, ErrBufferFull},
+		{"ctx", func() context.Context {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return ctx
+		}, time.Minute, false, context.Canceled},
+		{"closing", context.Background, time.Minute, true, ErrClosed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fl := newFlight(10)
+			var ch chan struct{}
+			if tc.close {
+				ch = closing
+				close(closing)
+			}
+			err := fl.acquire(tc.ctx(), &Future[string, string]{}, 11, time.Now(), tc.block, ch)
+			require.ErrorIs(t, err, tc.want)
+			require.Empty(t, fl.waiters)
+			require.Equal(t, int64(10), fl.avail, "nothing leaked")
+		})
+	}
+}
+
+// A waiter that gives up lets the ones behind it through.
+func TestFlightGiveUpHandsOn(t *testing.T) {
+	fl := newFlight(100)
+	hold := &Future[string, string]{}
+	require.NoError(t, fl.acquire(context.Background(), hold, 50, time.Now(), time.Minute, nil))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	big := acquireAsync(ctx, fl, &Future[string, string]{}, 80, time.Minute, nil)
+	require.Eventually(t, waiting(fl, 1), 10*time.Second, time.Millisecond)
+	small := acquireAsync(context.Background(), fl, &Future[string, string]{}, 10, time.Minute, nil)
+	require.Eventually(t, waiting(fl, 2), 10*time.Second, time.Millisecond)
+
+	cancel() // the head gives up; the small one fits in what is left
+	require.ErrorIs(t, <-big, context.Canceled)
+	require.NoError(t, <-small)
+	require.Equal(t, int64(40), fl.avail)
+}
+
+func TestFlightExpiredAndDrainKeepBudget(t *testing.T) {
+	fl := newFlight(100)
+	t0 := time.Now()
+	fs := make([]*Future[string, string], 3)
+	for i := range fs {
+		fs[i] = &Future[string, string]{}
+		require.NoError(t, fl.acquire(context.Background(), fs[i], 10, t0.Add(time.Duration(i)*time.Second), time.Minute, nil))
+	}
+	require.Equal(t, fs[:2], fl.expired(t0.Add(1500*time.Millisecond)))
+	require.Equal(t, fs[2:], fl.snapshot())
+	require.Equal(t, int64(70), fl.avail, "expired records still hold budget until sarama returns them")
+
+	require.Equal(t, fs[2:], fl.drain())
+	require.Empty(t, fl.snapshot())
+
+	for _, f := range fs {
+		fl.release(f)
+	}
+	require.Equal(t, int64(100), fl.avail)
+	fl.release(fs[0]) // twice is harmless
+	require.Equal(t, int64(100), fl.avail)
+}

@@ -1,0 +1,187 @@
+package template
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// Future is the pending outcome of one send. It completes exactly once, with a
+// SendResult or with a *SendError.
+//
+// Callbacks added with OnSuccess, OnFailure and OnComplete run in the order
+// they were added. Until the future completes they are queued, and then run on
+// the goroutine that completes it: the template's dispatcher goroutine for a
+// record the broker answered, the goroutine that called Send for a record that
+// failed before it was handed to the producer, or the one calling Close or
+// Flush's sweep. A callback added after completion runs at once on the
+// goroutine that adds it. Callbacks must not block: while one runs on the
+// dispatcher, no other send completes. Hand slow work to another goroutine. A
+// callback that panics is recovered and logged.
+//
+// A Future is safe for concurrent use.
+type Future[K, V any] struct {
+	mu        sync.Mutex
+	claimed   atomic.Bool // one completer won; see Template.finish
+	completed atomic.Bool
+	running   bool // completion is draining callbacks
+	done      chan struct{}
+	cb0       callback[K, V]
+	cbs       []callback[K, V]
+	result    SendResult[K, V] // Record is set at Send, Metadata at completion
+	err       error
+
+	onPanic func(what string, r any) // logs a recovered callback panic
+
+	send sendState[K, V] // owned by the template
+}
+
+type callback[K, V any] struct {
+	success  func(SendResult[K, V])
+	failure  func(error)
+	complete func(SendResult[K, V], error)
+}
+
+func (c callback[K, V]) empty() bool {
+	return c.success == nil && c.failure == nil && c.complete == nil
+}
+
+// closedChan is returned by Done for futures that completed before anyone asked.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// OnSuccess adds fn to run with the result if the send succeeds. It returns f
+// for chaining.
+func (f *Future[K, V]) OnSuccess(fn func(SendResult[K, V])) *Future[K, V] {
+	return f.add(callback[K, V]{success: fn})
+}
+
+// OnFailure adds fn to run with the error if the send fails. The error is
+// always a *SendError[K, V]. It returns f for chaining.
+func (f *Future[K, V]) OnFailure(fn func(error)) *Future[K, V] {
+	return f.add(callback[K, V]{failure: fn})
+}
+
+// OnComplete adds fn to run with the outcome either way: a result and a nil
+// error, or a zero result and a *SendError. It returns f for chaining.
+func (f *Future[K, V]) OnComplete(fn func(SendResult[K, V], error)) *Future[K, V] {
+	return f.add(callback[K, V]{complete: fn})
+}
+
+func (f *Future[K, V]) add(cb callback[K, V]) *Future[K, V] {
+	if cb.empty() {
+		return f
+	}
+	f.mu.Lock()
+	if !f.completed.Load() || f.running {
+		if f.cb0.empty() && len(f.cbs) == 0 {
+			f.cb0 = cb
+		} else {
+			f.cbs = append(f.cbs, cb)
+		}
+		f.mu.Unlock()
+		return f
+	}
+	f.mu.Unlock()
+	res, err := f.Result()
+	f.run(cb, res, err)
+	return f
+}
+
+// Done returns a channel that is closed when the future completes.
+func (f *Future[K, V]) Done() <-chan struct{} {
+	if f.completed.Load() {
+		return closedChan
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.completed.Load() {
+		return closedChan
+	}
+	if f.done == nil {
+		f.done = make(chan struct{})
+	}
+	return f.done
+}
+
+// Get waits for the outcome or for ctx to end. The error is a *SendError[K, V]
+// if the send failed, or ctx's error if ctx ended first; the send itself goes
+// on.
+func (f *Future[K, V]) Get(ctx context.Context) (SendResult[K, V], error) {
+	if !f.completed.Load() {
+		select {
+		case <-f.Done():
+		case <-ctx.Done():
+			return SendResult[K, V]{}, ctx.Err()
+		}
+	}
+	return f.Result()
+}
+
+// Result returns the outcome if the future has completed. Before that it
+// returns a zero result and a nil error; use Done to know which.
+func (f *Future[K, V]) Result() (SendResult[K, V], error) {
+	if !f.completed.Load() {
+		return SendResult[K, V]{}, nil
+	}
+	// result and err are written once before completed is set and never
+	// again, so they are safe to read without the lock.
+	if f.err != nil {
+		return SendResult[K, V]{}, f.err
+	}
+	return f.result, nil
+}
+
+// claim makes the caller the one goroutine that completes f. It reports false
+// if another already has.
+func (f *Future[K, V]) claim() bool { return f.claimed.CompareAndSwap(false, true) }
+
+// complete sets the outcome and runs the queued callbacks. Only the goroutine
+// that claimed f calls it, once.
+func (f *Future[K, V]) complete(md RecordMetadata, err error) {
+	f.mu.Lock()
+	f.result.Metadata, f.err = md, err
+	res := f.result
+	if err != nil {
+		res = SendResult[K, V]{}
+	}
+	f.running = true
+	f.completed.Store(true)
+	done := f.done
+	f.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+	for {
+		f.mu.Lock()
+		cb0, cbs := f.cb0, f.cbs
+		f.cb0, f.cbs = callback[K, V]{}, nil
+		if cb0.empty() && len(cbs) == 0 {
+			f.running = false
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+		if !cb0.empty() {
+			f.run(cb0, res, err)
+		}
+		for _, cb := range cbs {
+			f.run(cb, res, err)
+		}
+	}
+}
+
+func (f *Future[K, V]) run(cb callback[K, V], res SendResult[K, V], err error) {
+	defer func() {
+		if r := recover(); r != nil && f.onPanic != nil {
+			f.onPanic("future callback", r)
+		}
+	}()
+	switch {
+	case cb.complete != nil:
+		cb.complete(res, err)
+	case cb.success != nil && err == nil:
+		cb.success(res)
+	case cb.failure != nil && err != nil:
+		cb.failure(err)
+	}
+}

@@ -1,0 +1,152 @@
+package template
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func completeOK(f *Future[string, string], offset int64) {
+	if f.claim() {
+		f.complete(RecordMetadata{Topic: "t", Offset: offset}, nil)
+	}
+}
+
+func TestFutureCallbacksRunInRegistrationOrder(t *testing.T) {
+	f := &Future[string, string]{}
+	var got []string
+	f.OnSuccess(func(SendResult[string, string]) { got = append(got, "success1") }).
+		OnFailure(func(error) { got = append(got, "failure") }).
+		OnComplete(func(_ SendResult[string, string], err error) { got = append(got, "complete") }).
+		OnSuccess(func(r SendResult[string, string]) { got = append(got, "success2") })
+
+	completeOK(f, 7)
+	require.Equal(t, []string{"success1", "complete", "success2"}, got)
+
+	// Added after completion: runs at once, on this goroutine.
+	f.OnSuccess(func(r SendResult[string, string]) {
+		require.Equal(t, int64(7), r.Metadata.Offset)
+		got = append(got, "late")
+	})
+	require.Equal(t, []string{"success1", "complete", "success2", "late"}, got)
+}
+
+func TestFutureFailureCallbacks(t *testing.T) {
+	f := &Future[string, string]{}
+	boom := errors.New("boom")
+	var failures, completes, successes int
+	f.OnFailure(func(err error) { require.ErrorIs(t, err, boom); failures++ })
+	f.OnComplete(func(r SendResult[string, string], err error) {
+		require.Error(t, err)
+		require.Zero(t, r)
+		completes++
+	})
+	f.OnSuccess(func(SendResult[string, string]) { successes++ })
+	f.result.Record.Topic = "t"
+	require.True(t, f.claim())
+	f.complete(RecordMetadata{Topic: "t"}, boom)
+
+	require.Equal(t, 1, failures)
+	require.Equal(t, 1, completes)
+	require.Zero(t, successes)
+	res, err := f.Get(context.Background())
+	require.ErrorIs(t, err, boom)
+	require.Zero(t, res)
+}
+
+func TestFutureCompletesOnce(t *testing.T) {
+	f := &Future[string, string]{}
+	calls := 0
+	f.OnComplete(func(SendResult[string, string], error) { calls++ })
+	completeOK(f, 1)
+	completeOK(f, 2)
+	require.Equal(t, 1, calls)
+	r, err := f.Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), r.Metadata.Offset)
+}
+
+func TestFutureGetAndDone(t *testing.T) {
+	f := &Future[string, string]{}
+	select {
+	case <-f.Done():
+		t.Fatal("done before completion")
+	default:
+	}
+	r, err := f.Result()
+	require.NoError(t, err)
+	require.Zero(t, r)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = f.Get(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+
+	done := f.Done()
+	go completeOK(f, 3)
+	<-done
+	r, err = f.Get(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(3), r.Metadata.Offset)
+	select {
+	case <-f.Done():
+	default:
+		t.Fatal("Done not closed after completion")
+	}
+}
+
+// Callbacks added from another goroutine while completion runs are neither
+// lost nor run twice, and one goroutine's callbacks keep their order.
+func TestFutureConcurrentRegistration(t *testing.T) {
+	for range 200 {
+		f := &Future[string, string]{}
+		var mu sync.Mutex
+		var order []int
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				f.OnSuccess(func(SendResult[string, string]) {
+					mu.Lock()
+					order = append(order, i)
+					mu.Unlock()
+				})
+			}
+		}()
+		completeOK(f, 1)
+		wg.Wait()
+		<-f.Done()
+		mu.Lock()
+		require.Len(t, order, 20)
+		for i, v := range order {
+			require.Equal(t, i, v)
+		}
+		mu.Unlock()
+	}
+}
+
+func TestFutureRecoversCallbackPanic(t *testing.T) {
+	var recovered []any
+	f := &Future[string, string]{onPanic: func(_ string, r any) { recovered = append(recovered, r) }}
+	after := false
+	f.OnSuccess(func(SendResult[string, string]) { panic("bad callback") })
+	f.OnSuccess(func(SendResult[string, string]) { after = true })
+	completeOK(f, 1)
+	require.Equal(t, []any{"bad callback"}, recovered)
+	require.True(t, after, "a panicking callback does not stop the next")
+}
+
+func TestFutureGetWaitsForCompletion(t *testing.T) {
+	f := &Future[string, string]{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go completeOK(f, 9)
+	r, err := f.Get(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(9), r.Metadata.Offset)
+}

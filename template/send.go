@@ -1,0 +1,205 @@
+package template
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kspring/kspring/serde"
+)
+
+// Every Send method returns a Future at once; none returns an error. A record
+// that cannot be sent (a cancelled ctx, a serializer error, a full buffer, a
+// closed template, a record too large) comes back as a future that has
+// already failed, and the ProducerListener hears of it. ctx bounds only the
+// wait to hand the record to the producer: once handed over, cancelling ctx
+// does not recall it.
+
+// Send sends value with a null key to topic; the partitioner spreads such
+// records over the partitions.
+func (t *Template[K, V]) Send(ctx context.Context, topic string, value V) *Future[K, V] {
+	f := t.newFuture()
+	f.result.Record = ProducerRecord[K, V]{Topic: topic, Value: value}
+	t.send(ctx, f)
+	return f
+}
+
+// SendKey sends value with key to topic. Records with equal keys go to the
+// same partition, the one Kafka's Java producer would choose.
+func (t *Template[K, V]) SendKey(ctx context.Context, topic string, key K, value V) *Future[K, V] {
+	f := t.newFuture()
+	f.send.key = key
+	f.result.Record = ProducerRecord[K, V]{Topic: topic, Key: &f.send.key, Value: value}
+	t.send(ctx, f)
+	return f
+}
+
+// SendPartition sends value with key to the given partition of topic.
+func (t *Template[K, V]) SendPartition(ctx context.Context, topic string, partition int32, key K, value V) *Future[K, V] {
+	f := t.newFuture()
+	f.send.key, f.send.partition = key, partition
+	f.result.Record = ProducerRecord[K, V]{Topic: topic, Partition: &f.send.partition, Key: &f.send.key, Value: value}
+	t.send(ctx, f)
+	return f
+}
+
+// SendAt sends value with key to topic with the given create timestamp.
+func (t *Template[K, V]) SendAt(ctx context.Context, topic string, timestamp time.Time, key K, value V) *Future[K, V] {
+	f := t.newFuture()
+	f.send.key = key
+	f.result.Record = ProducerRecord[K, V]{Topic: topic, Timestamp: timestamp, Key: &f.send.key, Value: value}
+	t.send(ctx, f)
+	return f
+}
+
+// SendRecord sends rec: any mix of partition, timestamp, key and headers. An
+// empty Topic means the default topic.
+func (t *Template[K, V]) SendRecord(ctx context.Context, rec ProducerRecord[K, V]) *Future[K, V] {
+	f := t.newFuture()
+	f.result.Record = rec
+	t.send(ctx, f)
+	return f
+}
+
+// SendDefault sends value with a null key to the default topic
+// (WithDefaultTopic).
+func (t *Template[K, V]) SendDefault(ctx context.Context, value V) *Future[K, V] {
+	return t.SendRecord(ctx, ProducerRecord[K, V]{Value: value})
+}
+
+// SendDefaultKey sends value with key to the default topic.
+func (t *Template[K, V]) SendDefaultKey(ctx context.Context, key K, value V) *Future[K, V] {
+	f := t.newFuture()
+	f.send.key = key
+	f.result.Record = ProducerRecord[K, V]{Key: &f.send.key, Value: value}
+	t.send(ctx, f)
+	return f
+}
+
+func (t *Template[K, V]) newFuture() *Future[K, V] {
+	f := &Future[K, V]{onPanic: t.panicked}
+	f.send.keySize, f.send.valueSize = -1, -1
+	return f
+}
+
+// send runs the pipeline for the record in f: interceptors, serializers,
+// checks, buffer budget, hand-off to the producer. A failure completes f here.
+func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
+	if err := t.prepare(ctx, f); err != nil {
+		t.finish(f, t.failedMetadata(f), err)
+		return
+	}
+	if err := t.handOff(ctx, f); err != nil {
+		t.fl.release(f)
+		t.finish(f, t.failedMetadata(f), err)
+	}
+}
+
+// prepare fills f.send.msg from the record.
+func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V]) error {
+	rec := &f.result.Record
+	if rec.Topic == "" {
+		if t.defaultTopic == "" {
+			return ErrNoDefaultTopic
+		}
+		rec.Topic = t.defaultTopic
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	for _, i := range t.interceptors {
+		t.safely("interceptor OnSend", func() { *rec = i.OnSend(ctx, *rec) })
+	}
+
+	headers := rec.Headers.Clone() // serializers may change it; the caller's stays as is
+	var key []byte
+	if rec.Key != nil {
+		b, err := serde.SerializeKey(t.keySer, rec.Topic, &headers, *rec.Key)
+		if err != nil {
+			return err
+		}
+		key = b
+	}
+	value, err := serde.SerializeValue(t.valueSer, rec.Topic, &headers, rec.Value)
+	if err != nil {
+		return err
+	}
+	rec.Headers = headers
+
+	st := &f.send
+	msg := &st.msg
+	msg.Topic = rec.Topic
+	st.keySize, st.valueSize = -1, -1
+	if key != nil {
+		st.keyEnc.b, st.keySize = key, len(key)
+		msg.Key = &st.keyEnc
+	}
+	if value != nil {
+		st.valueEnc.b, st.valueSize = value, len(value)
+		msg.Value = &st.valueEnc
+	}
+	if len(headers) > 0 {
+		msg.Headers = make([]sarama.RecordHeader, len(headers))
+		for i, h := range headers {
+			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
+		}
+	}
+	if rec.Partition != nil {
+		st.partition, st.explicit = *rec.Partition, true
+	}
+	st.custom = t.partitioner
+	msg.Timestamp = rec.Timestamp
+	if msg.Timestamp.IsZero() {
+		msg.Timestamp = time.Now()
+	}
+	msg.Timestamp = msg.Timestamp.Truncate(time.Millisecond) // what the broker stores
+	msg.Metadata = f
+
+	size := msg.ByteSize(2)
+	if size > t.maxRecord {
+		return fmt.Errorf("%w: %d bytes serialized, more than max-request-size %d: %w",
+			ErrRecordTooLarge, size, t.maxRecord, kerr.MessageTooLarge)
+	}
+	if int64(size) > t.bufferMemory {
+		return fmt.Errorf("%w: %d bytes serialized, more than buffer-memory %d: %w",
+			ErrRecordTooLarge, size, t.bufferMemory, kerr.MessageTooLarge)
+	}
+	return nil
+}
+
+// handOff takes buffer budget and gives the message to the producer, waiting
+// at most max-block-ms, until ctx ends or the template closes.
+func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V]) error {
+	t.sendMu.RLock()
+	defer t.sendMu.RUnlock()
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	now := time.Now()
+	if err := t.fl.acquire(ctx, f, int64(f.send.msg.ByteSize(2)), now, t.maxBlock, t.closing); err != nil {
+		return err
+	}
+	select {
+	case t.input <- &f.send.msg:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(t.maxBlock - time.Since(now))
+	defer timer.Stop()
+	select {
+	case t.input <- &f.send.msg:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.closing:
+		return ErrClosed
+	case <-timer.C:
+		return fmt.Errorf("%w: the producer took no record for max-block-ms %v", ErrBufferFull, t.maxBlock)
+	}
+}
