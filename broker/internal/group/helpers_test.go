@@ -31,14 +31,15 @@ func testConfig() Config {
 type harness struct {
 	t     testing.TB
 	cfg   Config
-	store *fileStore
+	store *logStore
 	opts  []Option
 	c     *Coordinator
 }
 
 func newHarness(t testing.TB, cfg Config, opts ...Option) *harness {
 	t.Helper()
-	h := &harness{t: t, cfg: cfg, store: newFileStore(t.TempDir()), opts: opts}
+	h := &harness{t: t, cfg: cfg, store: newLogStore(t.TempDir()), opts: opts}
+	t.Cleanup(func() { require.NoError(t, h.store.reopen()) })
 	h.start()
 	return h
 }
@@ -57,6 +58,7 @@ func (h *harness) start() {
 func (h *harness) restart() {
 	h.t.Helper()
 	require.NoError(h.t, h.c.Close())
+	require.NoError(h.t, h.store.reopen())
 	h.start()
 }
 
@@ -116,7 +118,7 @@ func newConsumer(h *harness, group string, topics ...string) *consumer {
 	return &consumer{
 		h: h, group: group, version: 9,
 		session: 30 * time.Second, rebalance: 30 * time.Second,
-		protocols: []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: subscription(topics...)}},
+		protocols:  []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: subscription(topics...)}},
 		generation: -1,
 	}
 }

@@ -4,43 +4,57 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/kspring/kspring/broker/internal/batch"
+	"github.com/kspring/kspring/broker/internal/log"
 )
 
-// fileStore is the tests' Store: each partition of __consumer_offsets is a
-// file of RecordBatch v2 batches built with package batch, fsynced on every
-// append, and replayed by reading the file back, so a new Coordinator over
-// the same directory sees exactly what was durably written.
-type fileStore struct {
+// logStore is the tests' Store, built as the broker builds it: each
+// partition of __consumer_offsets is a partition log (package log) in a
+// temporary directory, written with RecordBatch v2 batches (package batch)
+// and replayed by reading them back. reopen closes every log, so the next
+// Coordinator replays what reached the files.
+type logStore struct {
 	dir string
 
 	mu   sync.Mutex
-	next map[int32]int64 // next offset per partition
-
+	logs map[int32]*log.Log
 	// failAppend, when set, makes Append fail with its error.
 	failAppend error
 	// appendGate, when set, makes Append wait for it (or ctx) first.
 	appendGate chan struct{}
 	// loadGate, when set, makes Load wait for it (or ctx) first.
 	loadGate chan struct{}
+	appends  int
 }
 
-func newFileStore(dir string) *fileStore {
-	return &fileStore{dir: dir, next: make(map[int32]int64)}
+func newLogStore(dir string) *logStore {
+	return &logStore{dir: dir, logs: make(map[int32]*log.Log)}
 }
 
-func (s *fileStore) path(p int32) string {
-	return filepath.Join(s.dir, fmt.Sprintf("__consumer_offsets-%d.log", p))
+func (s *logStore) partition(p int32) (*log.Log, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.logs[p]; l != nil {
+		return l, nil
+	}
+	l, err := log.Open(filepath.Join(s.dir, fmt.Sprintf("__consumer_offsets-%d", p)), log.DefaultConfig(), zap.NewNop())
+	if err != nil {
+		return nil, err
+	}
+	s.logs[p] = l
+	return l, nil
 }
 
-func (s *fileStore) Append(ctx context.Context, p int32, recs []Record) error {
+func (s *logStore) Append(ctx context.Context, p int32, recs []Record) error {
 	s.mu.Lock()
 	gate, fail := s.appendGate, s.failAppend
+	s.appends++
 	s.mu.Unlock()
 	if gate != nil {
 		select {
@@ -52,31 +66,20 @@ func (s *fileStore) Append(ctx context.Context, p int32, recs []Record) error {
 	if fail != nil {
 		return fail
 	}
+	l, err := s.partition(p)
+	if err != nil {
+		return err
+	}
 	brs := make([]batch.Record, len(recs))
 	for i, r := range recs {
 		brs[i] = batch.Record{Key: r.Key, Value: r.Value}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	base := s.next[p]
-	b := batch.Build(nil, base, time.Now().UnixMilli(), brs)
-	f, err := os.OpenFile(s.path(p), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	s.next[p] = base + int64(len(recs))
-	return f.Close()
+	now := time.Now()
+	_, err = l.Append(batch.Build(nil, 0, now.UnixMilli(), brs), 0, now)
+	return err
 }
 
-func (s *fileStore) Load(ctx context.Context, p int32, fn func(Record) error) error {
+func (s *logStore) Load(ctx context.Context, p int32, fn func(Record) error) error {
 	s.mu.Lock()
 	gate := s.loadGate
 	s.mu.Unlock()
@@ -87,35 +90,53 @@ func (s *fileStore) Load(ctx context.Context, p int32, fn func(Record) error) er
 			return ctx.Err()
 		}
 	}
-	data, err := os.ReadFile(s.path(p))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+	l, err := s.partition(p)
 	if err != nil {
 		return err
 	}
-	var last int64 = -1
-	err = batch.Split(data, func(b []byte) error {
-		h, err := batch.Validate(b)
+	for next, end := l.StartOffset(), l.EndOffset(); next < end; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		from := next
+		data, err := l.Read(from, 1<<20, end)
 		if err != nil {
 			return err
 		}
-		last = h.LastOffset()
-		return batch.Records(b, func(r batch.Record) error {
-			return fn(Record{Key: r.Key, Value: r.Value})
+		err = batch.Split(data, func(b []byte) error {
+			h, err := batch.VerifyChecksum(b)
+			if err != nil {
+				return err
+			}
+			next = h.LastOffset() + 1
+			return batch.Records(b, func(r batch.Record) error {
+				if h.BaseOffset+int64(r.OffsetDelta) < from {
+					return nil // Read starts at the batch holding from
+				}
+				return fn(Record{Key: r.Key, Value: r.Value})
+			})
 		})
-	})
-	if err != nil {
-		return err
+		if err != nil {
+			return err
+		}
 	}
-	s.mu.Lock()
-	s.next[p] = max(s.next[p], last+1)
-	s.mu.Unlock()
 	return nil
 }
 
+// reopen closes every partition log; they open again on next use.
+func (s *logStore) reopen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for p, l := range s.logs {
+		errs = append(errs, l.Close())
+		delete(s.logs, p)
+	}
+	return errors.Join(errs...)
+}
+
 // records returns every record of partition p, in order.
-func (s *fileStore) records(p int32) ([]Record, error) {
+func (s *logStore) records(p int32) ([]Record, error) {
 	var out []Record
 	err := s.Load(context.Background(), p, func(r Record) error {
 		out = append(out, Record{Key: append([]byte(nil), r.Key...), Value: cloneNil(r.Value)})
@@ -131,8 +152,14 @@ func cloneNil(b []byte) []byte {
 	return append([]byte{}, b...)
 }
 
-func (s *fileStore) setFail(err error) {
+func (s *logStore) setFail(err error) {
 	s.mu.Lock()
 	s.failAppend = err
+	s.mu.Unlock()
+}
+
+func (s *logStore) setAppendGate(ch chan struct{}) {
+	s.mu.Lock()
+	s.appendGate = ch
 	s.mu.Unlock()
 }
