@@ -20,10 +20,10 @@ import (
 
 // Def describes one topic config.
 type Def struct {
-	Name      string         // topic-level key, e.g. "retention.ms"
-	BrokerKey string         // the broker-level key it defaults to, e.g. "log.retention.ms"
+	Name      string          // topic-level key, e.g. "retention.ms"
+	BrokerKey string          // the broker-level key it defaults to, e.g. "log.retention.ms"
 	Type      kmsg.ConfigType // type reported by DescribeConfigs
-	Default   string         // Kafka's default when the broker does not set it
+	Default   string          // Kafka's default when the broker does not set it
 	check     func(string) error
 }
 
@@ -124,9 +124,9 @@ type Source int8
 
 // Sources, numbered as DescribeConfigs reports them.
 const (
-	SourceTopic         Source = 1 // DYNAMIC_TOPIC_CONFIG
-	SourceStaticBroker  Source = 4 // STATIC_BROKER_CONFIG
-	SourceDefault       Source = 5 // DEFAULT_CONFIG
+	SourceTopic        Source = 1 // DYNAMIC_TOPIC_CONFIG
+	SourceStaticBroker Source = 4 // STATIC_BROKER_CONFIG
+	SourceDefault      Source = 5 // DEFAULT_CONFIG
 )
 
 // Value is one effective topic config.

@@ -1,0 +1,149 @@
+package broker
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config holds a broker's settings. Field names follow Kafka's server.properties
+// keys (see [Config.Set] for the mapping). Start from [DefaultConfig]; a zero
+// Config is usable too: zero numeric fields take Kafka's defaults in [New], but a
+// zero Config has auto topic creation off.
+type Config struct {
+	// NodeID is node.id (broker.id).
+	NodeID int32
+	// ClusterID names the cluster in Metadata and DescribeCluster. Empty: one is
+	// generated on first start and kept in meta.properties.
+	ClusterID string
+
+	// Listeners is listeners, e.g. "PLAINTEXT://127.0.0.1:9092". Port 0 picks a
+	// free port. Empty: PLAINTEXT://127.0.0.1:9092.
+	Listeners []string
+	// AdvertisedListeners is advertised.listeners: the addresses handed to clients
+	// in Metadata. Empty: the bound listener addresses.
+	AdvertisedListeners []string
+
+	// LogDirs is log.dirs. New partitions go to the directory holding the fewest.
+	LogDirs []string
+
+	NumPartitions            int32 // num.partitions
+	DefaultReplicationFactor int16 // default.replication.factor
+	AutoCreateTopicsEnable   bool  // auto.create.topics.enable
+	DeleteTopicEnable        bool  // delete.topic.enable
+
+	LogSegmentBytes             int64         // log.segment.bytes
+	LogRollMs                   time.Duration // log.roll.ms
+	LogRetentionMs              time.Duration // log.retention.ms (< 0: forever)
+	LogRetentionBytes           int64         // log.retention.bytes (< 0: unlimited)
+	LogRetentionCheckIntervalMs time.Duration // log.retention.check.interval.ms
+	LogFlushIntervalMessages    int64         // log.flush.interval.messages
+	LogFlushIntervalMs          time.Duration // log.flush.interval.ms (0: by count/OS only)
+	LogIndexIntervalBytes       int32         // log.index.interval.bytes
+	LogSegmentDeleteDelayMs     time.Duration // log.segment.delete.delay.ms
+	LogCleanupPolicy            string        // log.cleanup.policy
+	LogMessageTimestampType     string        // log.message.timestamp.type
+	MessageMaxBytes             int32         // message.max.bytes
+	MinInsyncReplicas           int16         // min.insync.replicas
+
+	SocketRequestMaxBytes int32 // socket.request.max.bytes
+
+	OffsetsTopicNumPartitions       int32         // offsets.topic.num.partitions
+	OffsetsTopicReplicationFactor   int16         // offsets.topic.replication.factor
+	OffsetsRetentionMinutes         int32         // offsets.retention.minutes
+	GroupInitialRebalanceDelayMs    time.Duration // group.initial.rebalance.delay.ms
+	GroupMinSessionTimeoutMs        time.Duration // group.min.session.timeout.ms
+	GroupMaxSessionTimeoutMs        time.Duration // group.max.session.timeout.ms
+	ConnectionsMaxIdleMs            time.Duration // connections.max.idle.ms
+	ControlledShutdownTimeout       time.Duration // how long Close waits for in-flight requests
+	OffsetsRetentionCheckIntervalMs time.Duration // offsets.retention.check.interval.ms
+}
+
+// DefaultConfig returns Kafka's defaults, listening on 127.0.0.1:9092, with the
+// log directory left empty for the caller to choose.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:                          1,
+		Listeners:                       []string{"PLAINTEXT://127.0.0.1:9092"},
+		NumPartitions:                   1,
+		DefaultReplicationFactor:        1,
+		AutoCreateTopicsEnable:          true,
+		DeleteTopicEnable:               true,
+		LogSegmentBytes:                 1 << 30,
+		LogRollMs:                       7 * 24 * time.Hour,
+		LogRetentionMs:                  7 * 24 * time.Hour,
+		LogRetentionBytes:               -1,
+		LogRetentionCheckIntervalMs:     5 * time.Minute,
+		LogFlushIntervalMessages:        math.MaxInt64,
+		LogIndexIntervalBytes:           4096,
+		LogSegmentDeleteDelayMs:         time.Minute,
+		LogCleanupPolicy:                "delete",
+		LogMessageTimestampType:         "CreateTime",
+		MessageMaxBytes:                 1048588,
+		MinInsyncReplicas:               1,
+		SocketRequestMaxBytes:           104857600,
+		OffsetsTopicNumPartitions:       50,
+		OffsetsTopicReplicationFactor:   1,
+		OffsetsRetentionMinutes:         7 * 24 * 60,
+		GroupInitialRebalanceDelayMs:    3 * time.Second,
+		GroupMinSessionTimeoutMs:        6 * time.Second,
+		GroupMaxSessionTimeoutMs:        30 * time.Minute,
+		ConnectionsMaxIdleMs:            10 * time.Minute,
+		ControlledShutdownTimeout:       30 * time.Second,
+		OffsetsRetentionCheckIntervalMs: 10 * time.Minute,
+	}
+}
+
+// withDefaults fills zero fields with Kafka's defaults and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	if len(c.Listeners) == 0 {
+		c.Listeners = d.Listeners
+	}
+	if len(c.LogDirs) == 0 {
+		return c, fmt.Errorf("broker: config: log.dirs is empty")
+	}
+	setIfZero(&c.NumPartitions, d.NumPartitions)
+	setIfZero(&c.DefaultReplicationFactor, d.DefaultReplicationFactor)
+	setIfZero(&c.LogSegmentBytes, d.LogSegmentBytes)
+	setIfZero(&c.LogRollMs, d.LogRollMs)
+	setIfZero(&c.LogRetentionMs, d.LogRetentionMs)
+	setIfZero(&c.LogRetentionBytes, d.LogRetentionBytes)
+	setIfZero(&c.LogRetentionCheckIntervalMs, d.LogRetentionCheckIntervalMs)
+	setIfZero(&c.LogFlushIntervalMessages, d.LogFlushIntervalMessages)
+	setIfZero(&c.LogIndexIntervalBytes, d.LogIndexIntervalBytes)
+	setIfZero(&c.LogCleanupPolicy, d.LogCleanupPolicy)
+	setIfZero(&c.LogMessageTimestampType, d.LogMessageTimestampType)
+	setIfZero(&c.MessageMaxBytes, d.MessageMaxBytes)
+	setIfZero(&c.MinInsyncReplicas, d.MinInsyncReplicas)
+	setIfZero(&c.SocketRequestMaxBytes, d.SocketRequestMaxBytes)
+	setIfZero(&c.OffsetsTopicNumPartitions, d.OffsetsTopicNumPartitions)
+	setIfZero(&c.OffsetsTopicReplicationFactor, d.OffsetsTopicReplicationFactor)
+	setIfZero(&c.OffsetsRetentionMinutes, d.OffsetsRetentionMinutes)
+	setIfZero(&c.GroupMinSessionTimeoutMs, d.GroupMinSessionTimeoutMs)
+	setIfZero(&c.GroupMaxSessionTimeoutMs, d.GroupMaxSessionTimeoutMs)
+	setIfZero(&c.ConnectionsMaxIdleMs, d.ConnectionsMaxIdleMs)
+	setIfZero(&c.ControlledShutdownTimeout, d.ControlledShutdownTimeout)
+	setIfZero(&c.OffsetsRetentionCheckIntervalMs, d.OffsetsRetentionCheckIntervalMs)
+	switch {
+	case c.NumPartitions < 1:
+		return c, fmt.Errorf("broker: config: num.partitions %d must be at least 1", c.NumPartitions)
+	case c.SocketRequestMaxBytes < 1024:
+		return c, fmt.Errorf("broker: config: socket.request.max.bytes %d is too small", c.SocketRequestMaxBytes)
+	case c.LogSegmentBytes < 1024:
+		return c, fmt.Errorf("broker: config: log.segment.bytes %d must be at least 1024", c.LogSegmentBytes)
+	case c.OffsetsTopicNumPartitions < 1:
+		return c, fmt.Errorf("broker: config: offsets.topic.num.partitions %d must be at least 1", c.OffsetsTopicNumPartitions)
+	}
+	if c.LogMessageTimestampType != "CreateTime" && c.LogMessageTimestampType != "LogAppendTime" {
+		return c, fmt.Errorf("broker: config: log.message.timestamp.type %q: want CreateTime or LogAppendTime", c.LogMessageTimestampType)
+	}
+	return c, nil
+}
+
+func setIfZero[T comparable](p *T, def T) {
+	var zero T
+	if *p == zero {
+		*p = def
+	}
+}

@@ -1,0 +1,234 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+)
+
+// Request is one decoded request with its header, handed to a handler.
+type Request struct {
+	Key           int16
+	Version       int16
+	CorrelationID int32
+	ClientID      *string
+	Body          kmsg.Request
+	// Unsupported is set on an ApiVersions request at a version newer than
+	// the broker serves; it is answered per KIP-511.
+	Unsupported bool
+	conn        *conn
+}
+
+// ClientHost returns the client's address as "/ip" as Kafka reports it.
+func (r *Request) ClientHost() string {
+	if a, ok := r.conn.nc.RemoteAddr().(*net.TCPAddr); ok {
+		return "/" + a.IP.String()
+	}
+	return "/" + r.conn.nc.RemoteAddr().String()
+}
+
+// errClose tells the connection to close after logging why.
+type errClose struct{ reason string }
+
+func (e errClose) Error() string { return e.reason }
+
+// conn is one client connection, served by one goroutine.
+type conn struct {
+	s  *Server
+	nc net.Conn
+	br *bufio.Reader
+
+	log *zap.Logger
+
+	mu       sync.Mutex
+	closing  bool
+	inFlight bool
+
+	hdr [4]byte
+	out []byte // response buffer, reused
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	return &conn{
+		s: s, nc: nc,
+		br:  bufio.NewReaderSize(nc, 64<<10),
+		log: s.logger.With(zap.String("peer", nc.RemoteAddr().String())),
+	}
+}
+
+// shutdown asks the connection to close once its in-flight request (if any)
+// is answered. Called with Server.mu held.
+func (c *conn) shutdown() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closing = true
+	if !c.inFlight {
+		// Unblock a read waiting for the next request.
+		_ = c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *conn) setInFlight(v bool) (closing bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inFlight = v
+	return c.closing
+}
+
+func (c *conn) serve() {
+	defer c.nc.Close()
+	for {
+		if idle := c.s.settings.ConnectionsMaxIdle; idle > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
+		}
+		if c.setInFlight(false) {
+			return
+		}
+		req, err := c.readRequest()
+		if err != nil {
+			c.logReadError(err)
+			return
+		}
+		if c.setInFlight(true) {
+			// Shutting down: still answer the request we read.
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
+		resp, err := c.s.handle(c.s.ctx, req)
+		if err != nil {
+			c.log.Warn("closing connection", zap.String("api", kmsg.NameForKey(req.Key)),
+				zap.Int16("version", req.Version), zap.Error(err))
+			return
+		}
+		if resp == nil { // acks=0 produce: no response, as in Kafka
+			continue
+		}
+		if err := c.writeResponse(req, resp); err != nil {
+			c.log.Debug("write failed; closing connection", zap.Error(err))
+			return
+		}
+	}
+}
+
+func (c *conn) logReadError(err error) {
+	var ec errClose
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.mu.Lock()
+		closing := c.closing
+		c.mu.Unlock()
+		if !closing {
+			c.log.Debug("closing idle connection")
+		}
+	case errors.As(err, &ec):
+		c.log.Warn("closing connection: bad request", zap.String("reason", ec.reason))
+	default:
+		c.log.Debug("read failed; closing connection", zap.Error(err))
+	}
+}
+
+// readRequest reads one frame and decodes its header and body.
+func (c *conn) readRequest() (*Request, error) {
+	if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
+		return nil, err
+	}
+	size := int32(binary.BigEndian.Uint32(c.hdr[:]))
+	if size < 8 {
+		return nil, errClose{fmt.Sprintf("frame size %d is smaller than a request header", size)}
+	}
+	if size > c.s.settings.MaxRequestBytes {
+		return nil, errClose{fmt.Sprintf("frame size %d exceeds socket.request.max.bytes %d", size, c.s.settings.MaxRequestBytes)}
+	}
+	// Once a frame starts, it must arrive within a bounded time.
+	_ = c.nc.SetReadDeadline(time.Now().Add(2 * time.Minute))
+	// A fresh buffer per request: decoded byte fields (records, member
+	// metadata) alias it and may outlive the request.
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(c.br, buf); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errClose{fmt.Sprintf("truncated frame: want %d bytes", size)}
+		}
+		return nil, err
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	return c.s.decode(c, buf)
+}
+
+// decode parses a request header and body. Byte fields of the body alias buf.
+func (s *Server) decode(c *conn, buf []byte) (*Request, error) {
+	r := kbin.Reader{Src: buf}
+	req := &Request{conn: c}
+	req.Key = r.Int16()
+	req.Version = r.Int16()
+	req.CorrelationID = r.Int32()
+	req.ClientID = r.NullableString()
+	if err := r.Complete(); err != nil {
+		return nil, errClose{"truncated request header"}
+	}
+	a, ok := apiFor(req.Key)
+	if !ok {
+		return nil, errClose{fmt.Sprintf("unknown api key %d", req.Key)}
+	}
+	body := kmsg.RequestForKey(req.Key)
+	if req.Version < a.min || req.Version > a.max {
+		if req.Key == apiVersionsKey {
+			// KIP-511: answer with v0 and our range; the client retries lower.
+			body.SetVersion(0)
+			req.Body = body
+			req.Unsupported = true
+			return req, nil
+		}
+		return nil, errClose{fmt.Sprintf("unsupported %s version %d (supported %d-%d)",
+			kmsg.NameForKey(req.Key), req.Version, a.min, a.max)}
+	}
+	body.SetVersion(req.Version)
+	if body.IsFlexible() {
+		kmsg.SkipTags(&r)
+		if err := r.Complete(); err != nil {
+			return nil, errClose{"truncated request header tags"}
+		}
+	}
+	if err := body.ReadFrom(r.Src); err != nil {
+		return nil, errClose{fmt.Sprintf("malformed %s v%d request: %v", kmsg.NameForKey(req.Key), req.Version, err)}
+	}
+	req.Body = body
+	return req, nil
+}
+
+// writeResponse frames and writes resp.
+func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
+	b := c.out[:0]
+	b = append(b, 0, 0, 0, 0)
+	b = kbin.AppendInt32(b, req.CorrelationID)
+	// ApiVersions answers with response header v0 whatever its version (KIP-511).
+	if resp.IsFlexible() && req.Key != apiVersionsKey {
+		b = append(b, 0) // empty tagged fields
+	}
+	b = resp.AppendTo(b)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	if cap(b) <= 1<<20 {
+		c.out = b
+	}
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// handle runs the handler of req.
+func (s *Server) handle(ctx context.Context, req *Request) (kmsg.Response, error) {
+	a, _ := apiFor(req.Key)
+	return a.fn(s, ctx, req)
+}

@@ -1,0 +1,201 @@
+package wire
+
+// Fetch (key 1), versions 4-13.
+// Older versions would need message-format down-conversion, which the broker
+// does not do (Kafka 0.11+ clients fetch v4+). Stored batches go out as they
+// were written. MaxBytes and PartitionMaxBytes bound the response, except that
+// the first non-empty partition always returns at least one whole batch
+// (KIP-74). A fetch that finds fewer than MinBytes waits, up to MaxWaitMillis,
+// for an append to any partition it asked for. Fetch sessions (KIP-227) are
+// declined by answering session id 0, so every request is a full fetch; an
+// incremental request for a session we never made gets
+// FETCH_SESSION_ID_NOT_FOUND. v13 names topics by id.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/log"
+	"github.com/kspring/kspring/broker/internal/replica"
+)
+
+func init() { register(1, 4, 13, handler((*Server).handleFetch)) }
+
+// fetchTarget is one requested partition, resolved.
+type fetchTarget struct {
+	ti, pi int // indexes into the response
+	p      *replica.Partition
+	req    kmsg.FetchRequestTopicPartition
+}
+
+func (s *Server) handleFetch(ctx context.Context, _ *Request, body *kmsg.FetchRequest) (kmsg.Response, error) {
+	resp := body.ResponseKind().(*kmsg.FetchResponse)
+	resp.SetVersion(body.Version)
+	if body.SessionID != 0 || body.SessionEpoch > 0 {
+		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
+		return resp, nil
+	}
+	targets := s.resolveFetch(body, resp)
+
+	deadline := time.Now().Add(time.Duration(body.MaxWaitMillis) * time.Millisecond)
+	maxBytes := int(body.MaxBytes)
+	if body.Version < 3 || maxBytes <= 0 {
+		maxBytes = 1<<31 - 1
+	}
+	for {
+		// Capture the wake-up channels before reading, so an append between
+		// the read and the wait is not missed.
+		var wake []<-chan struct{}
+		for _, t := range targets {
+			wake = append(wake, t.p.Changed())
+		}
+		total, failed := s.readFetch(body, resp, targets, maxBytes)
+		if failed || total >= int(body.MinBytes) || body.MaxWaitMillis <= 0 || len(targets) == 0 {
+			return resp, nil
+		}
+		remaining := time.Until(deadline)
+		if remaining <= 0 || !waitAny(ctx, wake, remaining) {
+			return resp, nil
+		}
+	}
+}
+
+// resolveFetch fills the response skeleton in request order and returns the
+// partitions that exist.
+func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse) []fetchTarget {
+	var targets []fetchTarget
+	for _, rt := range body.Topics {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic, st.TopicID = rt.Topic, rt.TopicID
+		name, known := rt.Topic, true
+		if body.Version >= 13 {
+			t, ok := s.meta.TopicByID(rt.TopicID)
+			name, known = t.Name, ok
+		}
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = -1, -1, -1
+			sp.RecordBatches = noRecords
+			var p *replica.Partition
+			if known {
+				p, known = s.parts.Get(name, rp.Partition)
+			}
+			switch {
+			case !known && body.Version >= 13:
+				sp.ErrorCode = kerr.UnknownTopicID.Code
+			case !known:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				if e := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); e != nil {
+					sp.ErrorCode = e.Code
+					break
+				}
+				targets = append(targets, fetchTarget{ti: len(resp.Topics), pi: len(st.Partitions), p: p, req: rp})
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return targets
+}
+
+// readFetch reads every target into the response, replacing what an earlier
+// pass read. It returns the bytes read and whether any partition failed.
+func (s *Server) readFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse, targets []fetchTarget, maxBytes int) (int, bool) {
+	total, failed := 0, false
+	for _, t := range targets {
+		sp := &resp.Topics[t.ti].Partitions[t.pi]
+		sp.ErrorCode = 0
+		sp.RecordBatches = noRecords
+		sp.HighWatermark = t.p.HighWatermark()
+		sp.LastStableOffset = t.p.LastStableOffset()
+		sp.LogStartOffset = t.p.StartOffset()
+		limit := min(int(t.req.PartitionMaxBytes), maxBytes-total)
+		if limit <= 0 {
+			if total > 0 {
+				continue
+			}
+			limit = 1 // KIP-74: still return one batch
+		}
+		data, err := t.p.Read(t.req.FetchOffset, limit)
+		switch {
+		case errors.Is(err, log.ErrOffsetOutOfRange):
+			sp.ErrorCode = kerr.OffsetOutOfRange.Code
+			failed = true
+			continue
+		case errors.Is(err, replica.ErrDeleted):
+			sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			failed = true
+			continue
+		case err != nil:
+			s.logger.Error("fetch read failed", zap.String("topic", t.p.Topic), zap.Int32("partition", t.p.Index), zap.Error(err))
+			sp.ErrorCode = kerr.KafkaStorageError.Code
+			failed = true
+			continue
+		}
+		if len(data) > 0 {
+			sp.RecordBatches = data
+			total += len(data)
+		}
+	}
+	return total, failed
+}
+
+// noRecords is an empty, non-null record set: librdkafka rejects a null one
+// (size -1), which kmsg would send for a nil slice.
+var noRecords = []byte{}
+
+// checkLeaderEpoch compares a client's view of the leader epoch with ours
+// (KIP-320); -1 skips the check.
+func checkLeaderEpoch(client, current int32) *kerr.Error {
+	switch {
+	case client < 0 || client == current:
+		return nil
+	case client > current:
+		return kerr.UnknownLeaderEpoch
+	}
+	return kerr.FencedLeaderEpoch
+}
+
+// waitAny waits until one of chans closes (true), or d passes or ctx ends (false).
+func waitAny(ctx context.Context, chans []<-chan struct{}, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	if len(chans) == 1 {
+		select {
+		case <-chans[0]:
+			return true
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		return false
+	}
+	woke := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, c := range chans {
+		go func() {
+			select {
+			case <-c:
+				select {
+				case woke <- struct{}{}:
+				default:
+				}
+			case <-stop:
+			}
+		}()
+	}
+	select {
+	case <-woke:
+		return true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return false
+}

@@ -1,0 +1,44 @@
+package wire
+
+// FindCoordinator (key 10), versions 0-4.
+// Every group's coordinator is this broker (it leads every partition of
+// __consumer_offsets, which is created here on first use, as in Kafka).
+// v4 looks up a batch of keys. Transaction coordinators are not served yet:
+// key type 1 gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a non-retriable error.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+)
+
+func init() { register(10, 0, 4, handler((*Server).handleFindCoordinator)) }
+
+func (s *Server) handleFindCoordinator(ctx context.Context, _ *Request, body *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+	resp := body.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	resp.SetVersion(body.Version)
+	find := func(key string) (node int32, host string, port int32, code int16, msg *string) {
+		if body.CoordinatorType != 0 {
+			m := "transactions are not supported by this broker yet"
+			return -1, "", -1, kerr.TransactionalIDAuthorizationFailed.Code, &m
+		}
+		if err := s.topics.EnsureOffsetsTopic(ctx); err != nil {
+			s.logger.Error("creating __consumer_offsets failed", zap.Error(err))
+			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+		}
+		return s.settings.NodeID, s.settings.AdvertisedHost, s.settings.AdvertisedPort, 0, nil
+	}
+	if body.Version >= 4 {
+		for _, key := range body.CoordinatorKeys {
+			c := kmsg.NewFindCoordinatorResponseCoordinator()
+			c.Key = key
+			c.NodeID, c.Host, c.Port, c.ErrorCode, c.ErrorMessage = find(key)
+			resp.Coordinators = append(resp.Coordinators, c)
+		}
+		return resp, nil
+	}
+	resp.NodeID, resp.Host, resp.Port, resp.ErrorCode, resp.ErrorMessage = find(body.CoordinatorKey)
+	return resp, nil
+}

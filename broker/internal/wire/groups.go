@@ -1,0 +1,31 @@
+package wire
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Groups is the group coordinator (package group) as the handlers use it.
+// Each method answers one request; JoinGroup may block until the rebalance
+// completes or ctx ends.
+type Groups interface {
+	PartitionFor(group string) int32
+	JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest) *kmsg.JoinGroupResponse
+	SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse
+	Heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse
+	LeaveGroup(ctx context.Context, req *kmsg.LeaveGroupRequest) *kmsg.LeaveGroupResponse
+	OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse
+	OffsetFetch(ctx context.Context, req *kmsg.OffsetFetchRequest) *kmsg.OffsetFetchResponse
+	DescribeGroups(ctx context.Context, req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse
+	ListGroups(ctx context.Context, req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse
+	DeleteGroups(ctx context.Context, req *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroupsResponse
+	OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRequest) *kmsg.OffsetDeleteResponse
+}
+
+// groupAPI adapts a Groups method to the dispatch table.
+func groupAPI[R kmsg.Request, P kmsg.Response](fn func(Groups, context.Context, R) P) func(*Server, context.Context, *Request) (kmsg.Response, error) {
+	return handler(func(s *Server, ctx context.Context, _ *Request, body R) (kmsg.Response, error) {
+		return fn(s.groups, ctx, body), nil
+	})
+}

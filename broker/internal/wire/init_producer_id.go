@@ -1,0 +1,43 @@
+package wire
+
+// InitProducerId (key 22), versions 0-4.
+// Idempotent producers get a fresh producer id at epoch 0. A producer that
+// sends its current id and epoch (v3+, KIP-360) gets the epoch bumped, or a
+// new id when the epoch is exhausted. Transactional ids are not served yet:
+// they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a
+// non-retriable error, rather than left to retry forever.
+
+import (
+	"context"
+	"math"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+)
+
+func init() { register(22, 0, 4, handler((*Server).handleInitProducerID)) }
+
+func (s *Server) handleInitProducerID(_ context.Context, req *Request, body *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
+	resp := body.ResponseKind().(*kmsg.InitProducerIDResponse)
+	resp.SetVersion(body.Version)
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if body.TransactionalID != nil {
+		s.logger.Warn("transactional producer refused: transactions are not supported yet",
+			zap.String("transactional.id", *body.TransactionalID), zap.String("client", clientID(req)))
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil
+	}
+	if body.ProducerID >= 0 && body.ProducerEpoch >= 0 && body.ProducerEpoch < math.MaxInt16-1 {
+		resp.ProducerID, resp.ProducerEpoch = body.ProducerID, body.ProducerEpoch+1
+		return resp, nil
+	}
+	id, err := s.meta.NextProducerID()
+	if err != nil {
+		s.logger.Error("allocating a producer id failed", zap.Error(err))
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return resp, nil
+	}
+	resp.ProducerID, resp.ProducerEpoch = id, 0
+	return resp, nil
+}

@@ -1,0 +1,133 @@
+package wire
+
+// Metadata (key 3), versions 0-12.
+// v0 asks for all topics with an empty list; v1+ with a null list. Unknown
+// topics are created when auto.create.topics.enable is on and the request
+// allows it (always before v4); creation is synchronous, so the new topic is
+// returned with its leaders rather than LEADER_NOT_AVAILABLE. Topic ids (v10+)
+// may name topics instead of names.
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/cluster"
+)
+
+func init() { register(3, 0, 12, handler((*Server).handleMetadata)) }
+
+func (s *Server) handleMetadata(ctx context.Context, _ *Request, body *kmsg.MetadataRequest) (kmsg.Response, error) {
+	resp := body.ResponseKind().(*kmsg.MetadataResponse)
+	resp.SetVersion(body.Version)
+	resp.Brokers = []kmsg.MetadataResponseBroker{s.self()}
+	clusterID := s.meta.ClusterID()
+	resp.ClusterID = &clusterID
+	resp.ControllerID = s.settings.NodeID
+	resp.AuthorizedOperations = authorizedOps(body.IncludeClusterAuthorizedOperations)
+
+	all := body.Topics == nil || (body.Version == 0 && len(body.Topics) == 0)
+	if all {
+		for _, t := range s.meta.Topics() {
+			resp.Topics = append(resp.Topics, s.topicMetadata(t, body.IncludeTopicAuthorizedOperations))
+		}
+		return resp, nil
+	}
+	autoCreate := s.settings.AutoCreateTopics && (body.Version < 4 || body.AllowAutoTopicCreation)
+	for _, rt := range body.Topics {
+		resp.Topics = append(resp.Topics, s.lookupTopic(ctx, rt, autoCreate, body.IncludeTopicAuthorizedOperations))
+	}
+	return resp, nil
+}
+
+func (s *Server) lookupTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, autoCreate, ops bool) kmsg.MetadataResponseTopic {
+	if rt.Topic == nil {
+		t, ok := s.meta.TopicByID(rt.TopicID)
+		if !ok {
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.TopicID = rt.TopicID
+			mt.ErrorCode = kerr.UnknownTopicID.Code
+			return mt
+		}
+		return s.topicMetadata(t, ops)
+	}
+	name := *rt.Topic
+	errTopic := func(err *kerr.Error) kmsg.MetadataResponseTopic {
+		mt := kmsg.NewMetadataResponseTopic()
+		mt.Topic = &name
+		mt.ErrorCode = err.Code
+		mt.IsInternal = isInternalTopic(name)
+		return mt
+	}
+	if t, ok := s.meta.Topic(name); ok {
+		return s.topicMetadata(t, ops)
+	}
+	if err := validateTopicName(name); err != nil {
+		return errTopic(kerr.InvalidTopicException)
+	}
+	if !autoCreate || isInternalTopic(name) {
+		return errTopic(kerr.UnknownTopicOrPartition)
+	}
+	t, err := s.topics.Create(ctx, name, s.settings.NumPartitions, s.settings.DefaultReplicationFactor, nil)
+	switch {
+	case errors.Is(err, cluster.ErrTopicExists):
+		if t, ok := s.meta.Topic(name); ok {
+			return s.topicMetadata(t, ops)
+		}
+		return errTopic(kerr.LeaderNotAvailable)
+	case err != nil:
+		s.logger.Warn("auto topic creation failed", zap.String("topic", name), zap.Error(err))
+		return errTopic(kerr.LeaderNotAvailable)
+	}
+	s.logger.Info("auto-created topic", zap.String("topic", name), zap.Int32("partitions", t.Partitions))
+	return s.topicMetadata(t, ops)
+}
+
+// self is this broker as Metadata describes it.
+func (s *Server) self() kmsg.MetadataResponseBroker {
+	return kmsg.MetadataResponseBroker{
+		NodeID: s.settings.NodeID,
+		Host:   s.settings.AdvertisedHost,
+		Port:   s.settings.AdvertisedPort,
+		Rack:   s.settings.Rack,
+	}
+}
+
+func (s *Server) topicMetadata(t cluster.Topic, ops bool) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	name := t.Name
+	mt.Topic = &name
+	mt.TopicID = t.ID
+	mt.IsInternal = t.Internal
+	mt.AuthorizedOperations = authorizedOps(ops)
+	node := s.settings.NodeID
+	for i := range t.Partitions {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = i
+		p, ok := s.parts.Get(t.Name, i)
+		if !ok {
+			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+			mp.Leader = -1
+		} else {
+			mp.Leader = node
+			mp.LeaderEpoch = p.LeaderEpoch()
+			mp.Replicas = []int32{node}
+			mp.ISR = []int32{node}
+		}
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}
+
+// authorizedOps returns the operations bitfield: all operations when asked (no
+// authorizer), else Kafka's "not requested" value.
+func authorizedOps(requested bool) int32 {
+	if requested {
+		// Every ACL operation from READ (3) to IDEMPOTENT_WRITE (12).
+		return 0b1_1111_1111_1000
+	}
+	return -2147483648
+}

@@ -1,0 +1,178 @@
+package wire
+
+// Produce (key 0), versions 0-9.
+// Only RecordBatch v2 is stored: v0-2 requests (message format 0/1) get
+// UNSUPPORTED_FOR_MESSAGE_FORMAT. Each batch is validated (length, CRC-32C,
+// record count, max.message.bytes) and stored as sent, compressed or not; the
+// log patches baseOffset and partitionLeaderEpoch in place. With
+// message.timestamp.type=LogAppendTime the batch's max timestamp and type bit
+// are set and its CRC recomputed, as Kafka does. Idempotent batches are
+// deduplicated by the log (a duplicate is answered with its original offset).
+// acks=0 gets no response, and an error closes the connection, as in Kafka. acks=-1 waits for the ISR, which on one broker is
+// the leader itself; min.insync.replicas above the ISR size answers
+// NOT_ENOUGH_REPLICAS. Transactional produce is not served yet.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/batch"
+	"github.com/kspring/kspring/broker/internal/log"
+	"github.com/kspring/kspring/broker/internal/replica"
+)
+
+func init() { register(0, 0, 9, handler((*Server).handleProduce)) }
+
+func (s *Server) handleProduce(_ context.Context, req *Request, body *kmsg.ProduceRequest) (kmsg.Response, error) {
+	resp := body.ResponseKind().(*kmsg.ProduceResponse)
+	resp.SetVersion(body.Version)
+	reqErr := func() *kerr.Error {
+		switch {
+		case body.Acks != 0 && body.Acks != 1 && body.Acks != -1:
+			return kerr.InvalidRequiredAcks
+		case body.TransactionID != nil:
+			return kerr.TransactionalIDAuthorizationFailed
+		}
+		return nil
+	}()
+	now := time.Now()
+	for _, rt := range body.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.BaseOffset = -1
+			sp.LogAppendTime = -1
+			sp.LogStartOffset = -1
+			if reqErr != nil {
+				sp.ErrorCode = reqErr.Code
+			} else {
+				s.producePartition(req, body, rt.Topic, rp, &sp, now)
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	if body.Acks == 0 {
+		// No response; as in Kafka, an error closes the connection so the
+		// client refreshes its metadata.
+		for _, st := range resp.Topics {
+			for _, sp := range st.Partitions {
+				if sp.ErrorCode != 0 {
+					return nil, fmt.Errorf("acks=0 produce to %s-%d failed: %w", st.Topic, sp.Partition, kerr.ErrorForCode(sp.ErrorCode))
+				}
+			}
+		}
+		return nil, nil
+	}
+	return resp, nil
+}
+
+func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic string, rp kmsg.ProduceRequestTopicPartition,
+	sp *kmsg.ProduceResponseTopicPartition, now time.Time) {
+	fail := func(err *kerr.Error, msg string) {
+		sp.ErrorCode = err.Code
+		if msg != "" {
+			sp.ErrorMessage = &msg
+		}
+	}
+	p, ok := s.parts.Get(topic, rp.Partition)
+	if !ok {
+		fail(kerr.UnknownTopicOrPartition, "")
+		return
+	}
+	if body.Version < 3 {
+		fail(kerr.UnsupportedForMessageFormat, "message format v0/v1 is not supported: use a client that sends RecordBatch v2 (Kafka 0.11+)")
+		return
+	}
+	settings := p.Settings()
+	pol := settings.Policy
+	if body.Acks == -1 && pol.MinInsyncReplicas > 1 {
+		fail(kerr.NotEnoughReplicas, "")
+		return
+	}
+	records := rp.Records
+	if len(records) == 0 {
+		fail(kerr.CorruptMessage, "produce request has no record batch")
+		return
+	}
+	err := batch.Split(records, func(b []byte) error {
+		h, err := batch.Validate(b)
+		if err != nil {
+			return err
+		}
+		if h.Size() > int(pol.MaxMessageBytes) {
+			return errTooLarge
+		}
+		if h.IsTransactional() || h.IsControl() {
+			return errTransactional
+		}
+		if pol.LogAppendTime {
+			batch.SetLogAppendTime(b, now.UnixMilli())
+		}
+		return nil
+	})
+	if err != nil {
+		code := produceErrorCode(err)
+		s.logger.Debug("rejected produce", zap.String("topic", topic), zap.Int32("partition", rp.Partition),
+			zap.String("client", clientID(req)), zap.Error(err))
+		fail(code, err.Error())
+		return
+	}
+	res, err := p.Append(records, now)
+	if err != nil {
+		code := produceErrorCode(err)
+		if code == kerr.KafkaStorageError {
+			s.logger.Error("append failed", zap.String("topic", topic), zap.Int32("partition", rp.Partition), zap.Error(err))
+		}
+		fail(code, "")
+		return
+	}
+	sp.BaseOffset = res.BaseOffset
+	sp.LogStartOffset = res.LogStartOffset
+	if pol.LogAppendTime {
+		sp.LogAppendTime = now.UnixMilli()
+	}
+}
+
+var (
+	errTooLarge      = errors.New("record batch is larger than max.message.bytes")
+	errTransactional = errors.New("transactional batches are not supported yet")
+)
+
+// produceErrorCode maps a validation or append error to Kafka's code.
+func produceErrorCode(err error) *kerr.Error {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return kerr.MessageTooLarge
+	case errors.Is(err, errTransactional):
+		return kerr.InvalidTxnState
+	case errors.Is(err, batch.ErrUnsupportedMagic):
+		return kerr.UnsupportedForMessageFormat
+	case errors.Is(err, batch.ErrCorrupt), errors.Is(err, batch.ErrShort):
+		return kerr.CorruptMessage
+	case errors.Is(err, batch.ErrInvalid):
+		return kerr.InvalidRecord
+	case errors.Is(err, log.ErrOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber
+	case errors.Is(err, log.ErrInvalidProducerEpoch):
+		return kerr.InvalidProducerEpoch
+	case errors.Is(err, replica.ErrDeleted):
+		return kerr.UnknownTopicOrPartition
+	}
+	return kerr.KafkaStorageError
+}
+
+func clientID(req *Request) string {
+	if req.ClientID == nil {
+		return ""
+	}
+	return *req.ClientID
+}

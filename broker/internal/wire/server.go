@@ -1,0 +1,171 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/cluster"
+	"github.com/kspring/kspring/broker/internal/replica"
+	"github.com/kspring/kspring/broker/internal/topicconf"
+)
+
+// Settings are the broker settings the request handlers need.
+type Settings struct {
+	NodeID                   int32
+	AdvertisedHost           string
+	AdvertisedPort           int32
+	Rack                     *string
+	NumPartitions            int32
+	DefaultReplicationFactor int16
+	AutoCreateTopics         bool
+	DeleteTopicEnable        bool
+	MaxRequestBytes          int32
+	ConnectionsMaxIdle       time.Duration
+	OffsetsTopicPartitions   int32
+	OffsetsTopicReplication  int16
+	// BrokerConfigs are the broker-level values that topic configs default to,
+	// keyed by their broker property names (log.retention.ms, ...).
+	BrokerConfigs map[string]string
+}
+
+// Topics is what the handlers need to create and open topics; the broker
+// package implements it so that topic creation (explicit, automatic or
+// internal) is one code path that keeps metadata and partitions in step.
+type Topics interface {
+	// Create creates a topic with its partitions. configs are validated
+	// overrides.
+	Create(ctx context.Context, name string, partitions int32, rf int16, configs map[string]string) (cluster.Topic, error)
+	// Delete deletes a topic and its partitions.
+	Delete(ctx context.Context, name string) error
+	// AddPartitions grows a topic to n partitions.
+	AddPartitions(ctx context.Context, name string, n int32) error
+	// SetConfigs replaces a topic's overrides and applies them to its partitions.
+	SetConfigs(ctx context.Context, name string, configs map[string]string) error
+	// EnsureOffsetsTopic creates __consumer_offsets if it does not exist.
+	EnsureOffsetsTopic(ctx context.Context) error
+}
+
+// Server serves the Kafka protocol. Create it with [New]; it is safe for
+// concurrent use.
+type Server struct {
+	settings Settings
+	meta     *cluster.Store
+	parts    *replica.Manager
+	topics   Topics
+	groups   Groups
+	logger   *zap.Logger
+
+	ctx    context.Context // cancelled when the server starts closing
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	ln      []net.Listener
+	conns   map[*conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+}
+
+// New returns a Server over the broker's state. It does not listen yet.
+func New(s Settings, meta *cluster.Store, parts *replica.Manager, topics Topics, groups Groups, logger *zap.Logger) *Server {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		settings: s, meta: meta, parts: parts, topics: topics, groups: groups, logger: logger,
+		ctx: ctx, cancel: cancel, conns: map[*conn]struct{}{},
+	}
+}
+
+// Serve accepts connections on ln until the server closes. It returns nil
+// after [Server.Close], or the accept error that stopped it.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return errors.New("wire: server closed")
+	}
+	s.ln = append(s.ln, ln)
+	s.mu.Unlock()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.logger.Warn("accept failed; retrying", zap.Error(err), zap.Duration("delay", delay))
+				select {
+				case <-time.After(delay):
+				case <-s.ctx.Done():
+					return nil
+				}
+				continue
+			}
+			return fmt.Errorf("wire: accept: %w", err)
+		}
+		delay = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, lets each connection finish the request it is
+// handling (long polls return early), closes the connections and waits for
+// their goroutines until ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	lns := s.ln
+	for c := range s.conns {
+		c.shutdown()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return fmt.Errorf("wire: close: %w", ctx.Err())
+	}
+}
+
+// brokerConfigs returns the broker-level values topic configs default to.
+func (s *Server) brokerConfigs() map[string]string { return s.settings.BrokerConfigs }
+
+// effectiveConfigs returns the effective topic config of t.
+func (s *Server) effectiveConfigs(t cluster.Topic) map[string]string {
+	return topicconf.Effective(t.Configs, s.settings.BrokerConfigs)
+}
