@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -401,5 +400,3 @@ func writeAt(t *testing.T, path string, pos int64, data []byte) {
 	_, err = f.WriteAt(data, pos)
 	require.NoError(t, err)
 }
-
-var _ = time.Second
