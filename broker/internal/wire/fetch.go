@@ -139,6 +139,12 @@ func (s *Server) readFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse, ta
 			failed = true
 			continue
 		}
+		if total > 0 && len(data) > limit {
+			// The log returns at least one batch, but only the first
+			// partition with data may exceed the limits (KIP-74); the
+			// others wait for a later fetch.
+			continue
+		}
 		if len(data) > 0 {
 			sp.RecordBatches = data
 			total += len(data)
