@@ -1,0 +1,50 @@
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kspring/kspring/bench/internal/load"
+)
+
+var consumeMiB = flag.Int("consume.mib", 64, "MiB of record values BenchmarkConsume pre-produces and reads per op")
+
+// BenchmarkConsume pre-produces -consume.mib MiB of records (idempotent
+// producer, acks=all) once per sub-benchmark, then each op consumes all of
+// them from the start of every partition with a fresh kgo client. One op is
+// the whole topic; MB/s counts record values; records/s is reported too.
+//
+// The acks mode only changes how a batch was acknowledged, not the bytes a
+// consumer reads, so consume is measured for one mode.
+func BenchmarkConsume(b *testing.B) {
+	for _, size := range sizes {
+		for _, name := range targets {
+			b.Run(fmt.Sprintf("size=%s/target=%s", size.name, name), func(b *testing.B) {
+				benchConsume(b, name, size.bytes)
+			})
+		}
+	}
+}
+
+func benchConsume(b *testing.B, name string, size int) {
+	ctx := benchContext(b)
+	t := startTarget(b, name)
+	n := max(1, *consumeMiB<<20/size)
+	require.NoError(b, load.Fill(ctx, t.Addr, topic, load.AcksAll, n, value(size)))
+
+	b.SetBytes(int64(n * size))
+	b.ReportAllocs()
+	for b.Loop() {
+		records, bytes, err := load.ConsumeAll(ctx, t.Addr, topic, int64(n), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if records != int64(n) || bytes != int64(n*size) {
+			b.Fatalf("consumed %d records, %d bytes; want %d, %d", records, bytes, n, n*size)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}

@@ -1,0 +1,26 @@
+// Package bench measures kspring's broker against franz-go's in-memory kfake
+// cluster, side by side in one run, through franz-go's kgo client.
+//
+// It is a module of its own (github.com/kspring/kspring/bench) so that the
+// peer, github.com/twmb/franz-go/pkg/kfake, never enters the main module's
+// go.mod. The benchmarks live in the _test.go files of this package:
+//
+//   - BenchmarkProduce pipelines records with kgo's Produce and a callback,
+//     keeping a bounded window in flight, with acks=1 (non-idempotent) and
+//     acks=all (kgo's idempotent default).
+//   - BenchmarkConsume pre-produces a fixed amount of data once and then, per
+//     iteration, consumes all of it from the start with a fresh client.
+//
+// Every benchmark has sub-benchmarks named target=kspring and target=kfake so
+// benchstat can put them in columns (benchstat -col /target). The README in
+// this directory has the commands and the figures.
+//
+// The helpers start from [github.com/kspring/kspring/bench/internal/target]
+// (start and stop a broker with a seeded topic) and
+// [github.com/kspring/kspring/bench/internal/load] (the produce pipeline and
+// the consume-everything reader); cmd/rsscheck uses the same helpers to check
+// that the broker's memory stays bounded while it writes gigabytes.
+//
+// Concurrency: nothing here is shared between benchmarks; each sub-benchmark
+// starts its own broker in its own temporary directory and closes it.
+package bench
