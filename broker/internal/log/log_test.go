@@ -400,3 +400,25 @@ func writeAt(t *testing.T, path string, pos int64, data []byte) {
 	_, err = f.WriteAt(data, pos)
 	require.NoError(t, err)
 }
+
+func TestOpenCleansLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	l := openLog(t, dir, testConfig())
+	fillSegments(t, l, 3)
+	end := l.EndOffset()
+	require.NoError(t, l.Close())
+	leftovers := []string{
+		segmentName(9999, ".index"),              // index without a segment
+		segmentName(0, ".log") + deletedSuffix,   // interrupted deletion
+		recoveryPointFile + tmpSuffix,            // interrupted checkpoint write
+		segmentName(12, snapshotExt) + tmpSuffix, // interrupted snapshot
+	}
+	for _, name := range leftovers {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644))
+	}
+	l = openLog(t, dir, testConfig())
+	for _, name := range leftovers {
+		require.NoFileExists(t, filepath.Join(dir, name))
+	}
+	require.Equal(t, end, l.EndOffset())
+}
