@@ -189,7 +189,9 @@ func checkClientConfig(c *sarama.Config) error {
 
 // Flush waits until every record sent before the call has completed, or ctx
 // ends. Like the Java producer's flush it does not fail for records that
-// failed; their futures say so. Flush must not be called from a callback.
+// failed; their futures say so. Unlike Java's, it cannot cut linger-ms short
+// (sarama has no flush trigger): records waiting for a fuller batch leave when
+// linger-ms passes. Flush must not be called from a callback.
 func (t *Template[K, V]) Flush(ctx context.Context) error {
 	for _, f := range t.fl.snapshot() {
 		select {
@@ -202,8 +204,8 @@ func (t *Template[K, V]) Flush(ctx context.Context) error {
 }
 
 // Close stops the template: later sends fail with ErrClosed, the producer
-// sends what it holds, and Close waits for every outstanding future to
-// complete. If ctx ends first, every future not yet completed fails with
+// sends what it holds (batches waiting for linger-ms leave when it passes), and
+// Close waits for every outstanding future to complete. If ctx ends first, every future not yet completed fails with
 // ErrClosed (the records may still be written) and Close returns ctx's error
 // while the producer finishes in the background within its timeouts. A
 // template from Dial closes its client last. Close may be called more than
