@@ -137,7 +137,10 @@ func TestPerKeyOrderUnder100Goroutines(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic(topic, 4, nil))
 	tp := dial[string, int64](t, b.Addr(), quick())
 
-	type placed struct{ partition int32; offset int64 }
+	type placed struct {
+		partition int32
+		offset    int64
+	}
 	got := make([][]placed, senders)
 	var wg sync.WaitGroup
 	for g := range senders {
