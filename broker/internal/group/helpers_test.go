@@ -239,6 +239,39 @@ func (m *consumer) tryRebalance(ctx context.Context, topic string, partitions in
 	}
 }
 
+// settle behaves like a client until the group is stable with size
+// members: it rebalances, then heartbeats, and rebalances again whenever
+// told to. It is safe to call from any goroutine (one per consumer).
+func (m *consumer) settle(ctx context.Context, topic string, partitions int32, size int) error {
+	for {
+		if _, err := m.tryRebalance(ctx, topic, partitions); err != nil {
+			return err
+		}
+		for {
+			switch c := m.heartbeat(); c {
+			case 0:
+			case kerr.RebalanceInProgress.Code:
+			default:
+				return fmt.Errorf("heartbeat of %s: %w", m.id, code(c))
+			}
+			req := kmsg.NewPtrDescribeGroupsRequest()
+			req.Groups = []string{m.group}
+			d := m.h.c.DescribeGroups(ctx, req).Groups[0]
+			if d.State == "Stable" && len(d.Members) == size && m.heartbeat() == 0 {
+				return nil
+			}
+			if m.heartbeat() == kerr.RebalanceInProgress.Code {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+}
+
 // form builds a group of new members deterministically, as it forms with
 // no initial delay: the first member joins alone, the others join and wait
 // for it, and its rejoin completes one generation with all of them. It
