@@ -1,0 +1,55 @@
+package wire
+
+// configDocs are the one-line descriptions DescribeConfigs returns with
+// IncludeDocumentation (v3+), for topic configs and the broker settings it
+// reports. A config without an entry is described with a null string.
+var configDocs = map[string]string{
+	// Topic configs.
+	"cleanup.policy":                 "How old log segments are discarded: delete (by retention), compact (keep the last record per key), or both.",
+	"compression.type":               "Compression codec of stored batches; producer keeps the codec the producer used.",
+	"delete.retention.ms":            "How long delete tombstones are kept in a compacted topic.",
+	"file.delete.delay.ms":           "How long to wait before deleting a segment file removed from the log.",
+	"flush.messages":                 "Number of records appended to a partition between forced fsyncs.",
+	"flush.ms":                       "Maximum time between forced fsyncs of a partition.",
+	"index.interval.bytes":           "Bytes of records between two entries of the sparse offset index.",
+	"max.compaction.lag.ms":          "Longest time a record may stay ineligible for compaction.",
+	"max.message.bytes":              "Largest record batch the topic accepts, after compression.",
+	"message.timestamp.type":         "Whether stored timestamps are the producer's (CreateTime) or the broker's append time (LogAppendTime).",
+	"min.cleanable.dirty.ratio":      "Share of a compacted log that must be uncompacted before it is cleaned.",
+	"min.compaction.lag.ms":          "Shortest time a record stays uncompacted.",
+	"min.insync.replicas":            "Fewest in-sync replicas that must hold a write for acks=all to succeed.",
+	"retention.bytes":                "Largest size a partition may grow to before old segments are deleted; -1 is unlimited.",
+	"retention.ms":                   "How long records are kept before their segment is deleted; -1 is forever.",
+	"segment.bytes":                  "Size at which a partition's active segment is rolled.",
+	"segment.index.bytes":            "Maximum size of a segment's offset index.",
+	"segment.ms":                     "Age at which a partition's active segment is rolled, even if not full.",
+	"unclean.leader.election.enable": "Whether a replica outside the ISR may become leader (possible data loss).",
+
+	// Broker settings.
+	"node.id":                          "Id of this broker in the cluster.",
+	"broker.id":                        "Id of this broker in the cluster (legacy name of node.id).",
+	"listeners":                        "Addresses the broker accepts connections on.",
+	"advertised.listeners":             "Addresses handed to clients in metadata.",
+	"broker.rack":                      "Rack of this broker, for rack-aware clients.",
+	"num.partitions":                   "Partitions of a topic created without a count.",
+	"default.replication.factor":       "Replication factor of a topic created without one.",
+	"auto.create.topics.enable":        "Whether metadata requests for unknown topics create them.",
+	"delete.topic.enable":              "Whether topics may be deleted.",
+	"socket.request.max.bytes":         "Largest request the broker reads; larger ones close the connection.",
+	"connections.max.idle.ms":          "Idle time after which a connection is closed.",
+	"offsets.topic.num.partitions":     "Partitions of __consumer_offsets.",
+	"offsets.topic.replication.factor": "Replication factor of __consumer_offsets.",
+	"log.cleanup.policy":               "Default cleanup.policy of topics.",
+	"log.cleaner.delete.retention.ms":  "Default delete.retention.ms of topics.",
+	"log.segment.delete.delay.ms":      "Default file.delete.delay.ms of topics.",
+	"log.flush.interval.messages":      "Default flush.messages of topics.",
+	"log.flush.interval.ms":            "Default flush.ms of topics.",
+	"log.index.interval.bytes":         "Default index.interval.bytes of topics.",
+	"message.max.bytes":                "Default max.message.bytes of topics.",
+	"log.message.timestamp.type":       "Default message.timestamp.type of topics.",
+	"log.retention.bytes":              "Default retention.bytes of topics.",
+	"log.retention.ms":                 "Default retention.ms of topics.",
+	"log.segment.bytes":                "Default segment.bytes of topics.",
+	"log.index.size.max.bytes":         "Default segment.index.bytes of topics.",
+	"log.roll.ms":                      "Default segment.ms of topics.",
+}
