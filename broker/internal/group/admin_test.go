@@ -286,7 +286,7 @@ func TestPartitionForMatchesKafka(t *testing.T) {
 		{"hello", 99162322},
 		{"Hello World", -862545276},
 		{"polygenelubricants", -2147483648}, // Integer.MIN_VALUE: Utils.abs gives 0
-		{"\U0001F600", 1772899},              // one code point, two UTF-16 units
+		{"\U0001F600", 1772899},             // one code point, two UTF-16 units
 		{"é", 233},
 	} {
 		require.Equal(t, tc.hash, javaHashCode(tc.group), "%q", tc.group)
