@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker/internal/group"
 )
 
 // Groups is the group coordinator (package group) as the handlers use it.
@@ -25,7 +27,9 @@ type Groups interface {
 
 // groupAPI adapts a Groups method to the dispatch table.
 func groupAPI[R kmsg.Request, P kmsg.Response](fn func(Groups, context.Context, R) P) func(*Server, context.Context, *Request) (kmsg.Response, error) {
-	return handler(func(s *Server, ctx context.Context, _ *Request, body R) (kmsg.Response, error) {
+	return handler(func(s *Server, ctx context.Context, req *Request, body R) (kmsg.Response, error) {
+		// Member ids and DescribeGroups show the client's id and host.
+		ctx = group.WithClient(ctx, clientID(req), req.ClientHost())
 		return fn(s.groups, ctx, body), nil
 	})
 }
