@@ -191,6 +191,7 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		OffsetsTopicPartitions:   b.cfg.OffsetsTopicNumPartitions,
 		OffsetsTopicReplication:  b.cfg.OffsetsTopicReplicationFactor,
 		BrokerConfigs:            b.cfg.topicDefaults(),
+		LogDirs:                  b.cfg.LogDirs,
 	}, nil
 }
 

@@ -32,6 +32,8 @@ type Settings struct {
 	// BrokerConfigs are the broker-level values that topic configs default to,
 	// keyed by their broker property names (log.retention.ms, ...).
 	BrokerConfigs map[string]string
+	// LogDirs are the log directories (log.dirs), as DescribeConfigs reports them.
+	LogDirs []string
 }
 
 // Topics is what the handlers need to create and open topics; the broker
