@@ -756,6 +756,7 @@ func TestAdminDescribeBrokerConfigs(t *testing.T) {
 		require.Equal(t, kmsg.ConfigSourceStaticBrokerConfig, cfgs[key].Source, key)
 	}
 	require.Contains(t, adminValue(t, cfgs["listeners"]), b.Addr())
+	require.Equal(t, strings.Join(b.Config().LogDirs, ","), adminValue(t, cfgs["log.dirs"]))
 	require.Contains(t, adminValue(t, cfgs["advertised.listeners"]), strings.Split(b.Addr(), ":")[1])
 
 	// Read-only (no dynamic broker configs), with a type, filtered by name.

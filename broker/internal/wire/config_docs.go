@@ -30,6 +30,7 @@ var configDocs = map[string]string{
 	"broker.id":                        "Id of this broker in the cluster (legacy name of node.id).",
 	"listeners":                        "Addresses the broker accepts connections on.",
 	"advertised.listeners":             "Addresses handed to clients in metadata.",
+	"log.dirs":                         "Directories partitions are stored in.",
 	"broker.rack":                      "Rack of this broker, for rack-aware clients.",
 	"num.partitions":                   "Partitions of a topic created without a count.",
 	"default.replication.factor":       "Replication factor of a topic created without one.",

@@ -136,6 +136,9 @@ func (s *Server) describeBrokerConfigs() []describedConfig {
 	static("broker.id", itoa(int64(st.NodeID)), kmsg.ConfigTypeInt)
 	static("listeners", strings.Join(s.listenerURLs(), ","), kmsg.ConfigTypeString)
 	static("advertised.listeners", "PLAINTEXT://"+net.JoinHostPort(st.AdvertisedHost, itoa(int64(st.AdvertisedPort))), kmsg.ConfigTypeString)
+	if len(st.LogDirs) > 0 {
+		static("log.dirs", strings.Join(st.LogDirs, ","), kmsg.ConfigTypeString)
+	}
 	if st.Rack != nil {
 		static("broker.rack", *st.Rack, kmsg.ConfigTypeString)
 	}
