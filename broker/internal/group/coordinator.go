@@ -49,6 +49,11 @@ type shard struct {
 	mu     sync.RWMutex
 	state  shardState
 	groups map[string]*group
+
+	// ctx is cancelled by Close to abort the shard's appends; one per
+	// shard so that appends of different partitions share no lock.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 type shardState int8
@@ -95,7 +100,8 @@ func New(cfg Config, store Store, logger *zap.Logger, opts ...Option) *Coordinat
 		done:   make(chan struct{}),
 	}
 	for i := range c.shards {
-		c.shards[i] = &shard{groups: make(map[string]*group)}
+		sctx, scancel := context.WithCancel(ctx)
+		c.shards[i] = &shard{groups: make(map[string]*group), ctx: sctx, cancel: scancel}
 	}
 	for _, o := range opts {
 		o(c)
@@ -119,6 +125,10 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	}
 	c.started = true
 	c.life.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(c.ctx, cancel) // Close cancels the load
+	defer stop()
 
 	const loaders = 4
 	var (
@@ -171,6 +181,7 @@ func (c *Coordinator) Close() error {
 		c.cancel()
 
 		for _, s := range c.shards {
+			s.cancel()
 			s.mu.Lock()
 			s.state = shardClosed
 			groups := s.groups
@@ -289,7 +300,7 @@ func (c *Coordinator) drop(g *group) {
 func (c *Coordinator) append(ctx context.Context, g *group, recs []Record) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.OffsetsCommitTimeout)
 	defer cancel()
-	stop := context.AfterFunc(c.ctx, cancel)
+	stop := context.AfterFunc(c.shards[g.partition].ctx, cancel) // Close aborts it
 	defer stop()
 	if err := c.store.Append(ctx, g.partition, recs); err != nil {
 		return fmt.Errorf("group %q: append to __consumer_offsets-%d: %w", g.id, g.partition, err)

@@ -185,7 +185,7 @@ func TestMembersThatDoNotRejoinAreRemoved(t *testing.T) {
 	h := newHarness(t, testConfig())
 	a, b := newConsumer(h, "g", "t"), newConsumer(h, "g", "t")
 	for _, m := range []*consumer{a, b} {
-		m.rebalance = 200 * time.Millisecond
+		m.rebalance = time.Second
 	}
 	form(t, "t", 2, a, b)
 	gen := a.generation
@@ -200,7 +200,7 @@ func TestMembersThatDoNotRejoinAreRemoved(t *testing.T) {
 func TestMembersThatDoNotSyncAreRemoved(t *testing.T) {
 	h := newHarness(t, testConfig())
 	a, b := newConsumer(h, "g", "t"), newConsumer(h, "g", "t")
-	a.rebalance, b.rebalance = 300*time.Millisecond, 300*time.Millisecond
+	a.rebalance, b.rebalance = time.Second, time.Second
 	form(t, "t", 2, a)
 	done := make(chan error, 1)
 	go func() { done <- b.joinGroup(testCtx(t)) }()
@@ -355,4 +355,50 @@ func TestHeartbeatAndSyncErrors(t *testing.T) {
 	empty := *a
 	empty.group = ""
 	require.Equal(t, kerr.InvalidGroupID.Code, empty.heartbeat())
+}
+
+func TestCommitsAndHeartbeatsDuringRebalance(t *testing.T) {
+	h := newHarness(t, testConfig())
+	a, b := newConsumer(h, "g", "t"), newConsumer(h, "g", "t")
+	form(t, "t", 2, a, b)
+	require.True(t, a.isLeader())
+
+	// The leader rejoins: the group prepares a rebalance and waits for b.
+	done := make(chan error, 1)
+	go func() { done <- a.joinGroup(testCtx(t)) }()
+	eventually(t, func() error {
+		if s := groupState(t, h.c, "g"); s != "PreparingRebalance" {
+			return fmt.Errorf("state %s", s)
+		}
+		return nil
+	})
+	require.NoError(t, code(b.commit("t", 1, 1)), "commits still count while preparing")
+	require.Equal(t, kerr.RebalanceInProgress.Code, b.heartbeat())
+	require.Equal(t, kerr.RebalanceInProgress.Code, b.sync(testCtx(t), nil).ErrorCode)
+
+	require.NoError(t, b.joinGroup(testCtx(t)))
+	require.NoError(t, <-done)
+	require.Equal(t, "CompletingRebalance", groupState(t, h.c, "g"))
+	require.NoError(t, code(b.heartbeat()), "heartbeats before the sync are fine")
+	require.Equal(t, kerr.RebalanceInProgress.Code, b.commit("t", 1, 2), "no commits before the assignment")
+	require.Equal(t, int64(1), committed(t, h.c, "g", "t", 1))
+}
+
+func TestStaticMemberSessionExpires(t *testing.T) {
+	h := newHarness(t, testConfig())
+	a := newConsumer(h, "g", "t").withInstance("a")
+	a.session = 500 * time.Millisecond
+	form(t, "t", 1, a)
+	gen := a.generation
+	eventually(t, func() error {
+		if s := groupState(t, h.c, "g"); s != "Empty" {
+			return fmt.Errorf("state %s", s)
+		}
+		return nil
+	})
+	require.Equal(t, kerr.UnknownMemberID.Code, a.heartbeat())
+
+	a2 := newConsumer(h, "g", "t").withInstance("a")
+	a2.rebalanceGroup(t, "t", 1)
+	require.Equal(t, gen+2, a2.generation, "a new member after the empty generation")
 }

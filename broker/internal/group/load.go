@@ -119,16 +119,21 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 
 	s := c.shards[p]
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.state == shardClosed {
+		s.mu.Unlock()
 		return nil
 	}
 	s.groups = built
 	s.state = shardActive
+	s.mu.Unlock()
+	// Sessions start now: members that do not heartbeat in time (they
+	// may be gone with the old broker) are removed as usual.
 	for _, g := range built {
 		g.mu.Lock()
-		for _, m := range g.members {
-			c.touch(g, m, m.sessionTimeout)
+		if g.state != stateDead {
+			for _, m := range g.members {
+				c.touch(g, m, m.sessionTimeout)
+			}
 		}
 		g.mu.Unlock()
 	}

@@ -57,7 +57,7 @@ func (c *Coordinator) deleteOffsets(ctx context.Context, req *kmsg.OffsetDeleteR
 
 	var (
 		recs    []Record
-		removed []topicPartition
+		removed = make(map[topicPartition]struct{})
 		codes   []*int16 // the eligible partitions' codes, for a failed append
 	)
 	for i, t := range req.Topics {
@@ -70,8 +70,8 @@ func (c *Coordinator) deleteOffsets(ctx context.Context, req *kmsg.OffsetDeleteR
 			}
 			codes = append(codes, &rp.ErrorCode)
 			tp := topicPartition{t.Topic, p.Partition}
-			if g.offsets[tp] != nil && !containsTP(removed, tp) {
-				removed = append(removed, tp)
+			if _, dup := removed[tp]; g.offsets[tp] != nil && !dup {
+				removed[tp] = struct{}{}
 				recs = append(recs, Record{Key: offsetCommitKey(g.id, tp.topic, tp.partition)})
 			}
 		}
@@ -97,7 +97,7 @@ func (c *Coordinator) deleteOffsets(ctx context.Context, req *kmsg.OffsetDeleteR
 	if g.state == stateDead {
 		return 0
 	}
-	for _, tp := range removed {
+	for tp := range removed {
 		delete(g.offsets, tp)
 	}
 	if dies {
@@ -105,13 +105,4 @@ func (c *Coordinator) deleteOffsets(ctx context.Context, req *kmsg.OffsetDeleteR
 		c.drop(g)
 	}
 	return 0
-}
-
-func containsTP(tps []topicPartition, tp topicPartition) bool {
-	for _, t := range tps {
-		if t == tp {
-			return true
-		}
-	}
-	return false
 }
