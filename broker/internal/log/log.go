@@ -36,12 +36,11 @@ type Log struct {
 	start     int64      // log start offset
 	producers producerState
 
-	recoveryPoint    int64 // everything below was fsynced
-	checkpointedRP   int64 // recovery point last written to disk
-	lastTimeFlush    time.Time
-	pendingDeletes   []pendingDelete
-	closed           bool
-	snapshotsWritten bool
+	recoveryPoint  int64 // everything below was fsynced
+	checkpointedRP int64 // recovery point last written to disk
+	lastTimeFlush  time.Time
+	pendingDeletes []pendingDelete
+	closed         bool
 }
 
 type pendingDelete struct {
