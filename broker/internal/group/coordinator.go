@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -35,10 +36,9 @@ type Coordinator struct {
 	ctx    context.Context // cancelled by Close; bounds background appends
 	cancel context.CancelFunc
 
-	life      sync.Mutex
+	life      sync.Mutex // guards started and Start against Close
 	started   bool
-	closed    bool
-	inflight  sync.WaitGroup // requests and timer callbacks (see enter)
+	closed    atomic.Bool
 	bg        sync.WaitGroup // the retention loop
 	done      chan struct{}  // closed by Close; releases waiting requests
 	closeOnce sync.Once
@@ -49,6 +49,11 @@ type shard struct {
 	mu     sync.RWMutex
 	state  shardState
 	groups map[string]*group
+
+	// inflight counts the requests and timer callbacks working on the
+	// shard's groups (see enter); Close waits for them. Per shard, so
+	// that requests for different partitions share no lock or counter.
+	inflight sync.WaitGroup
 
 	// ctx is cancelled by Close to abort the shard's appends; one per
 	// shard so that appends of different partitions share no lock.
@@ -116,7 +121,7 @@ func New(cfg Config, store Store, logger *zap.Logger, opts ...Option) *Coordinat
 func (c *Coordinator) Start(ctx context.Context) error {
 	c.life.Lock()
 	switch {
-	case c.closed:
+	case c.closed.Load():
 		c.life.Unlock()
 		return ErrClosed
 	case c.started:
@@ -161,7 +166,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 
 	c.life.Lock()
 	defer c.life.Unlock()
-	if c.closed {
+	if c.closed.Load() {
 		return ErrClosed
 	}
 	c.bg.Go(c.retentionLoop)
@@ -175,7 +180,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 func (c *Coordinator) Close() error {
 	c.closeOnce.Do(func() {
 		c.life.Lock()
-		c.closed = true
+		c.closed.Store(true)
 		c.life.Unlock()
 		close(c.done)
 		c.cancel()
@@ -193,7 +198,9 @@ func (c *Coordinator) Close() error {
 				g.mu.Unlock()
 			}
 		}
-		c.inflight.Wait()
+		for _, s := range c.shards {
+			s.inflight.Wait()
+		}
 		c.bg.Wait()
 	})
 	return nil
@@ -217,72 +224,64 @@ func (c *Coordinator) unload(g *group, code int16) {
 	g.transition(stateDead, c.now())
 }
 
-// enter registers a request or timer callback; it fails once Close began.
-// Every successful enter is paired with exit.
-func (c *Coordinator) enter() bool {
-	c.life.Lock()
-	defer c.life.Unlock()
-	if c.closed {
+// enter registers a request or timer callback working on the shard's
+// groups; it fails once Close began. Every successful enter is paired with
+// exit. Adds happen under the read lock and Close flips the state under the
+// write lock, so no Add follows Close's Wait.
+func (s *shard) enter() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.state == shardClosed {
 		return false
 	}
-	c.inflight.Add(1)
+	s.inflight.Add(1)
 	return true
 }
 
-func (c *Coordinator) exit() { c.inflight.Done() }
+func (s *shard) exit() { s.inflight.Done() }
 
-// afterFunc runs fn after d unless the coordinator is closed by then.
-func (c *Coordinator) afterFunc(d time.Duration, fn func()) *time.Timer {
+// afterFunc runs fn after d, as a callback of g's shard, unless the
+// coordinator is closed by then.
+func (c *Coordinator) afterFunc(g *group, d time.Duration, fn func()) *time.Timer {
+	s := c.shards[g.partition]
 	return time.AfterFunc(d, func() {
-		if !c.enter() {
+		if !s.enter() {
 			return
 		}
-		defer c.exit()
+		defer s.exit()
 		fn()
 	})
 }
 
-// lookup finds group id, creating it when create is set. It returns a
-// partition-level error code (load in progress, not available) or nil.
-func (c *Coordinator) lookup(id string, create bool) (*group, int16) {
+// lookup finds group id, creating it when create is set, and enters its
+// shard. With code 0 the caller must call s.exit when done (g may be nil);
+// otherwise code is the partition-level error (load in progress, closed).
+func (c *Coordinator) lookup(id string, create bool) (g *group, s *shard, code int16) {
 	p := c.PartitionFor(id)
-	s := c.shards[p]
+	s = c.shards[p]
 	s.mu.RLock()
-	st, g := s.state, s.groups[id]
+	st := s.state
+	g = s.groups[id]
+	if st == shardActive {
+		s.inflight.Add(1)
+	}
 	s.mu.RUnlock()
 	switch st {
 	case shardLoading:
-		return nil, kerr.CoordinatorLoadInProgress.Code
+		return nil, nil, kerr.CoordinatorLoadInProgress.Code
 	case shardClosed:
-		return nil, kerr.CoordinatorNotAvailable.Code
+		return nil, nil, kerr.CoordinatorNotAvailable.Code
 	}
 	if g != nil || !create {
-		return g, 0
+		return g, s, 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != shardActive {
-		return nil, kerr.CoordinatorNotAvailable.Code
-	}
 	if g = s.groups[id]; g == nil {
 		g = newGroup(id, p, c.now())
 		s.groups[id] = g
 	}
-	return g, 0
-}
-
-// shardCode returns the partition-level error code for group id, if any.
-func (c *Coordinator) shardCode(id string) int16 {
-	s := c.shards[c.PartitionFor(id)]
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	switch s.state {
-	case shardLoading:
-		return kerr.CoordinatorLoadInProgress.Code
-	case shardClosed:
-		return kerr.CoordinatorNotAvailable.Code
-	}
-	return 0
+	return g, s, 0
 }
 
 // drop removes a dead group from its shard. The caller holds g.mu.

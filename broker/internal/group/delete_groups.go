@@ -32,15 +32,12 @@ func (c *Coordinator) DeleteGroups(ctx context.Context, req *kmsg.DeleteGroupsRe
 }
 
 func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
-	if !c.enter() {
-		return kerr.CoordinatorNotAvailable.Code
-	}
-	defer c.exit()
-	g, code := c.lookup(id, false)
-	switch {
-	case code != 0:
+	g, s, code := c.lookup(id, false)
+	if code != 0 {
 		return code
-	case g == nil:
+	}
+	defer s.exit()
+	if g == nil {
 		return kerr.GroupIDNotFound.Code
 	}
 	g.wmu.Lock()

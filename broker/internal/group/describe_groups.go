@@ -35,16 +35,12 @@ func (c *Coordinator) DescribeGroups(_ context.Context, req *kmsg.DescribeGroups
 }
 
 func (c *Coordinator) describe(version int16, id string, rg *kmsg.DescribeGroupsResponseGroup) {
-	if !c.enter() {
-		rg.ErrorCode = kerr.CoordinatorNotAvailable.Code
-		return
-	}
-	defer c.exit()
-	g, code := c.lookup(id, false)
+	g, s, code := c.lookup(id, false)
 	if code != 0 {
 		rg.ErrorCode = code
 		return
 	}
+	defer s.exit()
 	if g != nil {
 		g.mu.Lock()
 		defer g.mu.Unlock()

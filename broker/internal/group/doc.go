@@ -38,9 +38,10 @@
 //
 // # Concurrency
 //
-// All methods are safe for concurrent use; there is no global lock. Each
-// partition of __consumer_offsets has a shard (RWMutex over its map of
-// groups), each group two mutexes. The lock order is:
+// All methods are safe for concurrent use; there is no global lock on any
+// request path. Each partition of __consumer_offsets has a shard (an
+// RWMutex over its map of groups, the count of requests in flight, the
+// context that Close cancels), each group two mutexes. The lock order is:
 //
 //	group.wmu  ->  group.mu  ->  shard.mu
 //
@@ -58,5 +59,6 @@
 // (sessions, rebalance and sync timeouts, the initial delay) run as
 // time.AfterFunc callbacks that take the group's locks like a request and
 // check that they are still current. Close waits for every request and
-// callback in flight, so no goroutine of the package outlives it.
+// callback in flight (counted per shard), so no goroutine of the package
+// outlives it.
 package group

@@ -20,18 +20,15 @@ func (c *Coordinator) Heartbeat(_ context.Context, req *kmsg.HeartbeatRequest) *
 }
 
 func (c *Coordinator) heartbeat(req *kmsg.HeartbeatRequest) int16 {
-	if !c.enter() {
-		return kerr.CoordinatorNotAvailable.Code
-	}
-	defer c.exit()
 	if req.Group == "" {
 		return kerr.InvalidGroupID.Code
 	}
-	g, code := c.lookup(req.Group, false)
-	switch {
-	case code != 0:
+	g, s, code := c.lookup(req.Group, false)
+	if code != 0 {
 		return code
-	case g == nil:
+	}
+	defer s.exit()
+	if g == nil {
 		return kerr.UnknownMemberID.Code
 	}
 	g.mu.Lock()

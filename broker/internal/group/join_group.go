@@ -60,10 +60,6 @@ func (c *Coordinator) JoinGroup(ctx context.Context, req *kmsg.JoinGroupRequest)
 }
 
 func (c *Coordinator) join(ctx context.Context, kreq *kmsg.JoinGroupRequest) joinResult {
-	if !c.enter() {
-		return joinError(kerr.CoordinatorNotAvailable.Code, kreq.MemberID)
-	}
-	defer c.exit()
 	if kreq.Group == "" {
 		return joinError(kerr.InvalidGroupID.Code, kreq.MemberID)
 	}
@@ -80,11 +76,12 @@ func (c *Coordinator) join(ctx context.Context, kreq *kmsg.JoinGroupRequest) joi
 	if req.session < c.cfg.MinSessionTimeout || req.session > c.cfg.MaxSessionTimeout {
 		return joinError(kerr.InvalidSessionTimeout.Code, kreq.MemberID)
 	}
-	g, code := c.lookup(kreq.Group, kreq.MemberID == "")
-	switch {
-	case code != 0:
+	g, s, code := c.lookup(kreq.Group, kreq.MemberID == "")
+	if code != 0 {
 		return joinError(code, kreq.MemberID)
-	case g == nil:
+	}
+	defer s.exit()
+	if g == nil {
 		return joinError(kerr.UnknownMemberID.Code, kreq.MemberID)
 	}
 

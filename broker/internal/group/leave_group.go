@@ -40,17 +40,14 @@ func (c *Coordinator) LeaveGroup(ctx context.Context, req *kmsg.LeaveGroupReques
 // leave removes the leaving members, setting each one's code in out, and
 // returns the request-level code.
 func (c *Coordinator) leave(ctx context.Context, id string, leaving []kmsg.LeaveGroupRequestMember, out []kmsg.LeaveGroupResponseMember) int16 {
-	if !c.enter() {
-		return kerr.CoordinatorNotAvailable.Code
-	}
-	defer c.exit()
 	if id == "" {
 		return kerr.InvalidGroupID.Code
 	}
-	g, code := c.lookup(id, false)
+	g, s, code := c.lookup(id, false)
 	if code != 0 {
 		return code
 	}
+	defer s.exit()
 	if g == nil {
 		for i := range out {
 			out[i].ErrorCode = kerr.UnknownMemberID.Code

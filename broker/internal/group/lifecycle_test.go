@@ -270,7 +270,8 @@ func TestMemberIDRequired(t *testing.T) {
 	p := newConsumer(h, "g3", "t")
 	p.session = 50 * time.Millisecond
 	require.Equal(t, kerr.MemberIDRequired.Code, p.join(testCtx(t)).ErrorCode)
-	g, _ := h.c.lookup("g3", false)
+	g, s, _ := h.c.lookup("g3", false)
+	s.exit()
 	eventually(t, func() error {
 		g.mu.Lock()
 		defer g.mu.Unlock()

@@ -18,11 +18,10 @@ import (
 // ListGroups serves a ListGroupsRequest.
 func (c *Coordinator) ListGroups(_ context.Context, req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse {
 	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
-	if !c.enter() {
+	if c.closed.Load() {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return resp
 	}
-	defer c.exit()
 	if req.Version >= 5 && len(req.TypesFilter) > 0 &&
 		!slices.ContainsFunc(req.TypesFilter, func(t string) bool { return strings.EqualFold(t, "classic") }) {
 		resp.Groups = []kmsg.ListGroupsResponseGroup{}

@@ -63,23 +63,15 @@ func (c *Coordinator) topicName(id [16]byte) (string, int16) {
 // commit validates and stores the commit; a non-zero return applies to
 // every partition not already failed in resp.
 func (c *Coordinator) commit(ctx context.Context, req *kmsg.OffsetCommitRequest, names []string, resp *kmsg.OffsetCommitResponse) int16 {
-	if !c.enter() {
-		return kerr.CoordinatorNotAvailable.Code
-	}
-	defer c.exit()
-	g, code := c.lookup(req.Group, false)
+	// An offsets-only group is created by its first commit.
+	g, s, code := c.lookup(req.Group, req.Generation < 0)
 	if code != 0 {
 		return code
 	}
+	defer s.exit()
 	if g == nil {
-		if req.Generation >= 0 {
-			// A member of a generation this coordinator does not know.
-			return kerr.IllegalGeneration.Code
-		}
-		// Offsets-only group: created on its first commit.
-		if g, code = c.lookup(req.Group, true); code != 0 {
-			return code
-		}
+		// A member of a generation this coordinator does not know.
+		return kerr.IllegalGeneration.Code
 	}
 
 	g.wmu.Lock()

@@ -33,15 +33,12 @@ func (c *Coordinator) OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRe
 }
 
 func (c *Coordinator) deleteOffsets(ctx context.Context, req *kmsg.OffsetDeleteRequest, resp *kmsg.OffsetDeleteResponse) int16 {
-	if !c.enter() {
-		return kerr.CoordinatorNotAvailable.Code
-	}
-	defer c.exit()
-	g, code := c.lookup(req.Group, false)
-	switch {
-	case code != 0:
+	g, s, code := c.lookup(req.Group, false)
+	if code != 0 {
 		return code
-	case g == nil:
+	}
+	defer s.exit()
+	if g == nil {
 		return kerr.GroupIDNotFound.Code
 	}
 	g.wmu.Lock()

@@ -13,7 +13,6 @@ import (
 	"context"
 	"slices"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -112,14 +111,11 @@ func (c *Coordinator) OffsetFetch(_ context.Context, req *kmsg.OffsetFetchReques
 // partition without a committed offset gets offset -1. withIDs fills topic
 // IDs for "all" (v10).
 func (c *Coordinator) fetch(id string, all bool, topics []fetchTopic, withIDs bool) (int16, []fetchedTopic) {
-	if !c.enter() {
-		return kerr.CoordinatorNotAvailable.Code, nil
-	}
-	defer c.exit()
-	g, code := c.lookup(id, false)
+	g, s, code := c.lookup(id, false)
 	if code != 0 {
 		return code, nil
 	}
+	defer s.exit()
 	if g != nil {
 		g.mu.Lock()
 		defer g.mu.Unlock()

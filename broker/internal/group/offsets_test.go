@@ -98,7 +98,8 @@ func TestOffsetCommitFieldsByVersion(t *testing.T) {
 	require.NoError(t, code(commit(2, func(r *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitRequestTopicPartition) {
 		r.Topics[0].Topic, r.RetentionTimeMillis = "retained", 60_000
 	})))
-	g, _ := c.lookup("g", false)
+	g, s, _ := c.lookup("g", false)
+	s.exit()
 	g.mu.Lock()
 	o := g.offsets[topicPartition{"retained", 0}]
 	g.mu.Unlock()

@@ -77,7 +77,7 @@ func (c *Coordinator) tryCompleteJoin(g *group) {
 func (c *Coordinator) scheduleJoin(g *group, d time.Duration, fn func(*group)) {
 	g.stopJoinTimer()
 	seq := g.joinSeq
-	g.joinTimer = c.afterFunc(d, func() {
+	g.joinTimer = c.afterFunc(g, d, func() {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		g.mu.Lock()
@@ -194,7 +194,7 @@ func (g *group) electJoinedLeader() bool {
 func (c *Coordinator) scheduleSync(g *group) {
 	g.stopSyncTimer()
 	seq, generation := g.syncSeq, g.generation
-	g.syncTimer = c.afterFunc(g.rebalanceTimeout(), func() {
+	g.syncTimer = c.afterFunc(g, g.rebalanceTimeout(), func() {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		g.mu.Lock()
@@ -256,7 +256,7 @@ func (c *Coordinator) touch(g *group, m *member, d time.Duration) {
 func (c *Coordinator) armMember(g *group, m *member) {
 	if m.timer == nil {
 		m.timerAt = m.heartbeat
-		m.timer = c.afterFunc(m.heartbeat.Sub(c.now()), func() { c.memberTimer(g, m) })
+		m.timer = c.afterFunc(g, m.heartbeat.Sub(c.now()), func() { c.memberTimer(g, m) })
 		return
 	}
 	if m.heartbeat.Before(m.timerAt) {
@@ -296,7 +296,7 @@ func (c *Coordinator) memberTimer(g *group, m *member) {
 // must rejoin with it within its session timeout.
 func (c *Coordinator) addPending(g *group, id string, session time.Duration) {
 	var t *time.Timer
-	t = c.afterFunc(session, func() {
+	t = c.afterFunc(g, session, func() {
 		g.wmu.Lock()
 		defer g.wmu.Unlock()
 		g.mu.Lock()

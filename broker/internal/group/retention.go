@@ -36,11 +36,11 @@ func (c *Coordinator) expireOffsets() {
 		}
 		s.mu.RUnlock()
 		for _, g := range groups {
-			if !c.enter() {
+			if !s.enter() {
 				return
 			}
 			c.expireGroup(g)
-			c.exit()
+			s.exit()
 		}
 	}
 }

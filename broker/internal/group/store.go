@@ -17,9 +17,11 @@ type Record struct{ Key, Value []byte }
 //
 // Append returns once the records are durably appended (acks=all semantics),
 // all of them or none; the coordinator never modifies a Record after passing
-// it, and calls Append for one group at a time. Load replays a partition in
+// it. Load replays a partition in
 // offset order; the Record passed to fn is only valid during the call. Both
-// must honour ctx. A Store error that wraps a *kerr.Error is mapped to the
+// must honour ctx. One Append carries the records of one group and of one
+// request; appends of different groups may run concurrently, also to the
+// same partition. A Store error that wraps a *kerr.Error is mapped to the
 // client's error code the way Kafka maps append errors; any other error is
 // reported as COORDINATOR_NOT_AVAILABLE.
 type Store interface {

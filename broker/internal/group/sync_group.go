@@ -36,18 +36,15 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest)
 }
 
 func (c *Coordinator) sync(ctx context.Context, req *kmsg.SyncGroupRequest) syncResult {
-	if !c.enter() {
-		return syncResult{code: kerr.CoordinatorNotAvailable.Code}
-	}
-	defer c.exit()
 	if req.Group == "" {
 		return syncResult{code: kerr.InvalidGroupID.Code}
 	}
-	g, code := c.lookup(req.Group, false)
-	switch {
-	case code != 0:
+	g, s, code := c.lookup(req.Group, false)
+	if code != 0 {
 		return syncResult{code: code}
-	case g == nil:
+	}
+	defer s.exit()
+	if g == nil {
 		return syncResult{code: kerr.UnknownMemberID.Code}
 	}
 	ch := make(chan syncResult, 1)
