@@ -340,3 +340,36 @@ func TestManyGroupsConcurrently(t *testing.T) {
 		}
 	}
 }
+
+func TestUnloadAndLoadPartition(t *testing.T) {
+	cfg := testConfig()
+	h := newHarness(t, cfg)
+	a := newConsumer(h, "g", "t")
+	form(t, "t", 1, a)
+	require.NoError(t, code(a.commit("t", 0, 9)))
+	p := h.c.PartitionFor("g")
+
+	// A member waiting in a join is told to find the new coordinator.
+	b := newConsumer(h, "g", "t")
+	b.version = 3
+	done := make(chan *kmsg.JoinGroupResponse, 1)
+	go func() { done <- h.c.JoinGroup(testCtx(t), b.joinRequest()) }()
+	eventually(t, func() error {
+		if s := groupState(t, h.c, "g"); s != "PreparingRebalance" {
+			return fmt.Errorf("state %s", s)
+		}
+		return nil
+	})
+	h.c.UnloadPartition(p)
+	require.Equal(t, kerr.NotCoordinator.Code, (<-done).ErrorCode)
+	require.Equal(t, kerr.NotCoordinator.Code, a.heartbeat())
+	require.Equal(t, kerr.NotCoordinator.Code, a.commit("t", 0, 10))
+	require.Equal(t, kerr.NotCoordinator.Code, describe(t, h.c, "g").ErrorCode)
+
+	// Leading it again brings the group back from the log.
+	require.NoError(t, h.c.LoadPartition(testCtx(t), p))
+	require.NoError(t, h.c.LoadPartition(testCtx(t), p), "loading twice is harmless")
+	require.Equal(t, int64(9), committed(t, h.c, "g", "t", 0))
+	require.NoError(t, code(a.heartbeat()))
+	require.Error(t, h.c.LoadPartition(testCtx(t), cfg.OffsetsTopicPartitions))
+}

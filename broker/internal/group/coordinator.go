@@ -66,6 +66,7 @@ type shardState int8
 const (
 	shardLoading shardState = iota
 	shardActive
+	shardUnowned // unloaded: another broker coordinates these groups
 	shardClosed
 )
 
@@ -206,6 +207,55 @@ func (c *Coordinator) Close() error {
 	return nil
 }
 
+// LoadPartition loads __consumer_offsets partition p again after
+// UnloadPartition, when this broker becomes the partition's leader.
+// Requests for its groups get COORDINATOR_LOAD_IN_PROGRESS meanwhile.
+// Loading a loaded partition does nothing.
+func (c *Coordinator) LoadPartition(ctx context.Context, p int32) error {
+	if p < 0 || int(p) >= len(c.shards) {
+		return fmt.Errorf("group coordinator: load __consumer_offsets-%d: no such partition", p)
+	}
+	s := c.shards[p]
+	s.mu.Lock()
+	switch s.state {
+	case shardClosed:
+		s.mu.Unlock()
+		return ErrClosed
+	case shardActive:
+		s.mu.Unlock()
+		return nil
+	}
+	s.state = shardLoading
+	s.mu.Unlock()
+	return c.loadPartition(ctx, p)
+}
+
+// UnloadPartition drops the groups of __consumer_offsets partition p from
+// memory, when this broker stops leading it: requests waiting in a join or
+// sync get NOT_COORDINATOR, and so do later requests for its groups, until
+// LoadPartition. Appends already under way finish or fail in the Store.
+func (c *Coordinator) UnloadPartition(p int32) {
+	if p < 0 || int(p) >= len(c.shards) {
+		return
+	}
+	s := c.shards[p]
+	s.mu.Lock()
+	if s.state == shardClosed {
+		s.mu.Unlock()
+		return
+	}
+	s.state = shardUnowned
+	groups := s.groups
+	s.groups = map[string]*group{}
+	s.mu.Unlock()
+	for _, g := range groups {
+		g.mu.Lock()
+		c.unload(g, kerr.NotCoordinator.Code)
+		g.mu.Unlock()
+	}
+	c.logger.Info("unloaded __consumer_offsets partition", zap.Int32("partition", p), zap.Int("groups", len(groups)))
+}
+
 // unload marks g dead, answers its waiting requests with code and stops its
 // timers. The caller holds g.mu.
 func (c *Coordinator) unload(g *group, code int16) {
@@ -269,6 +319,8 @@ func (c *Coordinator) lookup(id string, create bool) (g *group, s *shard, code i
 	switch st {
 	case shardLoading:
 		return nil, nil, kerr.CoordinatorLoadInProgress.Code
+	case shardUnowned:
+		return nil, nil, kerr.NotCoordinator.Code
 	case shardClosed:
 		return nil, nil, kerr.CoordinatorNotAvailable.Code
 	}

@@ -10,6 +10,10 @@
 // FindCoordinator is the wire layer's: the coordinator of a group is the
 // leader of partition PartitionFor(group). WithClient puts the client.id and
 // host of a request into its context, for member ids and DescribeGroups.
+// In a cluster, the broker calls UnloadPartition when it stops leading a
+// partition of __consumer_offsets (its groups' clients then get
+// NOT_COORDINATOR and look the coordinator up again) and LoadPartition when
+// it becomes the leader.
 // Errors are Kafka error codes (franz-go's kerr) in the responses; the
 // methods never fail otherwise.
 //

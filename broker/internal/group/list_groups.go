@@ -45,7 +45,7 @@ func (c *Coordinator) ListGroups(_ context.Context, req *kmsg.ListGroupsRequest)
 		case shardLoading:
 			resp.ErrorCode = kerr.CoordinatorLoadInProgress.Code
 			continue
-		case shardClosed:
+		case shardUnowned, shardClosed:
 			continue
 		}
 		for _, g := range groups {

@@ -119,7 +119,8 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 
 	s := c.shards[p]
 	s.mu.Lock()
-	if s.state == shardClosed {
+	if s.state != shardLoading {
+		// Closed or unloaded while loading.
 		s.mu.Unlock()
 		return nil
 	}
