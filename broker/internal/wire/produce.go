@@ -10,7 +10,9 @@ package wire
 // deduplicated by the log (a duplicate is answered with its original offset).
 // acks=0 gets no response, and an error closes the connection, as in Kafka. acks=-1 waits for the ISR, which on one broker is
 // the leader itself; min.insync.replicas above the ISR size answers
-// NOT_ENOUGH_REPLICAS. Transactional produce is not served yet.
+// NOT_ENOUGH_REPLICAS. Clients cannot write internal topics such as
+// __consumer_offsets (INVALID_TOPIC_EXCEPTION), as in Kafka. Transactional
+// produce is not served yet.
 
 import (
 	"context"
@@ -86,6 +88,12 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 	p, ok := s.parts.Get(topic, rp.Partition)
 	if !ok {
 		fail(kerr.UnknownTopicOrPartition, "")
+		return
+	}
+	if isInternalTopic(topic) {
+		// The broker writes its internal topics itself; a client's records
+		// there would corrupt group state.
+		fail(kerr.InvalidTopicException, "cannot append to internal topic "+topic)
 		return
 	}
 	if body.Version < 3 {
