@@ -22,8 +22,8 @@ func (c *Coordinator) DeleteGroups(ctx context.Context, req *kmsg.DeleteGroupsRe
 		rg.Group = id
 		rg.ErrorCode = c.deleteGroup(ctx, id)
 		if rg.ErrorCode != 0 && req.Version >= 3 {
-			if err := kerr.ErrorForCode(rg.ErrorCode); err != nil {
-				rg.ErrorMessage = new(err.Error())
+			if ke, ok := kerr.ErrorForCode(rg.ErrorCode).(*kerr.Error); ok {
+				rg.ErrorMessage = new(ke.Description)
 			}
 		}
 		resp.Groups[i] = rg

@@ -2,6 +2,7 @@ package group
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -185,10 +186,13 @@ func (m *member) sameProtocols(ps []kmsg.JoinGroupRequestProtocol) bool {
 	return true
 }
 
+// toProtocols copies a join's protocols; a name listed twice counts once.
 func toProtocols(ps []kmsg.JoinGroupRequestProtocol) []protocol {
-	out := make([]protocol, len(ps))
-	for i, p := range ps {
-		out[i] = protocol{name: p.Name, metadata: bytes.Clone(p.Metadata)}
+	out := make([]protocol, 0, len(ps))
+	for _, p := range ps {
+		if !slices.ContainsFunc(out, func(q protocol) bool { return q.name == p.Name }) {
+			out = append(out, protocol{name: p.Name, metadata: bytes.Clone(p.Metadata)})
+		}
 	}
 	return out
 }
@@ -204,15 +208,7 @@ func (g *group) sortedMembers() []*member {
 	for _, m := range g.members {
 		ms = append(ms, m)
 	}
-	slices.SortFunc(ms, func(a, b *member) int {
-		switch {
-		case a.order < b.order:
-			return -1
-		case a.order > b.order:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ms, func(a, b *member) int { return cmp.Compare(a.order, b.order) })
 	return ms
 }
 
