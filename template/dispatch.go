@@ -3,22 +3,21 @@ package template
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 	"go.uber.org/zap"
 )
 
-// dispatch is the template's one goroutine. It drains the producer's
-// Successes and Errors, so sarama never blocks on an unread channel, and
-// completes each record's future; it also fails futures older than
-// delivery-timeout-ms. It returns when the producer has shut down and handed
-// back every record.
-func (t *Template[K, V]) dispatch() {
-	defer close(t.dispatched)
+// drain is the one goroutine that reads the producer's Successes and Errors.
+// It does nothing else: it queues each record for the completer, so sarama never
+// waits on an unread channel nor on user callbacks. (sarama's broker
+// goroutine hands back records one at a time and takes no new ones meanwhile,
+// so time spent here would throttle every send.) It returns when the producer
+// has shut down and handed back every record.
+func (t *Template[K, V]) drain() {
 	successes, errs := t.producer.Successes(), t.producer.Errors()
-	tick := time.NewTicker(min(max(t.deliveryTimeout/10, 5*time.Millisecond), time.Second))
-	defer tick.Stop()
 	for successes != nil || errs != nil {
 		select {
 		case msg, ok := <-successes:
@@ -26,14 +25,37 @@ func (t *Template[K, V]) dispatch() {
 				successes = nil
 				continue
 			}
-			t.returned(msg, nil)
+			t.returns.push(back{msg: msg})
 		case pe, ok := <-errs:
 			if !ok {
 				errs = nil
 				continue
 			}
-			t.returned(pe.Msg, pe.Err)
+			t.returns.push(back{msg: pe.Msg, err: pe.Err})
+		}
+	}
+	t.returns.close()
+}
+
+// completer is the goroutine that completes the futures of records the
+// producer handed back: it runs interceptors, callbacks and listeners. On a
+// tick it fails futures older than delivery-timeout-ms and pulses Sends
+// waiting for the producer. It returns after the last record came back.
+func (t *Template[K, V]) completer() {
+	defer close(t.dispatched)
+	tick := time.NewTicker(min(max(min(t.deliveryTimeout, t.maxBlock)/10, 5*time.Millisecond), time.Second))
+	defer tick.Stop()
+	var batch []back
+	for closed := false; !closed; {
+		select {
+		case <-t.returns.wake:
+			batch, closed = t.returns.take(batch[:0])
+			for i, b := range batch {
+				t.returned(b.msg, b.err)
+				batch[i] = back{}
+			}
 		case now := <-tick.C:
+			close(t.pulse.Swap(&pulse{c: make(chan struct{})}).c)
 			t.expire(now)
 		}
 	}
@@ -45,6 +67,51 @@ func (t *Template[K, V]) dispatch() {
 			t.log.Warn("kafka template: close client", zap.Error(err))
 		}
 	}
+}
+
+// back is a record the producer handed back, with its error if it failed.
+type back struct {
+	msg *sarama.ProducerMessage
+	err error
+}
+
+// backQueue carries records from drain to the completer. It is unbounded, but
+// buffer-memory bounds it: a record holds budget until the completer sees it.
+type backQueue struct {
+	mu     sync.Mutex
+	items  []back
+	closed bool
+	wake   chan struct{} // capacity 1: there is something to take
+}
+
+func (q *backQueue) push(b back) {
+	q.mu.Lock()
+	q.items = append(q.items, b)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *backQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what is queued, swapping in spare for the next pushes, and
+// whether drain has finished.
+func (q *backQueue) take(spare []back) ([]back, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = spare
+	return items, q.closed
 }
 
 // returned completes the future of a record sarama handed back.

@@ -35,11 +35,14 @@
 // bounds shutdown. Nothing waits forever.
 //
 // Concurrency: a Template is safe for concurrent use, and records sent from
-// one goroutine to a partition keep their order. One dispatcher goroutine per
-// template drains the producer and completes futures; future callbacks,
-// interceptor acknowledgements and listener calls run on it (or on the
-// goroutine whose Send failed early), so they must not block, and must not
-// call Flush, Close or Future.Get. Sending from a callback works but may wait
-// for buffer room while the dispatcher cannot free any; prefer another
-// goroutine.
+// one goroutine to a partition keep their order. Each template runs two
+// goroutines: one drains the producer's Successes and Errors and does nothing
+// else, so sarama never waits on the template; the other, the completer,
+// completes futures. Future callbacks, interceptor acknowledgements and
+// listener calls run on the completer (or on the goroutine whose Send failed
+// early), so they must not block, and must not call Flush, Close or
+// Future.Get. A blocked completer holds records' buffer-memory, so Sends
+// start to wait and then fail with ErrBufferFull. Sending from a callback
+// works but may wait for buffer room that only the completer can free; prefer
+// another goroutine.
 package template

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/kspring/kspring/serde"
 )
 
 // sendState is the template's part of a Future: the sarama message (embedded
@@ -20,6 +22,7 @@ type sendState[K, V any] struct {
 	custom    Partitioner
 	keySize   int
 	valueSize int
+	headers   serde.Headers // the record's headers as serializers leave them
 
 	// Guarded by flight.mu.
 	held       int64 // bytes of buffer-memory this record holds

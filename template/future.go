@@ -11,13 +11,13 @@ import (
 //
 // Callbacks added with OnSuccess, OnFailure and OnComplete run in the order
 // they were added. Until the future completes they are queued, and then run on
-// the goroutine that completes it: the template's dispatcher goroutine for a
-// record the broker answered, the goroutine that called Send for a record that
-// failed before it was handed to the producer, or the one calling Close or
-// Flush's sweep. A callback added after completion runs at once on the
-// goroutine that adds it. Callbacks must not block: while one runs on the
-// dispatcher, no other send completes. Hand slow work to another goroutine. A
-// callback that panics is recovered and logged.
+// the goroutine that completes it: the template's completer goroutine for a
+// record the producer handed back or that timed out, the goroutine that called
+// Send for a record that failed before it was handed to the producer, or the
+// one calling Close when its context ends. A callback added after completion
+// runs at once on the goroutine that adds it. Callbacks must not block: while
+// one runs on the completer, no other send completes. Hand slow work to
+// another goroutine. A callback that panics is recovered and logged.
 //
 // A Future is safe for concurrent use.
 type Future[K, V any] struct {
@@ -140,33 +140,36 @@ func (f *Future[K, V]) claim() bool { return f.claimed.CompareAndSwap(false, tru
 func (f *Future[K, V]) complete(md RecordMetadata, err error) {
 	f.mu.Lock()
 	f.result.Metadata, f.err = md, err
-	res := f.result
-	if err != nil {
-		res = SendResult[K, V]{}
-	}
-	f.running = true
 	f.completed.Store(true)
 	done := f.done
+	cb0, cbs := f.cb0, f.cbs
+	f.cb0, f.cbs = callback[K, V]{}, nil
+	f.running = !cb0.empty()
 	f.mu.Unlock()
 	if done != nil {
 		close(done)
 	}
+	if cb0.empty() {
+		return // no callbacks: the common case
+	}
+	res, _ := f.Result()
 	for {
-		f.mu.Lock()
-		cb0, cbs := f.cb0, f.cbs
-		f.cb0, f.cbs = callback[K, V]{}, nil
-		if cb0.empty() && len(cbs) == 0 {
-			f.running = false
-			f.mu.Unlock()
-			return
-		}
-		f.mu.Unlock()
 		if !cb0.empty() {
 			f.run(cb0, res, err)
 		}
 		for _, cb := range cbs {
 			f.run(cb, res, err)
 		}
+		// Run what was added meanwhile, in order, before others run at once.
+		f.mu.Lock()
+		cb0, cbs = f.cb0, f.cbs
+		f.cb0, f.cbs = callback[K, V]{}, nil
+		if cb0.empty() {
+			f.running = false
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
 	}
 }
 

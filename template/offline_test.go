@@ -164,7 +164,7 @@ func TestNewChecksClientAndOptions(t *testing.T) {
 	require.False(t, client.Closed(), "New leaves the client to its owner")
 }
 
-// With the dispatcher held up, records stay in flight and hold buffer-memory:
+// With the completer held up, records stay in flight and hold buffer-memory:
 // the next Send waits max-block-ms and fails with ErrBufferFull.
 func TestFullBufferFailsAfterMaxBlock(t *testing.T) {
 	gate := make(chan struct{})
@@ -173,7 +173,7 @@ func TestFullBufferFailsAfterMaxBlock(t *testing.T) {
 		Error: func(rec template.ProducerRecord[string, string], err error) {
 			if rec.Value == "blocker" {
 				close(entered)
-				<-gate // hold the dispatcher
+				<-gate // hold the completer
 			}
 		},
 	}
@@ -238,7 +238,7 @@ func TestCloseDeadlineFailsOutstanding(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
 	close(gate)
-	closeTemplate(t, tp) // the producer finishes; the dispatcher and client go away
+	closeTemplate(t, tp) // the producer finishes; the goroutines and client go away
 }
 
 func TestInterceptorsSeeEverySend(t *testing.T) {
@@ -287,6 +287,6 @@ func TestPanicsInHooksAreContained(t *testing.T) {
 	f := tp.Send(context.Background(), "orders", "v")
 	f.OnFailure(func(error) { panic("callback") })
 	require.ErrorIs(t, failed(t, f), sarama.ErrOutOfBrokers)
-	// The dispatcher survived: the next send completes too.
+	// The completer survived: the next send completes too.
 	require.ErrorIs(t, failed(t, tp.Send(context.Background(), "orders", "w")), sarama.ErrOutOfBrokers)
 }

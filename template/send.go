@@ -80,7 +80,7 @@ func (t *Template[K, V]) SendDefaultKey(ctx context.Context, key K, value V) *Fu
 }
 
 func (t *Template[K, V]) newFuture() *Future[K, V] {
-	f := &Future[K, V]{onPanic: t.panicked}
+	f := &Future[K, V]{onPanic: t.onPanic}
 	f.send.keySize, f.send.valueSize = -1, -1
 	return f
 }
@@ -117,22 +117,25 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V]) error {
 		t.safely("interceptor OnSend", func() { *rec = i.OnSend(ctx, *rec) })
 	}
 
-	headers := rec.Headers.Clone() // serializers may change it; the caller's stays as is
+	// Serializers may change the headers; the caller's slice stays as is. The
+	// copy lives in f, which is on the heap anyway.
+	st := &f.send
+	st.headers = rec.Headers.Clone()
 	var key []byte
 	if rec.Key != nil {
-		b, err := serde.SerializeKey(t.keySer, rec.Topic, &headers, *rec.Key)
+		b, err := serde.SerializeKey(t.keySer, rec.Topic, &st.headers, *rec.Key)
 		if err != nil {
 			return err
 		}
 		key = b
 	}
-	value, err := serde.SerializeValue(t.valueSer, rec.Topic, &headers, rec.Value)
+	value, err := serde.SerializeValue(t.valueSer, rec.Topic, &st.headers, rec.Value)
 	if err != nil {
 		return err
 	}
+	headers := st.headers
 	rec.Headers = headers
 
-	st := &f.send
 	msg := &st.msg
 	msg.Topic = rec.Topic
 	st.keySize, st.valueSize = -1, -1
@@ -190,16 +193,23 @@ func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V]) error {
 		return nil
 	default:
 	}
-	timer := time.NewTimer(t.maxBlock - time.Since(now))
-	defer timer.Stop()
-	select {
-	case t.input <- &f.send.msg:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.closing:
-		return ErrClosed
-	case <-timer.C:
-		return fmt.Errorf("%w: the producer took no record for max-block-ms %v", ErrBufferFull, t.maxBlock)
+	// The producer is busy. Wait without a timer of our own (a timer per send
+	// costs an allocation and the runtime's timer locks): the completer's
+	// pulse wakes us to check the max-block-ms deadline.
+	deadline := now.Add(t.maxBlock)
+	for {
+		pulse := t.pulse.Load()
+		select {
+		case t.input <- &f.send.msg:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.closing:
+			return ErrClosed
+		case <-pulse.c:
+			if !time.Now().Before(deadline) {
+				return fmt.Errorf("%w: the producer took no record for max-block-ms %v", ErrBufferFull, t.maxBlock)
+			}
+		}
 	}
 }

@@ -33,6 +33,7 @@ type Template[K, V any] struct {
 	interceptors []Interceptor[K, V]
 	partitioner  Partitioner
 	log          *zap.Logger
+	onPanic      func(what string, r any) // t.panicked, made once
 
 	maxRecord       int   // the producer's Producer.MaxMessageBytes
 	bufferMemory    int64 // budget of bytes in flight
@@ -48,8 +49,14 @@ type Template[K, V any] struct {
 	closed     atomic.Bool
 	closing    chan struct{} // closed by Close: wakes blocked Sends
 	closeOnce  sync.Once
-	dispatched chan struct{} // closed when the dispatcher has returned
+	dispatched chan struct{} // closed when the completer has returned
+	pulse      atomic.Pointer[pulse]
+	returns    backQueue
 }
+
+// pulse is a channel the completer closes, and replaces, on every tick: a
+// shared, allocation-free clock for Sends waiting on the producer.
+type pulse struct{ c chan struct{} }
 
 // New returns a template that sends through a new sarama AsyncProducer on
 // client. The template owns the producer; the caller keeps owning client and
@@ -122,9 +129,11 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		dispatched:      make(chan struct{}),
 	}
 	t.fl.avail = s.bufferMemory
+	t.pulse.Store(&pulse{c: make(chan struct{})})
 	if t.log == nil {
 		t.log = zap.L()
 	}
+	t.onPanic = t.panicked
 	if t.keySer, err = serializer[K]("key serializer", o.keySer); err != nil {
 		return nil, err
 	}
@@ -154,7 +163,9 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		return nil, fmt.Errorf("template: new producer: %w", err)
 	}
 	t.input = t.producer.Input()
-	go t.dispatch()
+	t.returns.wake = make(chan struct{}, 1)
+	go t.drain()
+	go t.completer()
 	return t, nil
 }
 

@@ -1,0 +1,100 @@
+package template_test
+
+import (
+	"bytes"
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kspring/kspring/template"
+	"github.com/kspring/kspring/testkit"
+)
+
+// BenchmarkSend compares Template.Send with a raw sarama AsyncProducer in one
+// run, against the bundled broker, with 100-byte values, null keys and the
+// same sarama config. Each op is a record sent and acknowledged: the timer
+// covers the wait for the last acknowledgement, which is why the loop is over
+// b.N and not b.Loop (whose timer stops when the loop ends).
+//
+//	go test -run '^$' -bench BenchmarkSend -count 10 ./template/ | tee new.txt
+//	benchstat -col /impl new.txt
+func BenchmarkSend(b *testing.B) {
+	const topic = "bench"
+	br := testkit.NewBroker(b, testkit.WithTopic(topic, 4, nil))
+	addrs := []string{br.Addr()}
+	value := bytes.Repeat([]byte("v"), 100)
+	cfg := template.Config{}
+
+	b.Run("impl=template", func(b *testing.B) {
+		var failed atomic.Int64
+		tp, err := template.Dial[[]byte, []byte](addrs, cfg,
+			template.WithProducerListener[[]byte, []byte](template.ProducerListenerFuncs[[]byte, []byte]{
+				Error: func(template.ProducerRecord[[]byte, []byte], error) { failed.Add(1) },
+			}))
+		require.NoError(b, err)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(value)))
+		b.ResetTimer()
+		st := time.Now()
+		for range b.N {
+			tp.Send(ctx, topic, value)
+		}
+		b.ReportMetric(float64(time.Since(st).Nanoseconds())/float64(b.N), "loop-ns/op")
+		require.NoError(b, tp.Flush(ctx))
+		b.StopTimer()
+		require.NoError(b, tp.Close(ctx))
+		require.Zero(b, failed.Load())
+	})
+
+	b.Run("impl=sarama", func(b *testing.B) {
+		sc, err := cfg.Sarama()
+		require.NoError(b, err)
+		p, err := sarama.NewAsyncProducer(addrs, sc)
+		require.NoError(b, err)
+		var acked, failed atomic.Int64
+		target := int64(b.N)
+		all := make(chan struct{})
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			successes, errs := p.Successes(), p.Errors()
+			for successes != nil || errs != nil {
+				select {
+				case _, ok := <-successes:
+					if !ok {
+						successes = nil
+						continue
+					}
+					acked.Add(1)
+				case _, ok := <-errs:
+					if !ok {
+						errs = nil
+						continue
+					}
+					failed.Add(1)
+				}
+				if acked.Load()+failed.Load() == target {
+					close(all)
+				}
+			}
+		}()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(value)))
+		b.ResetTimer()
+		st := time.Now()
+		for range b.N {
+			p.Input() <- &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(value)}
+		}
+		b.ReportMetric(float64(time.Since(st).Nanoseconds())/float64(b.N), "loop-ns/op")
+		<-all
+		b.StopTimer()
+		p.AsyncClose()
+		<-drained
+		require.Zero(b, failed.Load())
+	})
+}
