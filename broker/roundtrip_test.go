@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -488,6 +489,23 @@ func TestKgoListOffsetsByTimestamp(t *testing.T) {
 	// Earliest, latest and max timestamp (KIP-734).
 	require.Equal(t, int64(0), listOffset(t, c, topic, 0, -2).Offset)
 	require.Equal(t, int64(10), listOffset(t, c, topic, 0, -1).Offset)
+	requireCode(t, kerr.UnknownTopicOrPartition, listOffset(t, c, topic, 3, -1).ErrorCode)
+	requireCode(t, kerr.UnknownTopicOrPartition, listOffset(t, c, "no-such-topic", 0, -1).ErrorCode)
+
+	// v0 answers with a list of offsets.
+	for _, tc := range []struct{ ts, want int64 }{{-1, 10}, {-2, 0}} {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.SetVersion(0)
+		req.ReplicaID = -1
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topic
+		rt.Partitions = []kmsg.ListOffsetsRequestTopicPartition{{Partition: 0, Timestamp: tc.ts, MaxNumOffsets: 1}}
+		req.Topics = append(req.Topics, rt)
+		resp := c.do(req).(*kmsg.ListOffsetsResponse)
+		sp := resp.Topics[0].Partitions[0]
+		requireCode(t, nil, sp.ErrorCode)
+		require.Equal(t, []int64{tc.want}, sp.OldStyleOffsets, "v0 timestamp %d", tc.ts)
+	}
 	maxTS := listOffset(t, c, topic, 0, -3)
 	require.Equal(t, int64(9), maxTS.Offset)
 	require.Equal(t, t0.Add(9*time.Second).UnixMilli(), maxTS.Timestamp)
@@ -730,6 +748,13 @@ func TestMetadata(t *testing.T) {
 		requireCode(t, kerr.UnknownTopicOrPartition, resp.Topics[0].ErrorCode)
 		require.NotContains(t, topicNames(metadata(t, c, 12, false)), "md-noauto")
 	})
+	t.Run("v12 invalid topic name", func(t *testing.T) {
+		for _, name := range []string{"bad/name", "..", strings.Repeat("x", 250)} {
+			resp := metadata(t, c, 12, true, name)
+			require.Len(t, resp.Topics, 1)
+			requireCode(t, kerr.InvalidTopicException, resp.Topics[0].ErrorCode, name)
+		}
+	})
 	t.Run("v0 named topic auto-creates", func(t *testing.T) {
 		resp := metadata(t, c, 0, false, "md-auto0") // before v4 every request allows it
 		require.Len(t, resp.Topics, 1)
@@ -794,6 +819,121 @@ func TestProduceAcks(t *testing.T) {
 	requireCode(t, kerr.UnknownTopicOrPartition, unknown.ErrorCode)
 
 	require.Equal(t, []string{"zero", "one", "all"}, valuesOf(fetchAll(t, c, topic, 0, 0)))
+
+	// One request, two partitions: the good one is appended, the bad one
+	// refused, each with its own code.
+	mixed := produceReq(9, -1, topic, 0, batch.Build(nil, 0, now, values("mixed")))
+	bp := kmsg.NewProduceRequestTopicPartition()
+	bp.Partition = 9
+	bp.Records = batch.Build(nil, 0, now, values("lost"))
+	mixed.Topics[0].Partitions = append(mixed.Topics[0].Partitions, bp)
+	mr := c.do(mixed).(*kmsg.ProduceResponse)
+	require.Len(t, mr.Topics, 1)
+	require.Len(t, mr.Topics[0].Partitions, 2)
+	for _, sp := range mr.Topics[0].Partitions {
+		switch sp.Partition {
+		case 0:
+			requireCode(t, nil, sp.ErrorCode)
+			require.Equal(t, int64(3), sp.BaseOffset)
+		case 9:
+			requireCode(t, kerr.UnknownTopicOrPartition, sp.ErrorCode)
+		default:
+			t.Fatalf("answer for partition %d", sp.Partition)
+		}
+	}
+}
+
+func TestProduceMinInsyncReplicas(t *testing.T) {
+	t.Parallel()
+	addr := startBroker(t).Addr()
+	const topic = "min-isr"
+	createTopic(t, addr, topic, 1, map[string]string{"min.insync.replicas": "2"})
+	c := dialWire(t, addr)
+	now := time.Now().UnixMilli()
+	all := producePartition(t, c, produceReq(9, -1, topic, 0, batch.Build(nil, 0, now, values("all"))))
+	requireCode(t, kerr.NotEnoughReplicas, all.ErrorCode, "acks=all with an ISR of 1 below min.insync.replicas 2")
+	one := producePartition(t, c, produceReq(9, 1, topic, 0, batch.Build(nil, 0, now, values("one"))))
+	requireCode(t, nil, one.ErrorCode, "acks=1 does not need the ISR")
+	require.Equal(t, []string{"one"}, valuesOf(fetchAll(t, c, topic, 0, 0)))
+}
+
+// TestProduceAcksZeroError: an acks=0 produce that fails gets no response,
+// so, as in Kafka, the broker closes the connection to tell the client.
+func TestProduceAcksZeroError(t *testing.T) {
+	t.Parallel()
+	addr := startBroker(t).Addr()
+	const topic = "acks-zero"
+	createTopic(t, addr, topic, 1, nil)
+	now := time.Now().UnixMilli()
+	corrupt := batch.Build(nil, 0, now, values("corrupt"))
+	corrupt[len(corrupt)-2] ^= 0xff
+	for _, tc := range []struct {
+		name      string
+		partition int32
+		records   []byte
+	}{
+		{"corrupt batch", 0, corrupt},
+		{"unknown partition", 5, batch.Build(nil, 0, now, values("nowhere"))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dialWire(t, addr)
+			c.send(produceReq(9, 0, topic, tc.partition, tc.records))
+			c.requireClosed()
+			c = dialWire(t, addr)
+			require.Equal(t, int64(0), listOffset(t, c, topic, 0, -1).Offset, "nothing appended")
+		})
+	}
+}
+
+// TestProduceToInternalTopic: clients may read __consumer_offsets but not
+// write it; the group coordinator's state would be at their mercy.
+func TestProduceToInternalTopic(t *testing.T) {
+	t.Parallel()
+	addr := startBroker(t).Addr()
+	c := dialWire(t, addr)
+	fc := kmsg.NewPtrFindCoordinatorRequest() // creates __consumer_offsets
+	fc.SetVersion(3)
+	fc.CoordinatorKey = "some-group"
+	requireCode(t, nil, c.do(fc).(*kmsg.FindCoordinatorResponse).ErrorCode)
+	md := metadata(t, c, 12, false, "__consumer_offsets")
+	requireCode(t, nil, md.Topics[0].ErrorCode)
+	require.True(t, md.Topics[0].IsInternal)
+
+	sp := produceRaw(t, c, "__consumer_offsets", 0, batch.Build(nil, 0, time.Now().UnixMilli(), values("garbage")))
+	requireCode(t, kerr.InvalidTopicException, sp.ErrorCode)
+	require.Equal(t, int64(0), listOffset(t, c, "__consumer_offsets", 0, -1).Offset, "nothing appended")
+}
+
+// TestPipelinedRequests: a client may send several requests before reading;
+// the answers come back in order.
+func TestPipelinedRequests(t *testing.T) {
+	t.Parallel()
+	addr := startBroker(t).Addr()
+	const topic = "pipelined"
+	createTopic(t, addr, topic, 1, nil)
+	c := dialWire(t, addr)
+	var reqs []kmsg.Request
+	var corrs []int32
+	for i := range 20 {
+		var req kmsg.Request = produceReq(9, 1, topic, 0, batch.Build(nil, 0, time.Now().UnixMilli(), values(fmt.Sprintf("p%d", i))))
+		if i%3 == 2 {
+			av := kmsg.NewPtrApiVersionsRequest()
+			av.SetVersion(3)
+			req = av
+		}
+		reqs = append(reqs, req)
+		corrs = append(corrs, c.send(req))
+	}
+	next := int64(0)
+	for i, req := range reqs {
+		resp := c.recv(req, corrs[i])
+		if pr, ok := resp.(*kmsg.ProduceResponse); ok {
+			sp := pr.Topics[0].Partitions[0]
+			requireCode(t, nil, sp.ErrorCode)
+			require.Equal(t, next, sp.BaseOffset, "produces are applied in the order sent")
+			next++
+		}
+	}
 }
 
 func TestLogAppendTime(t *testing.T) {
@@ -873,6 +1013,32 @@ func TestFetchLongPoll(t *testing.T) {
 	require.Equal(t, []string{"wake up"}, valuesOf(recs))
 }
 
+// TestCloseAnswersLongPoll: Close answers a fetch that waits for data
+// instead of waiting out its MaxWaitMillis.
+func TestCloseAnswersLongPoll(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	const topic = "close-long-poll"
+	createTopic(t, b.Addr(), topic, 1, nil)
+	c := dialWire(t, b.Addr())
+	req := fetchReq(topic, 1<<20, fetchPart{Partition: 0, Offset: 0, MaxBytes: 1 << 20})
+	req.MinBytes, req.MaxWaitMillis = 1, int32(4*waitFor/time.Millisecond) // far past Close's bound
+	corr := c.send(req)
+	// Once the broker answers a request sent after the fetch on another
+	// connection, the fetch has very likely been read; either way Close
+	// must not wait for MaxWaitMillis.
+	apiVersionsOK(t, b.Addr())
+	closeBroker(t, b) // fails if Close runs into its waitFor bound
+	if gotCorr, body, err := c.readFrame(); err == nil {
+		require.Equal(t, corr, gotCorr)
+		resp, err := decodeResponse(req, body)
+		require.NoError(t, err)
+		requireCode(t, nil, resp.(*kmsg.FetchResponse).ErrorCode)
+	} else {
+		require.False(t, errors.Is(err, os.ErrDeadlineExceeded), "long poll neither answered nor closed")
+	}
+}
+
 func TestFetchOffsetOutOfRange(t *testing.T) {
 	t.Parallel()
 	addr := startBroker(t).Addr()
@@ -892,6 +1058,14 @@ func TestFetchOffsetOutOfRange(t *testing.T) {
 		requireCode(t, kerr.OffsetOutOfRange, sp.ErrorCode, "offset ", off)
 		require.Empty(t, sp.RecordBatches)
 	}
+	requireCode(t, kerr.UnknownTopicOrPartition, fetchRaw(t, c, topic, 1, 0).ErrorCode)
+	requireCode(t, kerr.UnknownTopicOrPartition, fetchRaw(t, c, "no-such-topic", 0, 0).ErrorCode)
+	byID := fetchReq("", 1<<20, fetchPart{Partition: 0, Offset: 0, MaxBytes: 1 << 20})
+	byID.SetVersion(13)
+	byID.Topics[0].TopicID = [16]byte{1, 2, 3}
+	resp := c.do(byID).(*kmsg.FetchResponse)
+	requireCode(t, nil, resp.ErrorCode)
+	requireCode(t, kerr.UnknownTopicID, resp.Topics[0].Partitions[0].ErrorCode, "v13 names topics by id")
 
 	// A fetch from the middle of a batch returns the whole batch.
 	mid := fetchRaw(t, c, topic, 0, 1)
