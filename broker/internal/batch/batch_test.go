@@ -322,3 +322,55 @@ func TestCodecString(t *testing.T) {
 	require.Equal(t, "zstd", Zstd.String())
 	require.Equal(t, "codec(6)", Codec(6).String())
 }
+
+func TestBuildWithOffsetDeltasKeepsOffsets(t *testing.T) {
+	// The survivors of a compacted batch of ten: offsets 1000+2, +5, +7,
+	// last offset delta still 9.
+	all := sampleRecords(10)
+	var kept []Record
+	for _, d := range []int32{2, 5, 7} {
+		r := all[d]
+		r.OffsetDelta = d
+		kept = append(kept, r)
+	}
+	for _, c := range []Codec{None, Gzip, Snappy, LZ4, Zstd} {
+		t.Run(c.String(), func(t *testing.T) {
+			b := Build(nil, 1000, 5000, kept, WithCompression(c), WithOffsetDeltas(9), WithProducer(4, 1, 30))
+			h, err := VerifyChecksum(b)
+			require.NoError(t, err)
+			require.Equal(t, int64(1000), h.BaseOffset)
+			require.Equal(t, int64(1009), h.LastOffset(), "the offset range survives")
+			require.Equal(t, int32(39), h.LastSequence(), "and with it the producer's last sequence")
+			require.Equal(t, int32(3), h.NumRecords)
+			require.Equal(t, c, h.Compression())
+			require.Equal(t, int64(5000+1<<40), h.MaxTimestamp)
+			_, err = Validate(b)
+			require.ErrorIs(t, err, ErrInvalid, "fewer records than offsets: the compacted shape")
+
+			got := decodeAll(t, b)
+			require.Len(t, got, 3)
+			for i, r := range got {
+				require.Equal(t, kept[i].OffsetDelta, r.OffsetDelta)
+				require.Equal(t, kept[i].TimestampDelta, r.TimestampDelta)
+				require.Equal(t, kept[i].Key, r.Key)
+				require.Equal(t, kept[i].Value, r.Value)
+				require.Equal(t, kept[i].Headers, r.Headers)
+			}
+
+			// franz-go reads the same offsets.
+			var kb kmsg.RecordBatch
+			require.NoError(t, kb.ReadFrom(b))
+			require.Equal(t, int32(9), kb.LastOffsetDelta)
+		})
+	}
+
+	// No records: an empty batch that only keeps the offset range.
+	b := Build(nil, 70, 123, nil, WithOffsetDeltas(4))
+	h, err := Validate(b)
+	require.NoError(t, err, "an empty batch is valid")
+	require.Equal(t, HeaderSize, len(b))
+	require.Equal(t, int64(74), h.LastOffset())
+	require.Equal(t, int32(0), h.NumRecords)
+	require.Equal(t, int64(123), h.MaxTimestamp)
+	require.Empty(t, decodeAll(t, b))
+}

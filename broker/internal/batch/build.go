@@ -14,6 +14,8 @@ type buildConfig struct {
 	partitionLeaderEpoch int32
 	attributes           int16
 	codec                Codec
+	keepOffsetDeltas     bool
+	lastOffsetDelta      int32
 }
 
 // WithProducer marks the batch as sent by an idempotent producer.
@@ -40,6 +42,17 @@ func WithControl() BuildOption {
 	return func(c *buildConfig) { c.attributes |= attrControl }
 }
 
+// WithOffsetDeltas keeps each record's OffsetDelta as given instead of
+// numbering the records 0..n-1, and sets the batch's last offset delta to
+// lastOffsetDelta. Compaction uses it to rewrite a batch with fewer records
+// while every survivor keeps its offset and the batch keeps its offset range
+// (and so its producer's last sequence), as Kafka's cleaner does. The
+// deltas must increase and none may exceed lastOffsetDelta; with no records
+// the batch is an empty one that only holds its offset range.
+func WithOffsetDeltas(lastOffsetDelta int32) BuildOption {
+	return func(c *buildConfig) { c.keepOffsetDeltas, c.lastOffsetDelta = true, lastOffsetDelta }
+}
+
 // WithPartitionLeaderEpoch sets the partition leader epoch (default -1).
 func WithPartitionLeaderEpoch(epoch int32) BuildOption {
 	return func(c *buildConfig) { c.partitionLeaderEpoch = epoch }
@@ -47,7 +60,7 @@ func WithPartitionLeaderEpoch(epoch int32) BuildOption {
 
 // Build appends one complete v2 batch holding recs to dst and returns the
 // extended slice. Records are numbered 0..len(recs)-1 (their OffsetDelta is
-// ignored); their timestamps are firstTimestamp + TimestampDelta, and the
+// ignored, unless WithOffsetDeltas says otherwise); their timestamps are firstTimestamp + TimestampDelta, and the
 // batch's max timestamp is the largest of those. Without options the batch
 // is uncompressed, has producer id, epoch and base sequence -1 and leader
 // epoch -1. The CRC is computed.
@@ -61,9 +74,9 @@ func Build(dst []byte, baseOffset int64, firstTimestamp int64, recs []Record, op
 	dst = append(dst, make([]byte, HeaderSize)...)
 	maxTS := firstTimestamp
 	if cfg.codec == None {
-		dst = appendRecords(dst, recs, &maxTS)
+		dst = appendRecords(dst, recs, cfg.keepOffsetDeltas, &maxTS)
 	} else {
-		raw := appendRecords(nil, recs, &maxTS)
+		raw := appendRecords(nil, recs, cfg.keepOffsetDeltas, &maxTS)
 		compressed, err := compress(dst, cfg.codec, raw)
 		if err != nil { // in-memory encoders do not fail; fall back to no compression
 			cfg.codec = None
@@ -75,6 +88,9 @@ func Build(dst []byte, baseOffset int64, firstTimestamp int64, recs []Record, op
 	b := dst[start:]
 	be := binary.BigEndian
 	lastOffsetDelta := int32(max(len(recs)-1, 0))
+	if cfg.keepOffsetDeltas {
+		lastOffsetDelta = cfg.lastOffsetDelta
+	}
 	be.PutUint64(b[offBaseOffset:], uint64(baseOffset))
 	be.PutUint32(b[offLength:], uint32(len(b)-lengthFieldEnd))
 	be.PutUint32(b[offPartitionLeaderEpoch:], uint32(cfg.partitionLeaderEpoch))
@@ -91,19 +107,23 @@ func Build(dst []byte, baseOffset int64, firstTimestamp int64, recs []Record, op
 	return dst
 }
 
-// appendRecords encodes recs with offset deltas 0..n-1 and tracks the max
-// timestamp.
-func appendRecords(dst []byte, recs []Record, maxTS *int64) []byte {
+// appendRecords encodes recs with offset deltas 0..n-1 (or, with keepDeltas,
+// their own) and tracks the max timestamp.
+func appendRecords(dst []byte, recs []Record, keepDeltas bool, maxTS *int64) []byte {
 	first := *maxTS
 	for i, r := range recs {
 		if ts := first + r.TimestampDelta; ts > *maxTS {
 			*maxTS = ts
 		}
-		n := recordBodySize(r, int32(i))
+		delta := int32(i)
+		if keepDeltas {
+			delta = r.OffsetDelta
+		}
+		n := recordBodySize(r, delta)
 		dst = binary.AppendVarint(dst, int64(n))
 		dst = append(dst, byte(r.Attributes))
 		dst = binary.AppendVarint(dst, r.TimestampDelta)
-		dst = binary.AppendVarint(dst, int64(i))
+		dst = binary.AppendVarint(dst, int64(delta))
 		dst = appendNullableBytes(dst, r.Key)
 		dst = appendNullableBytes(dst, r.Value)
 		dst = binary.AppendVarint(dst, int64(len(r.Headers)))

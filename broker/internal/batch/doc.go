@@ -14,7 +14,9 @@
 // offset by timestamp inside a batch, loading group state) call [Records],
 // which decompresses the records section if needed (gzip, snappy in raw or
 // xerial framing, lz4 frames, zstd) and decodes the varint records. [Build]
-// writes batches the broker produces itself, such as group offset commits.
+// writes batches the broker produces itself, such as group offset commits,
+// and the batches compaction rewrites with fewer records ([WithOffsetDeltas]
+// keeps the survivors' offsets).
 //
 // Errors are sentinels that wrap franz-go's kerr values, so a caller can both
 // branch with errors.Is(err, batch.ErrCorrupt) and find the Kafka error code
