@@ -1,0 +1,218 @@
+package listener_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kspring/kspring/listener"
+	"github.com/kspring/kspring/serde"
+	"github.com/kspring/kspring/template"
+	"github.com/kspring/kspring/testkit"
+)
+
+const waitFor = 30 * time.Second
+
+// testConfig is a Config tuned for tests: start at the beginning, notice
+// rebalances within 100ms, fetch without long waits.
+func testConfig() listener.Config {
+	return listener.Config{
+		Consumer: listener.ConsumerConfig{
+			AutoOffsetReset:   "earliest",
+			HeartbeatInterval: listener.Duration(100 * time.Millisecond),
+			FetchMaxWait:      listener.Duration(100 * time.Millisecond),
+			Properties: map[string]string{
+				"session.timeout.ms": "10000",
+				"retry.backoff.ms":   "50",
+			},
+		},
+	}
+}
+
+// broker starts a broker with topics of the given partition counts.
+func broker(t *testing.T, topics map[string]int32) *testkit.Broker {
+	t.Helper()
+	var opts []testkit.Option
+	for name, n := range topics {
+		opts = append(opts, testkit.WithTopic(name, n, nil))
+	}
+	return testkit.NewBroker(t, opts...)
+}
+
+// sender returns a bytes template to the broker, closed when the test ends.
+func sender(t testing.TB, addr string) *template.Template[[]byte, []byte] {
+	t.Helper()
+	tp, err := template.Dial[[]byte, []byte]([]string{addr},
+		template.Config{RequestTimeoutMs: 5000, MaxBlockMs: 5000, DeliveryTimeoutMs: 20000})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		require.NoError(t, tp.Close(ctx))
+	})
+	return tp
+}
+
+// registry returns a registry on the broker, stopped when the test ends.
+func registry(t *testing.T, addr string, cfg listener.Config, opts ...listener.RegistryOption) *listener.Registry {
+	t.Helper()
+	opts = append([]listener.RegistryOption{listener.WithLogger(zaptest.NewLogger(t))}, opts...)
+	r, err := listener.NewRegistry([]string{addr}, cfg, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		require.NoError(t, r.Stop(ctx))
+	})
+	return r
+}
+
+func start(t *testing.T, r *listener.Registry) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, r.Start(ctx))
+}
+
+// send writes values to topic (to partition p when p >= 0) and waits for them.
+func send(t testing.TB, s *template.Template[[]byte, []byte], topic string, p int32, key string, values ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	var fs []*template.Future[[]byte, []byte]
+	for _, v := range values {
+		rec := template.ProducerRecord[[]byte, []byte]{Topic: topic, Value: []byte(v)}
+		if key != "" {
+			k := []byte(key)
+			rec.Key = &k
+		}
+		if p >= 0 {
+			pp := p
+			rec.Partition = &pp
+		}
+		fs = append(fs, s.SendRecord(ctx, rec))
+	}
+	for _, f := range fs {
+		_, err := f.Get(ctx)
+		require.NoError(t, err)
+	}
+}
+
+// sendRecord writes one record and waits for it.
+func sendRecord(t testing.TB, s *template.Template[[]byte, []byte], rec template.ProducerRecord[[]byte, []byte]) template.RecordMetadata {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	res, err := s.SendRecord(ctx, rec).Get(ctx)
+	require.NoError(t, err)
+	return res.Metadata
+}
+
+// eventually polls cond until it returns nil, failing the test with the last
+// error after waitFor.
+func eventually(t testing.TB, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %v: %v", waitFor, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// seen collects what handlers got, safely.
+type seen[T any] struct {
+	mu   sync.Mutex
+	vals []T
+}
+
+func (s *seen[T]) add(v T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.vals = append(s.vals, v)
+}
+
+func (s *seen[T]) get() []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]T(nil), s.vals...)
+}
+
+func (s *seen[T]) waitLen(t testing.TB, n int) []T {
+	t.Helper()
+	eventually(t, func() error {
+		if got := len(s.get()); got < n {
+			return fmt.Errorf("%d of %d", got, n)
+		}
+		return nil
+	})
+	return s.get()
+}
+
+// readTopic reads n records of a partition from offset with a plain sarama
+// consumer.
+func readTopic(t testing.TB, addr, topic string, partition int32, offset int64, n int) []*sarama.ConsumerMessage {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.DefaultVersion
+	cfg.Consumer.Return.Errors = true
+	c, err := sarama.NewConsumer([]string{addr}, cfg)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, c.Close()) }()
+	pc, err := c.ConsumePartition(topic, partition, offset)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pc.Close()) }()
+	var out []*sarama.ConsumerMessage
+	timeout := time.After(waitFor)
+	for len(out) < n {
+		select {
+		case m := <-pc.Messages():
+			out = append(out, m)
+		case err := <-pc.Errors():
+			t.Fatalf("read %s-%d: %v", topic, partition, err)
+		case <-timeout:
+			t.Fatalf("read %s-%d from %d: got %d of %d records", topic, partition, offset, len(out), n)
+		}
+	}
+	return out
+}
+
+func header(m *sarama.ConsumerMessage, key string) []byte {
+	for _, h := range m.Headers {
+		if string(h.Key) == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+// committed returns the group's committed offset of a partition.
+func committed(t testing.TB, addr, group, topic string, partition int32) int64 {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.DefaultVersion
+	client, err := sarama.NewClient([]string{addr}, cfg)
+	require.NoError(t, err)
+	defer client.Close()
+	om, err := sarama.NewOffsetManagerFromClient(group, client)
+	require.NoError(t, err)
+	defer om.Close()
+	pom, err := om.ManagePartition(topic, partition)
+	require.NoError(t, err)
+	defer pom.AsyncClose()
+	off, _ := pom.NextOffset()
+	return off
+}
+
+var _ = serde.String{}
