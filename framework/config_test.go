@@ -1,0 +1,109 @@
+package framework
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSpringApplicationYMLLoads(t *testing.T) {
+	p, err := LoadProperties("testdata/application.yml", nil)
+	require.NoError(t, err)
+	cfg, err := LoadConfig(p)
+	require.NoError(t, err)
+
+	require.Equal(t, StringList{"localhost:9092", "localhost:9093"}, cfg.BootstrapServers)
+	require.Equal(t, "billing", cfg.ClientID)
+	require.Equal(t, "PLAINTEXT", cfg.Properties["security.protocol"])
+	require.Equal(t, "all", cfg.Producer.Acks)
+	require.Equal(t, "lz4", cfg.Producer.CompressionType)
+	require.Equal(t, "5", cfg.Producer.Properties["linger.ms"])
+	require.Equal(t, "earliest", cfg.Consumer.AutoOffsetReset)
+	require.Equal(t, 3, cfg.Listener.Concurrency)
+	require.Equal(t, 45*time.Second, cfg.Admin.OperationTimeout.D())
+	require.True(t, cfg.Admin.FailFast)
+
+	// Placeholders resolve against the whole file, as Spring's do.
+	group, err := p.Resolve(cfg.Consumer.GroupID)
+	require.NoError(t, err)
+	require.Equal(t, "billing", group)
+	topic, err := p.Resolve(cfg.Template.DefaultTopic)
+	require.NoError(t, err)
+	require.Equal(t, "orders-v1", topic)
+}
+
+func TestEnvironmentOverridesInRelaxedForm(t *testing.T) {
+	p, err := LoadProperties("testdata/application.yml", []string{
+		"SPRING_KAFKA_BOOTSTRAP_SERVERS=kafka-1:9092, kafka-2:9092",
+		"SPRING_KAFKA_PRODUCER_ACKS=1",
+		"SPRING_KAFKA_LISTENER_CONCURRENCY=7",
+		"APP_GROUP=payments",
+		"UNRELATED=x",
+	})
+	require.NoError(t, err)
+	cfg, err := LoadConfig(p)
+	require.NoError(t, err)
+	require.Equal(t, StringList{"kafka-1:9092", "kafka-2:9092"}, cfg.BootstrapServers)
+	require.Equal(t, "1", cfg.Producer.Acks)
+	require.Equal(t, 7, cfg.Listener.Concurrency)
+	group, err := p.Resolve("${app.group}")
+	require.NoError(t, err)
+	require.Equal(t, "payments", group)
+}
+
+func TestNoFileNoServersMeansEmbedded(t *testing.T) {
+	p, err := LoadProperties("", nil)
+	require.NoError(t, err)
+	cfg, err := LoadConfig(p)
+	require.NoError(t, err)
+	require.Empty(t, cfg.BootstrapServers)
+}
+
+func TestApplicationProperties(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "application.properties")
+	require.NoError(t, os.WriteFile(path, []byte(
+		"spring.kafka.bootstrap-servers=broker:9092\n"+
+			"spring.kafka.consumer.group-id=g1\n"+
+			"# comment\n"+
+			"spring.kafka.listener.ack-mode=batch\n"), 0o644))
+	p, err := LoadProperties(path, nil)
+	require.NoError(t, err)
+	cfg, err := LoadConfig(p)
+	require.NoError(t, err)
+	require.Equal(t, StringList{"broker:9092"}, cfg.BootstrapServers)
+	require.Equal(t, "g1", cfg.Consumer.GroupID)
+}
+
+func TestResolve(t *testing.T) {
+	p := NewProperties(map[string]string{"a": "x", "b": "${a}-y", "loop": "${loop}"})
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{in: "plain", want: "plain"},
+		{in: "${a}", want: "x"},
+		{in: "pre-${b}-post", want: "pre-x-y-post"},
+		{in: "${missing:fallback}", want: "fallback"},
+		{in: "${missing:${a}}", want: "x"},
+		{in: "${missing}", err: "unknown placeholder ${missing}: set missing in the config file or MISSING in the environment"},
+		{in: "${a", err: "unclosed placeholder"},
+		{in: "${loop}", err: "nest too deep"},
+	} {
+		got, err := p.Resolve(tc.in)
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.want, got, tc.in)
+	}
+}
+
+func TestBadYAMLNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "application.yml")
+	require.NoError(t, os.WriteFile(path, []byte("spring:\n  kafka: [unclosed\n"), 0o644))
+	_, err := LoadProperties(path, nil)
+	require.ErrorContains(t, err, path)
+}

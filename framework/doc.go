@@ -1,0 +1,29 @@
+// Package framework wires kspring into a go.uber.org/fx application the way
+// Spring Boot auto-configures Spring for Apache Kafka.
+//
+// Start from [Module]: one fx option gives configuration (Spring Boot's
+// spring.kafka.* keys from application.yml and the environment), a zap
+// logger, the sarama client, a default Template[string, string], the
+// listener registry, topic declarations created at start, and [Health]:
+//
+//	fx.New(
+//		framework.Module(),
+//		framework.Topic(framework.NewTopic{Name: "orders", Partitions: 3}),
+//		framework.Listener(func(s *Billing) listener.Endpoint {
+//			return listener.Listen("billing", s.OnOrder, listener.Topics("orders"))
+//		}),
+//	).Run()
+//
+// A listener is a constructor whose dependencies fx injects, returning a
+// listener.Endpoint: the Go form of an annotated bean method. Typed
+// templates come from [ProvideTemplate].
+//
+// With no bootstrap servers configured the module starts kspring's bundled
+// broker in-process (the embedded default) and logs where its data lives.
+//
+// Lifecycle: the embedded broker (if any) starts first; declared topics are
+// created before listeners start; on stop, listeners drain and commit, then
+// templates flush and close, then the client, then the embedded broker.
+//
+// fx lives only in this package: template, listener and serde work without it.
+package framework

@@ -1,0 +1,70 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/listener"
+	"github.com/kspring/kspring/template"
+)
+
+const listenersGroup = `group:"kspring.listeners"`
+
+// Listener registers listener endpoints. constructor is a function whose
+// parameters fx injects and which returns a listener.Endpoint (and
+// optionally an error), e.g.
+//
+//	framework.Listener(func(s *Billing) listener.Endpoint {
+//		return listener.Listen("billing", s.OnOrder, listener.Topics("orders"))
+//	})
+//
+// Use it as an fx option next to [Module], once per endpoint.
+func Listener(constructor any) fx.Option {
+	return fx.Provide(fx.Annotate(constructor, fx.ResultTags(listenersGroup)))
+}
+
+type registryParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    Config
+	Props     *Properties
+	Bootstrap *Bootstrap
+	Logger    *zap.Logger
+	Topics    *TopicsReady
+	Publisher *template.Template[[]byte, []byte]
+	Endpoints []listener.Endpoint `group:"kspring.listeners"`
+}
+
+// newRegistry registers every endpoint (failing the application on bad
+// configuration, naming the listener) and starts the containers after the
+// declared topics exist. On stop it stops them first: records in hand are
+// finished and committed before the templates close.
+func newRegistry(p registryParams) (*listener.Registry, error) {
+	cfg := listener.Config{Consumer: p.Config.Consumer, Listener: p.Config.Listener}
+	if cfg.Consumer.ClientID == "" {
+		cfg.Consumer.ClientID = p.Config.ClientID
+	}
+	cfg.Consumer.Properties = mergeProps(p.Config.Properties, cfg.Consumer.Properties)
+	r, err := listener.NewRegistry(p.Bootstrap.Servers, cfg,
+		listener.WithLogger(p.Logger.Named("listener")),
+		listener.WithPropertyResolver(p.Props.Get),
+		listener.WithReplyTemplate(p.Publisher),
+		listener.WithDeadLetterPublisher(p.Publisher),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("kspring: listener registry: %w", err)
+	}
+	for _, ep := range p.Endpoints {
+		if err := r.Register(ep); err != nil {
+			return nil, fmt.Errorf("kspring: %w", err)
+		}
+	}
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error { return r.Start(ctx) },
+		OnStop:  func(ctx context.Context) error { return r.Stop(ctx) },
+	})
+	return r, nil
+}

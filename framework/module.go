@@ -1,0 +1,159 @@
+package framework
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+
+	"github.com/IBM/sarama"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/kspring/kspring/listener"
+)
+
+// Option configures [Module].
+type Option func(*moduleOptions)
+
+type moduleOptions struct {
+	configFile string
+	props      *Properties
+	logger     *zap.Logger
+}
+
+// WithConfigFile reads configuration from path (application.yml, .yaml or
+// .properties). Without it, the module reads $KSPRING_CONFIG, else
+// $SPRING_CONFIG_LOCATION, else ./application.yml if it exists.
+func WithConfigFile(path string) Option { return func(o *moduleOptions) { o.configFile = path } }
+
+// WithProperties uses p as the configuration instead of reading a file.
+func WithProperties(p *Properties) Option { return func(o *moduleOptions) { o.props = p } }
+
+// WithLogger makes the module provide l as the application's *zap.Logger.
+// Without it, the module logs to stderr at info level.
+func WithLogger(l *zap.Logger) Option { return func(o *moduleOptions) { o.logger = l } }
+
+// Module is kspring's fx module. See the package documentation.
+func Module(opts ...Option) fx.Option {
+	var o moduleOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return fx.Options(fxLogger, fx.Module("kspring",
+		fx.Provide(
+			func() (*Properties, error) { return o.properties() },
+			LoadConfig,
+			func() (*zap.Logger, error) { return o.zapLogger() },
+			newBootstrap,
+			newClient,
+			newTopics,
+			newStringTemplate,
+			newBytesTemplate,
+			newRegistry,
+			newHealth,
+		),
+		// The registry is what starts listeners; invoke it so an
+		// application with listeners needs nothing else.
+		fx.Invoke(func(*listener.Registry) {}),
+	))
+}
+
+// fxLogger sends fx's own events to the application's zap logger, at debug
+// level for the routine ones. It applies to the whole application.
+var fxLogger = fx.WithLogger(func(l *zap.Logger) fxevent.Logger {
+	zl := &fxevent.ZapLogger{Logger: l.Named("fx")}
+	zl.UseLogLevel(zapcore.DebugLevel)
+	return zl
+})
+
+func (o *moduleOptions) properties() (*Properties, error) {
+	if o.props != nil {
+		return o.props, nil
+	}
+	path := o.configFile
+	for _, env := range []string{"KSPRING_CONFIG", "SPRING_CONFIG_LOCATION"} {
+		if path == "" {
+			path = os.Getenv(env)
+		}
+	}
+	if path == "" {
+		if _, err := os.Stat("application.yml"); err == nil {
+			path = "application.yml"
+		}
+	}
+	return LoadProperties(path, os.Environ())
+}
+
+func (o *moduleOptions) zapLogger() (*zap.Logger, error) {
+	if o.logger != nil {
+		return o.logger, nil
+	}
+	cfg := zap.NewDevelopmentConfig()
+	cfg.Level = zap.NewAtomicLevelAt(zapcore.InfoLevel)
+	cfg.DisableStacktrace = true
+	cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+	if os.Getenv("NO_COLOR") != "" || !isTerminal(os.Stderr) {
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+	}
+	return cfg.Build()
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// clientParams are what the shared sarama client is built from.
+type clientParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Config    Config
+	Bootstrap *Bootstrap
+	Logger    *zap.Logger
+}
+
+// newClient connects the shared sarama client that templates and the admin
+// use. It is closed after every template.
+func newClient(p clientParams) (sarama.Client, error) {
+	sc, err := p.Config.producerConfig()
+	if err != nil {
+		return nil, err
+	}
+	c, err := sarama.NewClient(p.Bootstrap.Servers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("kspring: connect to %v: %w", p.Bootstrap.Servers, err)
+	}
+	p.Lifecycle.Append(fx.StopHook(func() error {
+		if err := c.Close(); err != nil && !errors.Is(err, sarama.ErrClosedClient) {
+			return fmt.Errorf("kspring: close client: %w", err)
+		}
+		return nil
+	}))
+	return c, nil
+}
+
+// producerConfig maps spring.kafka.producer over the shared settings.
+func (c Config) producerConfig() (*sarama.Config, error) {
+	pc := c.Producer
+	if pc.ClientID == "" {
+		pc.ClientID = c.ClientID
+	}
+	pc.Properties = mergeProps(c.Properties, pc.Properties)
+	sc, err := pc.Sarama()
+	if err != nil {
+		return nil, fmt.Errorf("kspring: spring.kafka.producer: %w", err)
+	}
+	return sc, nil
+}
+
+func mergeProps(base, over map[string]string) map[string]string {
+	if len(base) == 0 {
+		return over
+	}
+	out := maps.Clone(base)
+	maps.Copy(out, over)
+	return out
+}
