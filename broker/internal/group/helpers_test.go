@@ -471,3 +471,39 @@ func parallel[T any](n int, fn func(i int) T) []T {
 	}
 	return out
 }
+
+// peek returns the group's state object (white-box tests), nil if none.
+func peek(c *Coordinator, id string) *group {
+	g, s, _ := c.lookup(id, false)
+	if s != nil {
+		s.exit()
+	}
+	return g
+}
+
+// fire makes one of the group's pending timers go off now, as if its time
+// had come: tests of timeouts need not wait for them.
+func fire(t testing.TB, c *Coordinator, id string, timer func(*group) *time.Timer) {
+	t.Helper()
+	g := peek(c, id)
+	require.NotNil(t, g)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	tm := timer(g)
+	require.NotNil(t, tm, "no timer pending")
+	tm.Reset(0)
+}
+
+// awaitingJoin reports whether n members of the group wait in a join.
+func awaitingJoin(c *Coordinator, id string, n int) error {
+	g := peek(c, id)
+	if g == nil {
+		return fmt.Errorf("no group %s", id)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.joined != n || g.state != statePreparingRebalance {
+		return fmt.Errorf("group %s: %v, %d of %d members joined", id, g.state, g.joined, len(g.members))
+	}
+	return nil
+}

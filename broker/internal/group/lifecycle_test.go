@@ -50,7 +50,7 @@ func TestConsumerGroupLifecycle(t *testing.T) {
 	for _, m := range ms[:2] {
 		require.Equal(t, kerr.RebalanceInProgress.Code, m.heartbeat())
 	}
-	ms[1].session = time.Second // the member that will die next
+	ms[1].session = 2 * time.Second // the member that will die next
 	owners = rejoinAll(t, "orders", 6, ms[:2]...)
 	requirePartitioned(t, 6, owners)
 	require.Equal(t, gen+1, ms[0].generation)
@@ -184,23 +184,26 @@ func TestProtocolIsChosenByVote(t *testing.T) {
 func TestMembersThatDoNotRejoinAreRemoved(t *testing.T) {
 	h := newHarness(t, testConfig())
 	a, b := newConsumer(h, "g", "t"), newConsumer(h, "g", "t")
-	for _, m := range []*consumer{a, b} {
-		m.rebalance = time.Second
-	}
 	form(t, "t", 2, a, b)
 	gen := a.generation
 
-	// a rejoins; b never does and is dropped at the rebalance timeout.
-	owners := rejoinAll(t, "t", 2, a)
+	// a rejoins; b never does and is dropped when the rebalance times out.
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.tryRebalance(testCtx(t), "t", 2)
+		done <- err
+	}()
+	eventually(t, func() error { return awaitingJoin(h.c, "g", 1) })
+	fire(t, h.c, "g", func(g *group) *time.Timer { return g.joinTimer })
+	require.NoError(t, <-done)
 	require.Equal(t, gen+1, a.generation)
-	require.Equal(t, []int32{0, 1}, owners[0])
 	require.Equal(t, kerr.UnknownMemberID.Code, b.heartbeat())
+	require.Len(t, describe(t, h.c, "g").Members, 1)
 }
 
 func TestMembersThatDoNotSyncAreRemoved(t *testing.T) {
 	h := newHarness(t, testConfig())
 	a, b := newConsumer(h, "g", "t"), newConsumer(h, "g", "t")
-	a.rebalance, b.rebalance = time.Second, time.Second
 	form(t, "t", 2, a)
 	done := make(chan error, 1)
 	go func() { done <- b.joinGroup(testCtx(t)) }()
@@ -213,39 +216,53 @@ func TestMembersThatDoNotSyncAreRemoved(t *testing.T) {
 	_, err := a.tryRebalance(testCtx(t), "t", 2)
 	require.NoError(t, err)
 	require.NoError(t, <-done)
-	// b never syncs: after the rebalance timeout it is removed and a is
-	// told to rejoin.
+	require.Equal(t, "Stable", groupState(t, h.c, "g"))
+
+	// b never syncs: when the rebalance timeout passes it is removed and
+	// a is told to rejoin.
+	fire(t, h.c, "g", func(g *group) *time.Timer { return g.syncTimer })
 	eventually(t, func() error {
 		if c := a.heartbeat(); c != kerr.RebalanceInProgress.Code {
 			return fmt.Errorf("heartbeat: %v", code(c))
 		}
 		return nil
 	})
+	require.Equal(t, kerr.UnknownMemberID.Code, b.heartbeat())
 	rejoinAll(t, "t", 2, a)
 	require.Len(t, describe(t, h.c, "g").Members, 1)
 }
 
 func TestInitialRebalanceDelayGathersMembers(t *testing.T) {
 	cfg := testConfig()
-	cfg.InitialRebalanceDelay = 2 * time.Second
+	cfg.InitialRebalanceDelay = time.Hour
 	h := newHarness(t, cfg)
 	a, b := newConsumer(h, "g", "t"), newConsumer(h, "g", "t")
-	a.rebalance, b.rebalance = 2*time.Second, 2*time.Second
+	a.rebalance, b.rebalance = 2*time.Hour, 2*time.Hour
 
-	done := make(chan error, 1)
-	go func() {
-		_, err := a.tryRebalance(testCtx(t), "t", 2)
-		done <- err
-	}()
+	results := make(chan error, 2)
+	for _, m := range []*consumer{a, b} {
+		go func() {
+			_, err := m.tryRebalance(testCtx(t), "t", 2)
+			results <- err
+		}()
+	}
+	eventually(t, func() error { return awaitingJoin(h.c, "g", 2) })
+
+	// The delay ends, but b came during it: it is extended once more
+	// (the rebalance timeout leaves room for one more delay).
+	fire(t, h.c, "g", func(g *group) *time.Timer { return g.joinTimer })
 	eventually(t, func() error {
-		if s := groupState(t, h.c, "g"); s != "PreparingRebalance" {
-			return fmt.Errorf("state %s", s)
+		g := peek(h.c, "g")
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.newMemberAdded || g.delayRemaining != 0 || g.state != statePreparingRebalance {
+			return fmt.Errorf("not extended: new member %v, remaining %v, %v", g.newMemberAdded, g.delayRemaining, g.state)
 		}
 		return nil
 	})
-	_, err := b.tryRebalance(testCtx(t), "t", 2)
-	require.NoError(t, err)
-	require.NoError(t, <-done)
+	fire(t, h.c, "g", func(g *group) *time.Timer { return g.joinTimer })
+	require.NoError(t, <-results)
+	require.NoError(t, <-results)
 	require.Equal(t, int32(1), a.generation, "both joined the first generation")
 	require.Equal(t, int32(1), b.generation)
 }
@@ -270,8 +287,7 @@ func TestMemberIDRequired(t *testing.T) {
 	p := newConsumer(h, "g3", "t")
 	p.session = 50 * time.Millisecond
 	require.Equal(t, kerr.MemberIDRequired.Code, p.join(testCtx(t)).ErrorCode)
-	g, s, _ := h.c.lookup("g3", false)
-	s.exit()
+	g := peek(h.c, "g3")
 	eventually(t, func() error {
 		g.mu.Lock()
 		defer g.mu.Unlock()
@@ -388,7 +404,7 @@ func TestCommitsAndHeartbeatsDuringRebalance(t *testing.T) {
 func TestStaticMemberSessionExpires(t *testing.T) {
 	h := newHarness(t, testConfig())
 	a := newConsumer(h, "g", "t").withInstance("a")
-	a.session = 500 * time.Millisecond
+	a.session = time.Second
 	form(t, "t", 1, a)
 	gen := a.generation
 	eventually(t, func() error {

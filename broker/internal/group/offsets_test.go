@@ -98,8 +98,7 @@ func TestOffsetCommitFieldsByVersion(t *testing.T) {
 	require.NoError(t, code(commit(2, func(r *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitRequestTopicPartition) {
 		r.Topics[0].Topic, r.RetentionTimeMillis = "retained", 60_000
 	})))
-	g, s, _ := c.lookup("g", false)
-	s.exit()
+	g := peek(c, "g")
 	g.mu.Lock()
 	o := g.offsets[topicPartition{"retained", 0}]
 	g.mu.Unlock()
