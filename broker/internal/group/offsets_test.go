@@ -384,3 +384,54 @@ func TestCommitTimesOutWithStore(t *testing.T) {
 	h.store.setAppendGate(make(chan struct{})) // never opens
 	require.Equal(t, kerr.CoordinatorNotAvailable.Code, commitOffset(h.c, "g", -1, "", nil, "t", 0, 1))
 }
+
+func TestLoadsOlderRecordVersionsAndSkipsBadOnes(t *testing.T) {
+	h := newHarness(t, testConfig())
+	p := h.c.PartitionFor("old")
+	dead := "gone"
+	for i := 0; h.c.PartitionFor(dead) != p; i++ {
+		dead = fmt.Sprintf("gone-%d", i) // a group in the same partition
+	}
+
+	key0 := (&kmsg.OffsetCommitKey{Version: 0, Group: "old", Topic: "t", Partition: 0}).AppendTo(nil)
+	val0 := (&kmsg.OffsetCommitValue{Version: 0, Offset: 11, Metadata: "zero", CommitTimestamp: 1}).AppendTo(nil)
+	key1 := (&kmsg.OffsetCommitKey{Version: 1, Group: "old", Topic: "t", Partition: 1}).AppendTo(nil)
+	val1 := (&kmsg.OffsetCommitValue{Version: 1, Offset: 12, CommitTimestamp: 1, ExpireTimestamp: 99}).AppendTo(nil)
+	gv := kmsg.NewGroupMetadataValue()
+	gv.Version = 1 // no state timestamp, no instance ids
+	gv.ProtocolType, gv.Generation, gv.Protocol, gv.Leader = "consumer", 4, new("range"), new("m1")
+	gm := kmsg.NewGroupMetadataValueMember()
+	gm.MemberID, gm.ClientID, gm.SessionTimeoutMillis, gm.RebalanceTimeoutMillis = "m1", "c", 30_000, 30_000
+	gm.Subscription, gm.Assignment = subscription("t"), assignment("t", 0, 1)
+	gv.Members = []kmsg.GroupMetadataValueMember{gm}
+	gkey := groupMetadataKey("old")
+	require.NoError(t, h.store.Append(context.Background(), p, []Record{
+		{Key: key0, Value: val0},
+		{Key: key1, Value: val1},
+		{Key: gkey, Value: gv.AppendTo(nil)},
+		{Key: []byte{0}, Value: []byte("no version")},                  // unreadable key
+		{Key: []byte{0, 9, 1, 2}, Value: []byte("future record type")}, // skipped quietly
+		{Key: offsetCommitKey("old", "t", 2), Value: []byte{0, 3, 1}},  // unreadable value
+		{Key: groupMetadataKey(dead), Value: gv.AppendTo(nil)},         // then tombstoned:
+		{Key: groupMetadataKey(dead)},
+	}))
+	h.restart()
+
+	require.Equal(t, int64(11), committed(t, h.c, "old", "t", 0))
+	require.Equal(t, int64(12), committed(t, h.c, "old", "t", 1))
+	require.Equal(t, int64(-1), committed(t, h.c, "old", "t", 2))
+	d := describe(t, h.c, "old")
+	require.Equal(t, "Stable", d.State)
+	require.Len(t, d.Members, 1)
+	require.Equal(t, assignment("t", 0, 1), d.Members[0].MemberAssignment)
+	require.Equal(t, "Dead", groupState(t, h.c, dead))
+
+	// The restored member carries on in generation 4.
+	m := newConsumer(h, "old", "t")
+	m.id, m.generation = "m1", 4
+	require.NoError(t, code(m.heartbeat()))
+	g := peek(h.c, "old")
+	g.mu.Lock()
+	require.Equal(t, int64(99), g.offsets[topicPartition{"t", 1}].expireMillis)
+	g.mu.Unlock()
+}
