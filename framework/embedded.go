@@ -27,6 +27,7 @@ type bootstrapParams struct {
 	Lifecycle fx.Lifecycle
 	Config    Config
 	Logger    *zap.Logger
+	Checked   *endpointsChecked // listener configuration is good
 }
 
 // newBootstrap returns the configured servers, or starts the bundled broker.

@@ -26,6 +26,45 @@ func Listener(constructor any) fx.Option {
 	return fx.Provide(fx.Annotate(constructor, fx.ResultTags(listenersGroup)))
 }
 
+// endpointsChecked marks that every endpoint registered cleanly. The
+// embedded broker depends on it, so bad listener configuration fails the
+// application before anything is started that would need stopping (fx runs
+// no stop hooks when construction fails).
+type endpointsChecked struct{}
+
+type checkParams struct {
+	fx.In
+	Config    Config
+	Props     *Properties
+	Endpoints []listener.Endpoint `group:"kspring.listeners"`
+}
+
+// checkEndpoints registers every endpoint with a registry that never starts:
+// ids, topics and placeholders are checked without a connection.
+func checkEndpoints(p checkParams) (*endpointsChecked, error) {
+	r, err := listener.NewRegistry([]string{"unused:9092"}, p.Config.listenerConfig(),
+		listener.WithLogger(zap.NewNop()), listener.WithPropertyResolver(p.Props.Get))
+	if err != nil {
+		return nil, fmt.Errorf("kspring: listener configuration: %w", err)
+	}
+	for _, ep := range p.Endpoints {
+		if err := r.Register(ep); err != nil {
+			return nil, fmt.Errorf("kspring: %w", err)
+		}
+	}
+	return &endpointsChecked{}, nil
+}
+
+// listenerConfig maps spring.kafka.consumer/listener over the shared settings.
+func (c Config) listenerConfig() listener.Config {
+	cfg := listener.Config{Consumer: c.Consumer, Listener: c.Listener}
+	if cfg.Consumer.ClientID == "" {
+		cfg.Consumer.ClientID = c.ClientID
+	}
+	cfg.Consumer.Properties = mergeProps(c.Properties, cfg.Consumer.Properties)
+	return cfg
+}
+
 type registryParams struct {
 	fx.In
 	Lifecycle fx.Lifecycle
@@ -43,12 +82,7 @@ type registryParams struct {
 // declared topics exist. On stop it stops them first: records in hand are
 // finished and committed before the templates close.
 func newRegistry(p registryParams) (*listener.Registry, error) {
-	cfg := listener.Config{Consumer: p.Config.Consumer, Listener: p.Config.Listener}
-	if cfg.Consumer.ClientID == "" {
-		cfg.Consumer.ClientID = p.Config.ClientID
-	}
-	cfg.Consumer.Properties = mergeProps(p.Config.Properties, cfg.Consumer.Properties)
-	r, err := listener.NewRegistry(p.Bootstrap.Servers, cfg,
+	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(),
 		listener.WithLogger(p.Logger.Named("listener")),
 		listener.WithPropertyResolver(p.Props.Get),
 		listener.WithReplyTemplate(p.Publisher),

@@ -47,6 +47,7 @@ func Module(opts ...Option) fx.Option {
 			func() (*Properties, error) { return o.properties() },
 			LoadConfig,
 			func() (*zap.Logger, error) { return o.zapLogger() },
+			checkEndpoints,
 			newBootstrap,
 			newClient,
 			newTopics,
