@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -73,6 +74,7 @@ type run struct {
 	abort   context.CancelFunc
 	members []*member
 	done    chan struct{} // closed when every member has exited
+	frozen  atomic.Bool   // tests: drop every commit, as a crashed process would
 }
 
 func newContainer(r *Registry, ep Endpoint) (*Container, error) {

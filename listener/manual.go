@@ -131,7 +131,7 @@ func (m *member) manualLoop() {
 			continue
 		}
 		first = false
-		sc.com = startCommitter(m.offsets.commit)
+		sc.com = startCommitter(func() { m.commit(m.offsets.commit) })
 		m.resetCounts()
 		m.mu.Lock()
 		m.claims, m.scope, m.lastErr = claims, sc, nil
@@ -160,7 +160,7 @@ func (m *member) manualLoop() {
 		}
 		sc.com.stop()
 		sc.alive.Store(false)
-		m.offsets.commit()
+		m.commit(m.offsets.commit)
 		m.mu.Lock()
 		m.claims, m.scope = nil, nil
 		m.mu.Unlock()
@@ -241,7 +241,7 @@ func (s *manualScope) mark(tp TopicPartition, next int64) {
 
 func (s *manualScope) commitSync() {
 	if s.alive.Load() {
-		s.m.offsets.commit()
+		s.m.commit(s.m.offsets.commit)
 	}
 }
 

@@ -296,6 +296,13 @@ func (m *member) resetCounts() {
 	m.lastCommit = time.Now()
 }
 
+// commit runs a commit function unless commits are frozen.
+func (m *member) commit(fn func()) {
+	if !m.r.frozen.Load() {
+		fn()
+	}
+}
+
 // callHook runs a user hook, logging a panic rather than letting it end the
 // member.
 func (m *member) callHook(what string, fn func()) {
@@ -339,7 +346,7 @@ func (h *groupHandler) Setup(sess sarama.ConsumerGroupSession) error {
 			m.c.hooks.assigned(m.ctx, topicPartitions(claims), &hookSeeker{claims: claims, seek: sc.seekTo})
 		})
 	}
-	sc.com = startCommitter(sess.Commit)
+	sc.com = startCommitter(func() { m.commit(sess.Commit) })
 	m.resetCounts()
 	m.mu.Lock()
 	m.claims = claims
@@ -374,7 +381,7 @@ func (h *groupHandler) Cleanup(sess sarama.ConsumerGroupSession) error {
 		}
 		return nil
 	}
-	sess.Commit()
+	m.commit(sess.Commit)
 	if m.c.hooks.revoked != nil {
 		m.callHook("partitions revoked", func() { m.c.hooks.revoked(m.ctx, tps) })
 	}
@@ -418,7 +425,7 @@ func (s *groupScope) mark(tp TopicPartition, next int64) {
 
 func (s *groupScope) commitSync() {
 	if s.alive.Load() {
-		s.sess.Commit()
+		s.m.commit(s.sess.Commit)
 	}
 }
 

@@ -240,6 +240,9 @@ func (w *worker) processRecords(raws []*RawRecord) bool {
 			return false
 		}
 		for i < len(raws) && w.c.paused() == nil && !w.notDue(raws[i]) {
+			if w.sessionDone() {
+				return false
+			}
 			if !w.deliverRecord(raws[i]) {
 				return false
 			}
