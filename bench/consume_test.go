@@ -15,7 +15,8 @@ var consumeMiB = flag.Int("consume.mib", 64, "MiB of record values BenchmarkCons
 // BenchmarkConsume pre-produces -consume.mib MiB of records (idempotent
 // producer, acks=all) once per sub-benchmark, then each op consumes all of
 // them from the start of every partition with a fresh kgo client. One op is
-// the whole topic; MB/s counts record values; records/s is reported too.
+// the whole topic; MB/s counts record values; records/s is reported too, and
+// cpu-ns/op, the CPU time of the whole process (client and broker) per op.
 //
 // The acks mode only changes how a batch was acknowledged, not the bytes a
 // consumer reads, so consume is measured for one mode.
@@ -37,6 +38,7 @@ func benchConsume(b *testing.B, name string, size int) {
 
 	b.SetBytes(int64(n * size))
 	b.ReportAllocs()
+	cpu := cpuTime(b)
 	for b.Loop() {
 		records, bytes, err := load.ConsumeAll(ctx, t.Addr, topic, int64(n), nil)
 		if err != nil {
@@ -46,5 +48,6 @@ func benchConsume(b *testing.B, name string, size int) {
 			b.Fatalf("consumed %d records, %d bytes; want %d, %d", records, bytes, n, n*size)
 		}
 	}
+	reportCPU(b, cpu)
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

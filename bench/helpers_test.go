@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,4 +66,20 @@ func benchContext(tb testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	tb.Cleanup(cancel)
 	return ctx
+}
+
+// cpuTime returns the CPU time (user + system) this process has used so far:
+// client and broker together, since both run in-process. On a shared machine
+// it is a steadier measure of the work an op costs than wall time.
+func cpuTime(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per op spent since start (see cpuTime).
+func reportCPU(b *testing.B, start time.Duration) {
+	b.Helper()
+	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
 }

@@ -1,0 +1,373 @@
+package bench
+
+// Consumer-group coordination, side by side with kfake: how long a group of
+// 10 members takes from its first JoinGroup until all 10 hold assignments of
+// one generation (BenchmarkGroupJoin), and how many OffsetCommit requests a
+// second the coordinator acknowledges (BenchmarkGroupCommit).
+//
+// The members speak the group protocol by hand, with kmsg requests sent
+// through one franz-go client each (so each member has its own connection,
+// as a JoinGroup blocks its connection): the figures are the coordinator's,
+// not a client library's heartbeat cadence or assignor. kspring writes every
+// commit and every generation to __consumer_offsets on disk; kfake keeps
+// them in memory.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/bench/internal/target"
+	"github.com/kspring/kspring/broker"
+)
+
+const (
+	groupTopic      = "group-bench"
+	groupPartitions = 6
+	groupSize       = 10 // members of the joining group
+	// groupHeartbeat is how often a stable member heartbeats, which is how
+	// it learns of a rebalance; short, so that the figure is the broker's.
+	groupHeartbeat = 2 * time.Millisecond
+	groupSession   = 2 * time.Minute
+	groupTimeout   = 5 * time.Minute
+)
+
+var groupTargets = []string{target.NameKspring, target.NameKfake}
+
+// startGroupTarget starts the named broker with groupTopic created. kspring
+// gets group.initial.rebalance.delay.ms=0, which is what kfake does (it has
+// no initial delay); everything else is kspring's default, 50 partitions of
+// __consumer_offsets on disk included.
+func startGroupTarget(b *testing.B, name string) *target.Target {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var (
+		t   *target.Target
+		err error
+	)
+	switch name {
+	case target.NameKspring:
+		t, err = target.Kspring(ctx, b.TempDir(), groupTopic, groupPartitions, func(c *broker.Config) {
+			c.GroupInitialRebalanceDelayMs = 0
+		})
+	default:
+		t, err = target.Kfake(groupTopic, groupPartitions)
+	}
+	require.NoError(b, err)
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		require.NoError(b, t.Close(ctx))
+	})
+	return t
+}
+
+// groupCtx bounds a benchmark's blocking calls.
+func groupCtx(b *testing.B) context.Context {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	b.Cleanup(cancel)
+	return ctx
+}
+
+// groupMember is one member speaking the classic protocol by hand over its
+// own client. Not safe for concurrent use.
+type groupMember struct {
+	cl         *kgo.Client
+	group      string
+	id         string
+	generation int32
+}
+
+func newGroupMember(b *testing.B, addr string) *groupMember {
+	b.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	require.NoError(b, err)
+	b.Cleanup(cl.Close)
+	return &groupMember{cl: cl}
+}
+
+// reset makes m a fresh member of group.
+func (m *groupMember) reset(group string) {
+	m.group, m.id, m.generation = group, "", -1
+}
+
+// join joins (or rejoins) the group with the range protocol, answering
+// MEMBER_ID_REQUIRED, and returns the answer once the join phase ends.
+func (m *groupMember) join(ctx context.Context) (*kmsg.JoinGroupResponse, error) {
+	for {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.MemberID, req.ProtocolType = m.group, m.id, "consumer"
+		req.SessionTimeoutMillis = int32(groupSession.Milliseconds())
+		req.RebalanceTimeoutMillis = int32(time.Minute.Milliseconds())
+		meta := kmsg.NewConsumerMemberMetadata()
+		meta.Topics = []string{groupTopic}
+		proto := kmsg.NewJoinGroupRequestProtocol()
+		proto.Name, proto.Metadata = "range", meta.AppendTo(nil)
+		req.Protocols = append(req.Protocols, proto)
+		resp, err := req.RequestWith(ctx, m.cl)
+		if err != nil {
+			return nil, fmt.Errorf("join %s: %w", m.group, err)
+		}
+		switch err := kerr.ErrorForCode(resp.ErrorCode); {
+		case errors.Is(err, kerr.MemberIDRequired):
+			m.id = resp.MemberID
+			continue
+		case errors.Is(err, kerr.UnknownMemberID):
+			m.id = ""
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("join %s: %w", m.group, err)
+		}
+		m.id, m.generation = resp.MemberID, resp.Generation
+		return resp, nil
+	}
+}
+
+// sync sends SyncGroup; a leader assigns the partitions round-robin over
+// the members it was given. It returns REBALANCE_IN_PROGRESS as an error.
+func (m *groupMember) sync(ctx context.Context, joined *kmsg.JoinGroupResponse) error {
+	req := kmsg.NewPtrSyncGroupRequest()
+	req.Group, req.MemberID, req.Generation = m.group, m.id, m.generation
+	req.ProtocolType, req.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("range")
+	if joined.LeaderID == m.id {
+		plans := make([][]int32, len(joined.Members))
+		for p := range int32(groupPartitions) {
+			plans[int(p)%len(plans)] = append(plans[int(p)%len(plans)], p)
+		}
+		for i, jm := range joined.Members {
+			a := kmsg.NewConsumerMemberAssignment()
+			at := kmsg.NewConsumerMemberAssignmentTopic()
+			at.Topic, at.Partitions = groupTopic, plans[i]
+			a.Topics = append(a.Topics, at)
+			ga := kmsg.NewSyncGroupRequestGroupAssignment()
+			ga.MemberID, ga.MemberAssignment = jm.MemberID, a.AppendTo(nil)
+			req.GroupAssignment = append(req.GroupAssignment, ga)
+		}
+	}
+	resp, err := req.RequestWith(ctx, m.cl)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", m.group, err)
+	}
+	return kerr.ErrorForCode(resp.ErrorCode)
+}
+
+// heartbeat returns the heartbeat's Kafka error, if any.
+func (m *groupMember) heartbeat(ctx context.Context) error {
+	req := kmsg.NewPtrHeartbeatRequest()
+	req.Group, req.MemberID, req.Generation = m.group, m.id, m.generation
+	resp, err := req.RequestWith(ctx, m.cl)
+	if err != nil {
+		return fmt.Errorf("heartbeat %s: %w", m.group, err)
+	}
+	return kerr.ErrorForCode(resp.ErrorCode)
+}
+
+// run keeps m in its group, as a client would, until done closes: join,
+// sync, then heartbeat until a rebalance calls for a rejoin. After each
+// successful sync it reports its generation.
+func (m *groupMember) run(ctx context.Context, done <-chan struct{}, synced func(generation int32)) error {
+	for {
+		joined, err := m.join(ctx)
+		if err != nil {
+			return err
+		}
+		switch err := m.sync(ctx, joined); {
+		case errors.Is(err, kerr.RebalanceInProgress):
+			continue
+		case err != nil:
+			return err
+		}
+		synced(m.generation)
+		for {
+			select {
+			case <-done:
+				return nil
+			case <-time.After(groupHeartbeat):
+			}
+			if err := m.heartbeat(ctx); errors.Is(err, kerr.RebalanceInProgress) {
+				break
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// groupLeave removes members from their group in one batched LeaveGroup.
+func groupLeave(ctx context.Context, members []*groupMember) error {
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = members[0].group
+	for _, m := range members {
+		lm := kmsg.NewLeaveGroupRequestMember()
+		lm.MemberID = m.id
+		req.Members = append(req.Members, lm)
+	}
+	resp, err := req.RequestWith(ctx, members[0].cl)
+	if err != nil {
+		return fmt.Errorf("leave %s: %w", req.Group, err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return fmt.Errorf("leave %s: %w", req.Group, err)
+	}
+	for _, lm := range resp.Members {
+		if err := kerr.ErrorForCode(lm.ErrorCode); err != nil {
+			return fmt.Errorf("leave %s: member %s: %w", req.Group, lm.MemberID, err)
+		}
+	}
+	return nil
+}
+
+// BenchmarkGroupJoin measures, per op, a fresh group of 10 members forming:
+// from the moment all 10 send their first JoinGroup until each holds an
+// assignment of one and the same generation. With no initial rebalance
+// delay the first arrivals form a smaller generation, and the rest join in
+// further rebalances, learned of through heartbeats: generations/op counts
+// them. The members then leave (not timed).
+func BenchmarkGroupJoin(b *testing.B) {
+	for _, name := range groupTargets {
+		b.Run("target="+name, func(b *testing.B) {
+			ctx := groupCtx(b)
+			t := startGroupTarget(b, name)
+			members := make([]*groupMember, groupSize)
+			for i := range members {
+				members[i] = newGroupMember(b, t.Addr)
+			}
+			b.ReportAllocs()
+			var generations int64
+			for i := 0; b.Loop(); i++ {
+				generations += int64(groupJoinOnce(b, ctx, members, fmt.Sprintf("join-%d", i)))
+			}
+			b.ReportMetric(float64(generations)/float64(b.N), "generations/op")
+		})
+	}
+}
+
+// groupJoinOnce forms group with members and returns the generation in
+// which all of them got their assignment; the leave is not timed.
+func groupJoinOnce(b *testing.B, ctx context.Context, members []*groupMember, group string) int32 {
+	var (
+		mu       sync.Mutex
+		count    = map[int32]int{}
+		complete atomic.Int32
+		done     = make(chan struct{})
+		wg       sync.WaitGroup
+		errs     = make([]error, len(members))
+	)
+	synced := func(gen int32) {
+		mu.Lock()
+		defer mu.Unlock()
+		if count[gen]++; count[gen] == len(members) && complete.Load() == 0 {
+			complete.Store(gen)
+			close(done)
+		}
+	}
+	for i, m := range members {
+		m.reset(group)
+		wg.Go(func() { errs[i] = m.run(ctx, done, synced) })
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	b.StopTimer()
+	wg.Wait()
+	require.NoError(b, errors.Join(errs...))
+	require.NotZero(b, complete.Load(), "group %s did not form", group)
+	require.NoError(b, groupLeave(ctx, members))
+	b.StartTimer()
+	return complete.Load()
+}
+
+// BenchmarkGroupCommit measures synchronous OffsetCommit requests of a
+// member of a stable group, each committing new offsets for 1 or all 6
+// partitions, from one client at a time (clients=1: the round trip) and
+// from 8 clients at once, each in its own group (clients=8: the
+// coordinator's throughput). commits/s counts requests.
+func BenchmarkGroupCommit(b *testing.B) {
+	for _, parts := range []int32{1, groupPartitions} {
+		for _, clients := range []int{1, 8} {
+			for _, name := range groupTargets {
+				b.Run(fmt.Sprintf("partitions=%d/clients=%d/target=%s", parts, clients, name), func(b *testing.B) {
+					benchGroupCommit(b, name, parts, clients)
+				})
+			}
+		}
+	}
+}
+
+func benchGroupCommit(b *testing.B, name string, parts int32, clients int) {
+	ctx := groupCtx(b)
+	t := startGroupTarget(b, name)
+	pool := make(chan *groupMember, clients)
+	for i := range clients {
+		m := newGroupMember(b, t.Addr)
+		m.reset(fmt.Sprintf("commit-%d", i))
+		joined, err := m.join(ctx)
+		require.NoError(b, err)
+		require.NoError(b, m.sync(ctx, joined))
+		pool <- m
+	}
+	var next atomic.Int64 // offsets only grow, as a consumer's do
+	b.ReportAllocs()
+	if clients == 1 {
+		m := <-pool
+		for b.Loop() {
+			if err := m.commit(ctx, parts, next.Add(1)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	} else {
+		b.SetParallelism((clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			m := <-pool
+			defer func() { pool <- m }()
+			for pb.Next() {
+				if err := m.commit(ctx, parts, next.Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+}
+
+// commit commits offset for partitions 0..parts-1 as the member's
+// generation.
+func (m *groupMember) commit(ctx context.Context, parts int32, offset int64) error {
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group, req.MemberID, req.Generation = m.group, m.id, m.generation
+	rt := kmsg.NewOffsetCommitRequestTopic()
+	rt.Topic = groupTopic
+	for p := range parts {
+		rp := kmsg.NewOffsetCommitRequestTopicPartition()
+		rp.Partition, rp.Offset, rp.LeaderEpoch = p, offset, -1
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, m.cl)
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", m.group, err)
+	}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return fmt.Errorf("commit %s %s[%d]: %w", m.group, t.Topic, p.Partition, err)
+			}
+		}
+	}
+	return nil
+}
