@@ -90,7 +90,9 @@ type groupMember struct {
 	generation int32
 }
 
-func newGroupMember(b *testing.B, addr string) *groupMember {
+func newGroupMember(b *testing.B, addr string) *groupMember { return newGroupMemberT(b, addr) }
+
+func newGroupMemberT(b testing.TB, addr string) *groupMember {
 	b.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	require.NoError(b, err)
