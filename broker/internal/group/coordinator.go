@@ -118,7 +118,8 @@ func New(cfg Config, store Store, logger *zap.Logger, opts ...Option) *Coordinat
 // Start loads every partition of __consumer_offsets from the store, then
 // starts the members' session timers and the offset retention check.
 // Requests for a partition get COORDINATOR_LOAD_IN_PROGRESS until it is
-// loaded. Start returns the first load error, after loading the others.
+// loaded. Start returns the first load error, after loading the others; the
+// partitions that failed stay loading until LoadPartition succeeds.
 func (c *Coordinator) Start(ctx context.Context) error {
 	c.life.Lock()
 	switch {
@@ -161,9 +162,6 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	}
 	close(next)
 	wg.Wait()
-	if first != nil {
-		return first
-	}
 
 	c.life.Lock()
 	defer c.life.Unlock()
@@ -171,7 +169,7 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		return ErrClosed
 	}
 	c.bg.Go(c.retentionLoop)
-	return nil
+	return first
 }
 
 // Close stops the coordinator: requests waiting in a join or sync get

@@ -334,6 +334,9 @@ func (c *Coordinator) addMemberAndRebalance(g *group, req *joinRequest, id strin
 }
 
 func (c *Coordinator) updateMemberAndRebalance(g *group, m *member, req *joinRequest, reason string) {
+	if req.Reason != nil && *req.Reason != "" {
+		reason += " (client: " + *req.Reason + ")"
+	}
 	g.updateProtocols(m, req.Protocols, req.rebalance, req.session)
 	g.awaitJoin(m, req.ch)
 	c.maybePrepareRebalance(g, reason)
