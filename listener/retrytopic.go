@@ -166,6 +166,16 @@ func (p *retryPlan) prepare(ctx context.Context, c *Container) error {
 	if err != nil {
 		return fmt.Errorf("connect to %v: %w", c.reg.brokers, err)
 	}
+	var mains []string
+	for t, k := range p.kinds {
+		if k == topicMain {
+			mains = append(mains, t)
+		}
+	}
+	if err := client.RefreshMetadata(mains...); err != nil {
+		_ = client.Close()
+		return fmt.Errorf("topics %v: %w", mains, err)
+	}
 	var admin sarama.ClusterAdmin
 	if p.create {
 		if admin, err = sarama.NewClusterAdminFromClient(client); err != nil {
