@@ -67,17 +67,21 @@ func (t *topics) create(spec cluster.Topic) (cluster.Topic, error) {
 	if err != nil {
 		return cluster.Topic{}, err
 	}
-	tp, err := t.meta.CreateTopic(spec)
-	if err != nil {
-		return cluster.Topic{}, err
+	if _, ok := t.meta.Topic(spec.Name); ok {
+		return cluster.Topic{}, fmt.Errorf("topic %q: %w", spec.Name, cluster.ErrTopicExists)
 	}
-	for i := range tp.Partitions {
-		if _, err := t.parts.Open(tp.Name, i, s); err != nil {
-			// Undo: a topic is created whole or not at all.
-			_, _ = t.meta.DeleteTopic(tp.Name)
-			_ = t.parts.DeleteTopic(tp.Name)
+	// Partitions first, metadata last: a topic becomes visible to requests
+	// only once every partition is open.
+	for i := range spec.Partitions {
+		if _, err := t.parts.Open(spec.Name, i, s); err != nil {
+			_ = t.parts.DeleteTopic(spec.Name)
 			return cluster.Topic{}, err
 		}
+	}
+	tp, err := t.meta.CreateTopic(spec)
+	if err != nil {
+		_ = t.parts.DeleteTopic(spec.Name)
+		return cluster.Topic{}, err
 	}
 	return tp, nil
 }
