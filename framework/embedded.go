@@ -27,13 +27,13 @@ type bootstrapParams struct {
 	Lifecycle fx.Lifecycle
 	Config    Config
 	Logger    *zap.Logger
-	Checked   *endpointsChecked // listener configuration is good
 }
 
 // newBootstrap returns the configured servers, or starts the bundled broker.
 // The broker is started here rather than in a start hook because everything
 // that connects to Kafka needs its address; it is closed after everything
-// else has stopped.
+// else has stopped. (If a later constructor fails, fx.New returns an error
+// and runs no stop hooks; the application is then expected to exit.)
 func newBootstrap(p bootstrapParams) (*Bootstrap, error) {
 	if len(p.Config.BootstrapServers) > 0 {
 		return &Bootstrap{Servers: p.Config.BootstrapServers}, nil

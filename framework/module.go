@@ -33,7 +33,8 @@ func WithConfigFile(path string) Option { return func(o *moduleOptions) { o.conf
 func WithProperties(p *Properties) Option { return func(o *moduleOptions) { o.props = p } }
 
 // WithLogger makes the module provide l as the application's *zap.Logger.
-// Without it, the module logs to stderr at info level.
+// Without it, the module logs to stderr at info level, or at the level in
+// $KSPRING_LOG_LEVEL (debug shows fx's own events).
 func WithLogger(l *zap.Logger) Option { return func(o *moduleOptions) { o.logger = l } }
 
 // Module is kspring's fx module. See the package documentation.
@@ -47,7 +48,6 @@ func Module(opts ...Option) fx.Option {
 			func() (*Properties, error) { return o.properties() },
 			LoadConfig,
 			func() (*zap.Logger, error) { return o.zapLogger() },
-			checkEndpoints,
 			newBootstrap,
 			newClient,
 			newTopics,
@@ -93,7 +93,13 @@ func (o *moduleOptions) zapLogger() (*zap.Logger, error) {
 		return o.logger, nil
 	}
 	cfg := zap.NewDevelopmentConfig()
-	cfg.Level = zap.NewAtomicLevelAt(zapcore.InfoLevel)
+	level := zapcore.InfoLevel
+	if v := os.Getenv("KSPRING_LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return nil, fmt.Errorf("kspring: KSPRING_LOG_LEVEL %q: %w", v, err)
+		}
+	}
+	cfg.Level = zap.NewAtomicLevelAt(level)
 	cfg.DisableStacktrace = true
 	cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
 	if os.Getenv("NO_COLOR") != "" || !isTerminal(os.Stderr) {

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/kspring/kspring/listener"
 	"github.com/kspring/kspring/serde"
 	"github.com/kspring/kspring/template"
 )
@@ -63,5 +64,21 @@ func newBytesTemplate(p templateParams) (*template.Template[[]byte, []byte], err
 func ProvideTemplate[K, V any](opts ...template.Option) fx.Option {
 	return fx.Provide(func(p templateParams) (*template.Template[K, V], error) {
 		return newTemplate[K, V](p, opts...)
+	})
+}
+
+// ProvideReplyingTemplate provides a *listener.ReplyingTemplate[K, V, R]:
+// Spring's ReplyingKafkaTemplate. It sends with the *template.Template[K, V]
+// that must also be provided (see [ProvideTemplate]) and reads replies from
+// replyTopic, which should be declared with [Topic]. It starts after the
+// declared topics exist and closes before the templates.
+func ProvideReplyingTemplate[K, V, R any](replyTopic string, opts ...listener.ReplyingOption) fx.Option {
+	return fx.Provide(func(lc fx.Lifecycle, t *template.Template[K, V], b *Bootstrap, _ *TopicsReady) (*listener.ReplyingTemplate[K, V, R], error) {
+		rt, err := listener.NewReplyingTemplate[K, V, R](t, b.Servers, replyTopic, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("kspring: replying template: %w", err)
+		}
+		lc.Append(fx.Hook{OnStart: rt.Start, OnStop: rt.Close})
+		return rt, nil
 	})
 }
