@@ -1,120 +1,98 @@
 package testkit
 
 import (
-	"context"
+	"maps"
+	"slices"
 	"testing"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/kspring/kspring/broker"
 )
 
-// Broker is a running test broker.
+// Broker is a Kafka broker for one test: the embedded kspring broker, or
+// the external cluster named by $KSPRING_TEST_BOOTSTRAP. Create it with
+// [NewBroker]. Its methods are safe for concurrent use; those taking a
+// testing.TB fail that test and must run on its goroutine.
 type Broker struct {
-	*broker.Broker
-	t testing.TB
+	node   *node // nil against an external cluster
+	addrs  []string
+	topics *topicSet
 }
 
-// Option configures a test broker.
-type Option func(*options)
-
-type options struct {
-	props  map[string]string
-	topics []topicSpec
-	logs   bool
-}
-
-type topicSpec struct {
-	name       string
-	partitions int32
-	configs    map[string]string
-}
-
-// WithTopic creates a topic before NewBroker returns.
-func WithTopic(name string, partitions int32, configs map[string]string) Option {
-	return func(o *options) { o.topics = append(o.topics, topicSpec{name, partitions, configs}) }
-}
-
-// WithProperty sets a broker property by its Kafka name, e.g.
-// WithProperty("auto.create.topics.enable", "false").
-func WithProperty(key, value string) Option {
-	return func(o *options) { o.props[key] = value }
-}
-
-// WithLogs sends the broker's logs to the test log.
-func WithLogs() Option { return func(o *options) { o.logs = true } }
-
-// NewBroker starts a broker for the test and closes it when the test ends.
-// It fails the test if the broker cannot start.
+// NewBroker starts a broker for the test on a random loopback port, with its
+// data in t.TempDir(), creates the topics asked for with [WithTopic] and
+// returns once clients can use it. The broker closes when the test ends
+// (t.Cleanup). Failures fail the test.
+//
+// The settings are Kafka's defaults tuned for tests without changing
+// semantics: no initial rebalance delay, 4 __consumer_offsets partitions,
+// quick retention checks. [WithProperty] overrides any broker property.
+//
+// With $KSPRING_TEST_BOOTSTRAP set ([External]) NewBroker starts nothing: it
+// returns that cluster, creates the topics under unique names ([Broker.Topic])
+// and deletes them when the test ends; broker properties are not applied.
 func NewBroker(t testing.TB, opts ...Option) *Broker {
 	t.Helper()
-	o := options{props: map[string]string{}}
-	for _, opt := range opts {
-		opt(&o)
+	o := newOptions(opts)
+	if o.brokers != 1 {
+		t.Fatalf("testkit: NewBroker starts one broker, not Brokers(%d); use NewCluster", o.brokers)
 	}
-	cfg := broker.DefaultConfig()
-	cfg.Listeners = []string{"PLAINTEXT://127.0.0.1:0"}
-	cfg.LogDirs = []string{t.TempDir()}
-	cfg.GroupInitialRebalanceDelayMs = time.Millisecond
-	cfg.OffsetsTopicNumPartitions = 4
-	cfg.LogRetentionCheckIntervalMs = time.Second
-	cfg.LogSegmentDeleteDelayMs = time.Millisecond
-	for k, v := range o.props {
-		if err := cfg.Set(k, v); err != nil {
-			t.Fatalf("testkit: %v", err)
+	if ext := externalAddrs(); len(ext) > 0 {
+		for _, k := range slices.Sorted(maps.Keys(o.props)) {
+			t.Logf("testkit: %s is set: broker property %s=%s is not applied to the external cluster", BootstrapEnv, k, o.props[k])
 		}
+		b := &Broker{addrs: ext, topics: newTopicSet(t, joinAddrs(ext), true)}
+		b.createTopics(t, o.topics)
+		return b
 	}
-	logger := zap.NewNop()
-	if o.logs {
-		logger = zaptest.NewLogger(t)
+	n := newNode(t, 1, o)
+	if err := n.start(); err != nil {
+		t.Fatalf("testkit: %v", err)
 	}
-	b, err := broker.New(cfg, broker.WithLogger(logger))
-	if err != nil {
-		t.Fatalf("testkit: new broker: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := b.Start(ctx); err != nil {
-		t.Fatalf("testkit: start broker: %v", err)
-	}
-	tb := &Broker{Broker: b, t: t}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := b.Close(ctx); err != nil {
-			t.Errorf("testkit: close broker: %v", err)
-		}
-	})
-	for _, s := range o.topics {
-		tb.CreateTopic(t, s.name, s.partitions, s.configs)
-	}
-	return tb
+	b := &Broker{node: n, addrs: []string{n.addr}, topics: newTopicSet(t, n.addr, false)}
+	b.createTopics(t, o.topics)
+	return b
 }
 
-// CreateTopic creates a topic through the Kafka protocol and fails the test
-// if that fails.
-func (b *Broker) CreateTopic(t testing.TB, name string, partitions int32, configs map[string]string) {
+func (b *Broker) createTopics(t testing.TB, specs []topicSpec) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	if err != nil {
-		t.Fatalf("testkit: client: %v", err)
+	for _, s := range specs {
+		b.topics.create(t, s.name, s.partitions, s.configs)
 	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cfgs := map[string]*string{}
-	for k, v := range configs {
-		cfgs[k] = &v
+}
+
+// Addr returns the first bootstrap address, host:port.
+func (b *Broker) Addr() string { return b.addrs[0] }
+
+// Addrs returns the bootstrap addresses, host:port each.
+func (b *Broker) Addrs() []string { return slices.Clone(b.addrs) }
+
+// Bootstrap returns the bootstrap list as clients and
+// spring.kafka.bootstrap-servers take it: "host:port[,host:port]".
+func (b *Broker) Bootstrap() string { return joinAddrs(b.addrs) }
+
+// Topic returns the name the topic the test calls name has on the broker:
+// name itself on the embedded broker, a unique name (fixed on first use)
+// against an external cluster. Use it for topics made with [WithTopic] or
+// [Broker.CreateTopic], and for topics the test lets the broker auto-create.
+func (b *Broker) Topic(name string) string { return b.topics.name(name) }
+
+// CreateTopic creates a topic through the Kafka protocol, with partitions
+// partitions (0: the broker's default) and the given configs, and returns its
+// name on the broker (see [Broker.Topic]). It fails the test if that fails.
+func (b *Broker) CreateTopic(t testing.TB, name string, partitions int32, configs map[string]string) string {
+	t.Helper()
+	return b.topics.create(t, name, partitions, configs)
+}
+
+// External reports whether b is the external cluster of
+// $KSPRING_TEST_BOOTSTRAP rather than an embedded broker.
+func (b *Broker) External() bool { return b.node == nil }
+
+// Server returns the embedded broker, for tests that need its Go API
+// (Config, ClusterID). It is nil against an external cluster.
+func (b *Broker) Server() *broker.Broker {
+	if b.node == nil {
+		return nil
 	}
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, cfgs, name)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("testkit: create topic %q: %v", name, err)
-	}
+	return b.node.server()
 }
