@@ -105,6 +105,56 @@ func TestRestartKeepsEverything(t *testing.T) {
 	require.NotContains(t, []int64{kgoPID, rawPID, newPID}, kgoPID2)
 }
 
+// TestKillKeepsAcknowledged: a process killed without flushing still has
+// every acknowledged record in the page cache; the restart recovers them,
+// and the producer state, from the log itself.
+func TestKillKeepsAcknowledged(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t)
+	const topic = "killed"
+	createTopic(t, b.Addr(), topic, 2, nil)
+	prod := newKgo(t, b.Addr(), kgo.DefaultProduceTopic(topic))
+	recs := make([]*kgo.Record, 200)
+	for i := range recs {
+		recs[i] = &kgo.Record{Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "v%d", i)}
+	}
+	produceSync(t, prod, recs...)
+	prod.Close()
+	c := dialWire(t, b.Addr())
+	pid, epoch := initProducerID(t, c)
+	idem := batch.Build(nil, 0, time.Now().UnixMilli(), values("idem-a", "idem-b"), batch.WithProducer(pid, epoch, 0))
+	first := produceRaw(t, c, topic, 1, slices.Clone(idem))
+	requireCode(t, nil, first.ErrorCode)
+
+	cfg := b.Config()
+	b.Kill()
+	b = startWith(t, cfg)
+
+	got := consumeAll(t, b.Addr(), topic, len(recs)+2)
+	require.Len(t, got, len(recs)+2)
+	byKey := map[string]*kgo.Record{}
+	for _, r := range got {
+		byKey[string(r.Key)] = r
+	}
+	for _, w := range recs {
+		r, ok := byKey[string(w.Key)]
+		require.True(t, ok, "acknowledged record %s lost", w.Key)
+		require.Equal(t, w.Partition, r.Partition)
+		require.Equal(t, w.Offset, r.Offset)
+		require.Equal(t, string(w.Value), string(r.Value))
+	}
+
+	c = dialWire(t, b.Addr())
+	dup := produceRaw(t, c, topic, 1, slices.Clone(idem))
+	requireCode(t, nil, dup.ErrorCode)
+	require.Equal(t, first.BaseOffset, dup.BaseOffset, "producer state rebuilt from the log: the resend is a duplicate")
+	next := produceRaw(t, c, topic, 1, batch.Build(nil, 0, time.Now().UnixMilli(), values("idem-c"), batch.WithProducer(pid, epoch, 2)))
+	requireCode(t, nil, next.ErrorCode)
+	require.Equal(t, first.BaseOffset+2, next.BaseOffset)
+	newPID, _ := initProducerID(t, c)
+	require.NotEqual(t, pid, newPID, "producer ids are not handed out twice after a kill")
+}
+
 // segments returns the segment files of a partition, oldest first.
 func segments(t testing.TB, logDir, topic string, partition int32) []string {
 	t.Helper()
@@ -190,12 +240,8 @@ func TestRecoverCorruptTail(t *testing.T) {
 		{"flipped byte in a value", batches - 1, func(d []byte, last int) []byte { d[len(d)-4] ^= 0x01; return d }, true},
 		{"flipped byte in the CRC", batches - 1, func(d []byte, last int) []byte { d[last+17] ^= 0x80; return d }, true},
 	} {
-		for _, crash := range []bool{true, false} {
-			mode := "after clean close"
-			if crash {
-				mode = "after crash"
-			}
-			if damage.crashOnly && !crash {
+		for _, mode := range []string{"after crash", "after kill", "after clean close"} {
+			if damage.crashOnly && mode == "after clean close" {
 				continue
 			}
 			t.Run(damage.name+"/"+mode, func(t *testing.T) {
@@ -219,13 +265,19 @@ func TestRecoverCorruptTail(t *testing.T) {
 				}
 
 				cfg := b.Config()
-				if crash {
-					// The disk as a crash would leave it: no clean shutdown.
+				switch mode {
+				case "after crash":
+					// The files as a crash at this moment would leave
+					// them, copied while the broker runs.
 					crashed := t.TempDir()
 					copyDir(t, cfg.LogDirs[0], crashed)
 					cfg.LogDirs = []string{crashed}
+					closeBroker(t, b)
+				case "after kill":
+					b.Kill() // no flush, no clean-shutdown marker
+				default:
+					closeBroker(t, b)
 				}
-				closeBroker(t, b)
 
 				segs := segments(t, cfg.LogDirs[0], topic, 0)
 				require.NotEmpty(t, segs)
