@@ -227,7 +227,7 @@ func TestRecoverCorruptTail(t *testing.T) {
 		// Kafka, and as issue 2 asks: "a clean shutdown is recorded so the
 		// next start is fast") only framing is checked on the next start,
 		// not CRCs. Damage that keeps the framing intact is recovered
-		// after a crash.
+		// after a crash or a kill.
 		crashOnly bool
 	}{
 		{"torn mid-header", batches - 1, func(d []byte, last int) []byte { return d[:last+20] }, false},
