@@ -11,11 +11,13 @@ import (
 )
 
 // drain is the one goroutine that reads the producer's Successes and Errors.
-// It does nothing else: it queues each record for the completer, so sarama never
-// waits on an unread channel nor on user callbacks. (sarama's broker
-// goroutine hands back records one at a time and takes no new ones meanwhile,
-// so time spent here would throttle every send.) It returns when the producer
-// has shut down and handed back every record.
+// It runs no user code, so sarama never waits on an unread channel nor on a
+// slow callback: sarama's broker goroutine hands back records one at a time
+// and takes no new ones meanwhile, so time spent here throttles every send.
+// A success with nothing to run (no callbacks on its future, no interceptors,
+// no listener but the default) it completes at once; everything else it
+// queues for the completer. It returns when the producer has shut down and
+// handed back every record.
 func (t *Template[K, V]) drain() {
 	successes, errs := t.producer.Successes(), t.producer.Errors()
 	for successes != nil || errs != nil {
@@ -23,6 +25,10 @@ func (t *Template[K, V]) drain() {
 		case msg, ok := <-successes:
 			if !ok {
 				successes = nil
+				continue
+			}
+			if f, ok := msg.Metadata.(*Future[K, V]); ok && t.quiet && f.completeQuietly() {
+				t.fl.release(f)
 				continue
 			}
 			t.returns.push(back{msg: msg})
@@ -54,9 +60,9 @@ func (t *Template[K, V]) completer() {
 				t.returned(b.msg, b.err)
 				batch[i] = back{}
 			}
-		case now := <-tick.C:
+		case <-tick.C:
 			close(t.pulse.Swap(&pulse{c: make(chan struct{})}).c)
-			t.expire(now)
+			t.expire()
 		}
 	}
 	// sarama hands back every record before closing its channels; anything
@@ -126,27 +132,16 @@ func (t *Template[K, V]) returned(msg *sarama.ProducerMessage, err error) {
 		if errors.Is(err, sarama.ErrShuttingDown) {
 			err = fmt.Errorf("%w: %w", ErrClosed, err)
 		}
-		t.finish(f, t.failedMetadata(f), err)
+		t.finish(f, err)
 		return
 	}
-	md := RecordMetadata{
-		Topic:               msg.Topic,
-		Partition:           msg.Partition,
-		Offset:              msg.Offset,
-		Timestamp:           msg.Timestamp,
-		SerializedKeySize:   f.send.keySize,
-		SerializedValueSize: f.send.valueSize,
-	}
-	if t.noAcks {
-		md.Offset = -1
-	}
-	t.finish(f, md, nil)
+	t.finish(f, nil)
 }
 
 // expire fails the futures older than delivery-timeout-ms.
-func (t *Template[K, V]) expire(now time.Time) {
-	for _, f := range t.fl.expired(now.Add(-t.deliveryTimeout)) {
-		t.finish(f, t.failedMetadata(f), fmt.Errorf(
+func (t *Template[K, V]) expire() {
+	for _, f := range t.fl.expired(t.clock() - t.deliveryTimeout) {
+		t.finish(f, fmt.Errorf(
 			"%w: not confirmed within delivery-timeout-ms %v; the record may still be written",
 			ErrDeliveryTimeout, t.deliveryTimeout))
 	}
@@ -155,29 +150,35 @@ func (t *Template[K, V]) expire(now time.Time) {
 // failedMetadata is the metadata of a record that was not written: its topic,
 // its partition if it named one (else -1), and its serialized sizes.
 func (t *Template[K, V]) failedMetadata(f *Future[K, V]) RecordMetadata {
-	md := RecordMetadata{Topic: f.result.Record.Topic, Partition: -1, Offset: -1,
-		SerializedKeySize: f.send.keySize, SerializedValueSize: f.send.valueSize}
+	md := RecordMetadata{Topic: f.rec.Topic, Partition: -1, Offset: -1,
+		SerializedKeySize: int(f.send.keySize), SerializedValueSize: int(f.send.valueSize)}
 	if f.send.explicit {
 		md.Partition = f.send.partition
 	}
 	return md
 }
 
-// finish completes f once with md or cause: interceptors first, then the
-// future's callbacks, then the listeners. Later calls for f do nothing.
-func (t *Template[K, V]) finish(f *Future[K, V], md RecordMetadata, cause error) {
+// finish completes f once: with success if cause is nil (the metadata comes
+// from the message sarama handed back), else with a *SendError. Interceptors
+// run first, then the future's callbacks, then the listeners. Later calls for
+// f do nothing.
+func (t *Template[K, V]) finish(f *Future[K, V], cause error) {
 	if !f.claim() {
 		return
 	}
-	rec := f.result.Record
+	rec := f.rec
+	var md RecordMetadata
 	var err error
 	if cause != nil {
 		err = newSendError(rec, cause)
+		md = t.failedMetadata(f)
+	} else {
+		md = f.metadata()
 	}
 	for _, i := range t.interceptors {
 		t.safely("interceptor OnAcknowledgement", func() { i.OnAcknowledgement(rec, md, err) })
 	}
-	f.complete(md, err)
+	f.complete(err)
 	for _, l := range t.listeners {
 		if err != nil {
 			t.safely("producer listener OnError", func() { l.OnError(rec, err) })

@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-
-	"github.com/kspring/kspring/serde"
 )
 
 // sendState is the template's part of a Future: the sarama message (embedded
-// so a send costs one allocation) and the bookkeeping of a record in flight.
+// so that a send costs one allocation) and the bookkeeping of a record in
+// flight. It is laid out to keep a Future under 512 bytes, the size up to
+// which Go allocates without a per-object header.
 type sendState[K, V any] struct {
 	msg       sarama.ProducerMessage
 	keyEnc    rawEncoder
@@ -19,21 +19,40 @@ type sendState[K, V any] struct {
 	key       K     // backing store for Record.Key of SendKey and friends
 	partition int32 // backing store for Record.Partition
 	explicit  bool  // the record names its partition
-	custom    Partitioner
-	keySize   int
-	valueSize int
-	headers   serde.Headers // the record's headers as serializers leave them
+	keySize   int32 // serialized sizes, -1 for null
+	valueSize int32
 
 	// Guarded by flight.mu.
-	held       int64 // bytes of buffer-memory this record holds
 	linked     bool
+	held       int32 // bytes of buffer-memory this record holds
+	linkedAt   int64 // monotonic nanoseconds since the template's epoch
 	prev, next *Future[K, V]
-	linkedAt   time.Time
 }
 
 // route tells NewPartitioner where the record goes.
 func (f *Future[K, V]) route() (int32, bool, Partitioner, []byte) {
-	return f.send.partition, f.send.explicit, f.send.custom, f.send.keyEnc.b
+	var custom Partitioner
+	if f.owner != nil {
+		custom = f.owner.partitioner
+	}
+	return f.send.partition, f.send.explicit, custom, f.send.keyEnc.b
+}
+
+// metadata is the metadata of a record sarama wrote.
+func (f *Future[K, V]) metadata() RecordMetadata {
+	m := &f.send.msg
+	md := RecordMetadata{
+		Topic:               m.Topic,
+		Partition:           m.Partition,
+		Offset:              m.Offset,
+		Timestamp:           m.Timestamp,
+		SerializedKeySize:   int(f.send.keySize),
+		SerializedValueSize: int(f.send.valueSize),
+	}
+	if f.owner != nil && f.owner.noAcks {
+		md.Offset = -1 // the broker does not answer with acks=0
+	}
+	return md
 }
 
 // rawEncoder is a sarama.Encoder over bytes the template already holds.
@@ -65,17 +84,17 @@ type waiter struct {
 // acquire takes need bytes of budget for f and links it, waiting while the
 // budget is short until maxBlock passes (ErrBufferFull), ctx ends or closing
 // is closed (ErrClosed).
-func (fl *flight[K, V]) acquire(ctx context.Context, f *Future[K, V], need int64, now time.Time,
-	maxBlock time.Duration, closing <-chan struct{}) error {
+func (fl *flight[K, V]) acquire(ctx context.Context, f *Future[K, V], need int32, now time.Duration,
+	maxBlock time.Duration, closing <-chan struct{}, clock func() time.Duration) error {
 	fl.mu.Lock()
-	if len(fl.waiters) == 0 && fl.avail >= need {
-		fl.avail -= need
+	if len(fl.waiters) == 0 && fl.avail >= int64(need) {
+		fl.avail -= int64(need)
 		f.send.held = need
 		fl.link(f, now)
 		fl.mu.Unlock()
 		return nil
 	}
-	w := &waiter{need: need, ready: make(chan struct{})}
+	w := &waiter{need: int64(need), ready: make(chan struct{})}
 	fl.waiters = append(fl.waiters, w)
 	fl.mu.Unlock()
 
@@ -97,10 +116,10 @@ func (fl *flight[K, V]) acquire(ctx context.Context, f *Future[K, V], need int64
 	if w.granted {
 		if err == nil {
 			f.send.held = need
-			fl.link(f, time.Now())
+			fl.link(f, clock())
 			return nil
 		}
-		fl.avail += need // granted as we gave up: hand it on
+		fl.avail += int64(need) // granted as we gave up: hand it on
 	} else {
 		for i, o := range fl.waiters {
 			if o == w {
@@ -133,7 +152,7 @@ func (fl *flight[K, V]) grant() {
 func (fl *flight[K, V]) release(f *Future[K, V]) {
 	fl.mu.Lock()
 	if f.send.held > 0 {
-		fl.avail += f.send.held
+		fl.avail += int64(f.send.held)
 		f.send.held = 0
 		fl.grant()
 	}
@@ -143,11 +162,11 @@ func (fl *flight[K, V]) release(f *Future[K, V]) {
 
 // expired unlinks and returns the futures linked before cutoff. They keep
 // their budget until sarama hands them back.
-func (fl *flight[K, V]) expired(cutoff time.Time) []*Future[K, V] {
+func (fl *flight[K, V]) expired(cutoff time.Duration) []*Future[K, V] {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	var out []*Future[K, V]
-	for f := fl.head; f != nil && f.send.linkedAt.Before(cutoff); f = fl.head {
+	for f := fl.head; f != nil && f.send.linkedAt < int64(cutoff); f = fl.head {
 		fl.unlink(f)
 		out = append(out, f)
 	}
@@ -177,8 +196,8 @@ func (fl *flight[K, V]) snapshot() []*Future[K, V] {
 	return out
 }
 
-func (fl *flight[K, V]) link(f *Future[K, V], now time.Time) {
-	f.send.linked, f.send.linkedAt = true, now
+func (fl *flight[K, V]) link(f *Future[K, V], now time.Duration) {
+	f.send.linked, f.send.linkedAt = true, int64(now)
 	f.send.prev, f.send.next = fl.tail, nil
 	if fl.tail != nil {
 		fl.tail.send.next = f

@@ -13,11 +13,13 @@ type testFlight = flight[string, string]
 func newFlight(budget int64) *testFlight { return &testFlight{avail: budget} }
 
 // acquireAsync starts an acquire and returns the channel of its result.
-func acquireAsync(ctx context.Context, fl *testFlight, f *Future[string, string], need int64, maxBlock time.Duration, closing chan struct{}) <-chan error {
+func acquireAsync(ctx context.Context, fl *testFlight, f *Future[string, string], need int32, maxBlock time.Duration, closing chan struct{}) <-chan error {
 	ch := make(chan error, 1)
-	go func() { ch <- fl.acquire(ctx, f, need, time.Now(), maxBlock, closing) }()
+	go func() { ch <- fl.acquire(ctx, f, need, 0, maxBlock, closing, zeroClock) }()
 	return ch
 }
+
+func zeroClock() time.Duration { return 0 }
 
 // waiting reports when n acquires are queued.
 func waiting(fl *testFlight, n int) func() bool {
@@ -31,7 +33,7 @@ func waiting(fl *testFlight, n int) func() bool {
 func TestFlightBudgetBlocksUntilReleased(t *testing.T) {
 	fl := newFlight(100)
 	a, b := &Future[string, string]{}, &Future[string, string]{}
-	require.NoError(t, fl.acquire(context.Background(), a, 60, time.Now(), time.Minute, nil))
+	require.NoError(t, fl.acquire(context.Background(), a, 60, 0, time.Minute, nil, zeroClock))
 
 	got := acquireAsync(context.Background(), fl, b, 60, time.Minute, nil)
 	require.Eventually(t, waiting(fl, 1), 10*time.Second, time.Millisecond)
@@ -74,7 +76,7 @@ func TestFlightBudgetGivesUp(t *testing.T) {
 				ch = closing
 				close(closing)
 			}
-			err := fl.acquire(tc.ctx(), &Future[string, string]{}, 11, time.Now(), tc.block, ch)
+			err := fl.acquire(tc.ctx(), &Future[string, string]{}, 11, 0, tc.block, ch, zeroClock)
 			require.ErrorIs(t, err, tc.want)
 			require.Empty(t, fl.waiters)
 			require.Equal(t, int64(10), fl.avail, "nothing leaked")
@@ -86,7 +88,7 @@ func TestFlightBudgetGivesUp(t *testing.T) {
 func TestFlightGiveUpHandsOn(t *testing.T) {
 	fl := newFlight(100)
 	hold := &Future[string, string]{}
-	require.NoError(t, fl.acquire(context.Background(), hold, 50, time.Now(), time.Minute, nil))
+	require.NoError(t, fl.acquire(context.Background(), hold, 50, 0, time.Minute, nil, zeroClock))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	big := acquireAsync(ctx, fl, &Future[string, string]{}, 80, time.Minute, nil)
@@ -102,13 +104,12 @@ func TestFlightGiveUpHandsOn(t *testing.T) {
 
 func TestFlightExpiredAndDrainKeepBudget(t *testing.T) {
 	fl := newFlight(100)
-	t0 := time.Now()
 	fs := make([]*Future[string, string], 3)
 	for i := range fs {
 		fs[i] = &Future[string, string]{}
-		require.NoError(t, fl.acquire(context.Background(), fs[i], 10, t0.Add(time.Duration(i)*time.Second), time.Minute, nil))
+		require.NoError(t, fl.acquire(context.Background(), fs[i], 10, time.Duration(i)*time.Second, time.Minute, nil, zeroClock))
 	}
-	require.Equal(t, fs[:2], fl.expired(t0.Add(1500*time.Millisecond)))
+	require.Equal(t, fs[:2], fl.expired(1500*time.Millisecond))
 	require.Equal(t, fs[2:], fl.snapshot())
 	require.Equal(t, int64(70), fl.avail, "expired records still hold budget until sarama returns them")
 

@@ -22,16 +22,14 @@ import (
 // A Future is safe for concurrent use.
 type Future[K, V any] struct {
 	mu        sync.Mutex
-	claimed   atomic.Bool // one completer won; see Template.finish
+	claimed   atomic.Bool // one goroutine completes it; see Template.finish
 	completed atomic.Bool
-	running   bool // completion is draining callbacks
+	running   bool // completion is running callbacks
 	done      chan struct{}
-	cb0       callback[K, V]
 	cbs       []callback[K, V]
-	result    SendResult[K, V] // Record is set at Send, Metadata at completion
+	rec       ProducerRecord[K, V] // set by Send, read after completion
 	err       error
-
-	onPanic func(what string, r any) // logs a recovered callback panic
+	owner     *Template[K, V]
 
 	send sendState[K, V] // owned by the template
 }
@@ -73,11 +71,10 @@ func (f *Future[K, V]) add(cb callback[K, V]) *Future[K, V] {
 	}
 	f.mu.Lock()
 	if !f.completed.Load() || f.running {
-		if f.cb0.empty() && len(f.cbs) == 0 {
-			f.cb0 = cb
-		} else {
-			f.cbs = append(f.cbs, cb)
+		if f.cbs == nil {
+			f.cbs = make([]callback[K, V], 0, 2) // OnSuccess and OnFailure, typically
 		}
+		f.cbs = append(f.cbs, cb)
 		f.mu.Unlock()
 		return f
 	}
@@ -123,48 +120,46 @@ func (f *Future[K, V]) Result() (SendResult[K, V], error) {
 	if !f.completed.Load() {
 		return SendResult[K, V]{}, nil
 	}
-	// result and err are written once before completed is set and never
-	// again, so they are safe to read without the lock.
+	// rec and err are written before completed is set and never again, and
+	// sarama wrote the message's fields before it handed the message back.
 	if f.err != nil {
 		return SendResult[K, V]{}, f.err
 	}
-	return f.result, nil
+	return SendResult[K, V]{Record: f.rec, Metadata: f.metadata()}, nil
 }
 
 // claim makes the caller the one goroutine that completes f. It reports false
 // if another already has.
 func (f *Future[K, V]) claim() bool { return f.claimed.CompareAndSwap(false, true) }
 
-// complete sets the outcome and runs the queued callbacks. Only the goroutine
-// that claimed f calls it, once.
-func (f *Future[K, V]) complete(md RecordMetadata, err error) {
+// complete sets the outcome (the metadata of a success comes from the sarama
+// message) and runs the queued callbacks. Only the goroutine that claimed f
+// calls it, once.
+func (f *Future[K, V]) complete(err error) {
 	f.mu.Lock()
-	f.result.Metadata, f.err = md, err
+	f.err = err
 	f.completed.Store(true)
-	done := f.done
-	cb0, cbs := f.cb0, f.cbs
-	f.cb0, f.cbs = callback[K, V]{}, nil
-	f.running = !cb0.empty()
+	done, cbs := f.done, f.cbs
+	f.cbs = nil
+	f.running = len(cbs) > 0
 	f.mu.Unlock()
 	if done != nil {
 		close(done)
 	}
-	if cb0.empty() {
+	if len(cbs) == 0 {
 		return // no callbacks: the common case
 	}
 	res, _ := f.Result()
 	for {
-		if !cb0.empty() {
-			f.run(cb0, res, err)
-		}
 		for _, cb := range cbs {
 			f.run(cb, res, err)
 		}
-		// Run what was added meanwhile, in order, before others run at once.
+		// Run what was added meanwhile, in order, before later ones run at
+		// once on the goroutine adding them.
 		f.mu.Lock()
-		cb0, cbs = f.cb0, f.cbs
-		f.cb0, f.cbs = callback[K, V]{}, nil
-		if cb0.empty() {
+		cbs = f.cbs
+		f.cbs = nil
+		if len(cbs) == 0 {
 			f.running = false
 			f.mu.Unlock()
 			return
@@ -173,10 +168,32 @@ func (f *Future[K, V]) complete(md RecordMetadata, err error) {
 	}
 }
 
+// completeQuietly completes f as a success if it has no callbacks to run. It
+// reports false, doing nothing, if f has callbacks or already completed; true
+// if f is now complete or another goroutine has claimed it.
+func (f *Future[K, V]) completeQuietly() bool {
+	f.mu.Lock()
+	if len(f.cbs) > 0 || f.completed.Load() {
+		f.mu.Unlock()
+		return false
+	}
+	if !f.claim() {
+		f.mu.Unlock()
+		return true
+	}
+	f.completed.Store(true)
+	done := f.done
+	f.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
+	return true
+}
+
 func (f *Future[K, V]) run(cb callback[K, V], res SendResult[K, V], err error) {
 	defer func() {
-		if r := recover(); r != nil && f.onPanic != nil {
-			f.onPanic("future callback", r)
+		if r := recover(); r != nil && f.owner != nil {
+			f.owner.panicked("future callback", r)
 		}
 	}()
 	switch {

@@ -8,11 +8,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 func completeOK(f *Future[string, string], offset int64) {
 	if f.claim() {
-		f.complete(RecordMetadata{Topic: "t", Offset: offset}, nil)
+		f.send.msg.Topic, f.send.msg.Offset = "t", offset
+		f.complete(nil)
 	}
 }
 
@@ -46,9 +49,9 @@ func TestFutureFailureCallbacks(t *testing.T) {
 		completes++
 	})
 	f.OnSuccess(func(SendResult[string, string]) { successes++ })
-	f.result.Record.Topic = "t"
+	f.rec.Topic = "t"
 	require.True(t, f.claim())
-	f.complete(RecordMetadata{Topic: "t"}, boom)
+	f.complete(boom)
 
 	require.Equal(t, 1, failures)
 	require.Equal(t, 1, completes)
@@ -131,14 +134,18 @@ func TestFutureConcurrentRegistration(t *testing.T) {
 }
 
 func TestFutureRecoversCallbackPanic(t *testing.T) {
-	var recovered []any
-	f := &Future[string, string]{onPanic: func(_ string, r any) { recovered = append(recovered, r) }}
+	core, logs := observer.New(zap.ErrorLevel)
+	f := &Future[string, string]{owner: &Template[string, string]{log: zap.New(core)}}
 	after := false
 	f.OnSuccess(func(SendResult[string, string]) { panic("bad callback") })
 	f.OnSuccess(func(SendResult[string, string]) { after = true })
 	completeOK(f, 1)
-	require.Equal(t, []any{"bad callback"}, recovered)
 	require.True(t, after, "a panicking callback does not stop the next")
+	require.Equal(t, 1, logs.Len())
+	entry := logs.All()[0]
+	require.Equal(t, "kafka template: recovered panic", entry.Message)
+	require.Equal(t, "bad callback", entry.ContextMap()["panic"])
+	require.Equal(t, "future callback", entry.ContextMap()["in"])
 }
 
 func TestFutureGetWaitsForCompletion(t *testing.T) {

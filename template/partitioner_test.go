@@ -95,7 +95,8 @@ func TestExplicitAndCustomPlacement(t *testing.T) {
 	p := NewPartitioner("orders")
 	route := func(explicit bool, part int32, custom Partitioner) *sarama.ProducerMessage {
 		f := &Future[string, string]{}
-		f.send.explicit, f.send.partition, f.send.custom = explicit, part, custom
+		f.owner = &Template[string, string]{partitioner: custom}
+		f.send.explicit, f.send.partition = explicit, part
 		f.send.keyEnc.b = []byte("k")
 		f.send.msg.Key = &f.send.keyEnc
 		f.send.msg.Metadata = f

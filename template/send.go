@@ -22,7 +22,7 @@ import (
 // records over the partitions.
 func (t *Template[K, V]) Send(ctx context.Context, topic string, value V) *Future[K, V] {
 	f := t.newFuture()
-	f.result.Record = ProducerRecord[K, V]{Topic: topic, Value: value}
+	f.rec = ProducerRecord[K, V]{Topic: topic, Value: value}
 	t.send(ctx, f)
 	return f
 }
@@ -32,7 +32,7 @@ func (t *Template[K, V]) Send(ctx context.Context, topic string, value V) *Futur
 func (t *Template[K, V]) SendKey(ctx context.Context, topic string, key K, value V) *Future[K, V] {
 	f := t.newFuture()
 	f.send.key = key
-	f.result.Record = ProducerRecord[K, V]{Topic: topic, Key: &f.send.key, Value: value}
+	f.rec = ProducerRecord[K, V]{Topic: topic, Key: &f.send.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
@@ -41,7 +41,7 @@ func (t *Template[K, V]) SendKey(ctx context.Context, topic string, key K, value
 func (t *Template[K, V]) SendPartition(ctx context.Context, topic string, partition int32, key K, value V) *Future[K, V] {
 	f := t.newFuture()
 	f.send.key, f.send.partition = key, partition
-	f.result.Record = ProducerRecord[K, V]{Topic: topic, Partition: &f.send.partition, Key: &f.send.key, Value: value}
+	f.rec = ProducerRecord[K, V]{Topic: topic, Partition: &f.send.partition, Key: &f.send.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
@@ -50,7 +50,7 @@ func (t *Template[K, V]) SendPartition(ctx context.Context, topic string, partit
 func (t *Template[K, V]) SendAt(ctx context.Context, topic string, timestamp time.Time, key K, value V) *Future[K, V] {
 	f := t.newFuture()
 	f.send.key = key
-	f.result.Record = ProducerRecord[K, V]{Topic: topic, Timestamp: timestamp, Key: &f.send.key, Value: value}
+	f.rec = ProducerRecord[K, V]{Topic: topic, Timestamp: timestamp, Key: &f.send.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
@@ -59,7 +59,7 @@ func (t *Template[K, V]) SendAt(ctx context.Context, topic string, timestamp tim
 // empty Topic means the default topic.
 func (t *Template[K, V]) SendRecord(ctx context.Context, rec ProducerRecord[K, V]) *Future[K, V] {
 	f := t.newFuture()
-	f.result.Record = rec
+	f.rec = rec
 	t.send(ctx, f)
 	return f
 }
@@ -74,13 +74,13 @@ func (t *Template[K, V]) SendDefault(ctx context.Context, value V) *Future[K, V]
 func (t *Template[K, V]) SendDefaultKey(ctx context.Context, key K, value V) *Future[K, V] {
 	f := t.newFuture()
 	f.send.key = key
-	f.result.Record = ProducerRecord[K, V]{Key: &f.send.key, Value: value}
+	f.rec = ProducerRecord[K, V]{Key: &f.send.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
 
 func (t *Template[K, V]) newFuture() *Future[K, V] {
-	f := &Future[K, V]{onPanic: t.onPanic}
+	f := &Future[K, V]{owner: t}
 	f.send.keySize, f.send.valueSize = -1, -1
 	return f
 }
@@ -88,19 +88,20 @@ func (t *Template[K, V]) newFuture() *Future[K, V] {
 // send runs the pipeline for the record in f: interceptors, serializers,
 // checks, buffer budget, hand-off to the producer. A failure completes f here.
 func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
-	if err := t.prepare(ctx, f); err != nil {
-		t.finish(f, t.failedMetadata(f), err)
+	now := time.Now()
+	if err := t.prepare(ctx, f, now); err != nil {
+		t.finish(f, err)
 		return
 	}
-	if err := t.handOff(ctx, f); err != nil {
+	if err := t.handOff(ctx, f, now.Sub(t.epoch)); err != nil {
 		t.fl.release(f)
-		t.finish(f, t.failedMetadata(f), err)
+		t.finish(f, err)
 	}
 }
 
-// prepare fills f.send.msg from the record.
-func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V]) error {
-	rec := &f.result.Record
+// prepare fills f.send.msg from the record; now is the time of Send.
+func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], now time.Time) error {
+	rec := &f.rec
 	if rec.Topic == "" {
 		if t.defaultTopic == "" {
 			return ErrNoDefaultTopic
@@ -119,32 +120,31 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V]) error {
 
 	// Serializers may change the headers; the caller's slice stays as is. The
 	// copy lives in f, which is on the heap anyway.
-	st := &f.send
-	st.headers = rec.Headers.Clone()
+	rec.Headers = rec.Headers.Clone()
 	var key []byte
 	if rec.Key != nil {
-		b, err := serde.SerializeKey(t.keySer, rec.Topic, &st.headers, *rec.Key)
+		b, err := serde.SerializeKey(t.keySer, rec.Topic, &rec.Headers, *rec.Key)
 		if err != nil {
 			return err
 		}
 		key = b
 	}
-	value, err := serde.SerializeValue(t.valueSer, rec.Topic, &st.headers, rec.Value)
+	value, err := serde.SerializeValue(t.valueSer, rec.Topic, &rec.Headers, rec.Value)
 	if err != nil {
 		return err
 	}
-	headers := st.headers
-	rec.Headers = headers
+	headers := rec.Headers
 
+	st := &f.send
 	msg := &st.msg
 	msg.Topic = rec.Topic
 	st.keySize, st.valueSize = -1, -1
 	if key != nil {
-		st.keyEnc.b, st.keySize = key, len(key)
+		st.keyEnc.b, st.keySize = key, int32(len(key))
 		msg.Key = &st.keyEnc
 	}
 	if value != nil {
-		st.valueEnc.b, st.valueSize = value, len(value)
+		st.valueEnc.b, st.valueSize = value, int32(len(value))
 		msg.Value = &st.valueEnc
 	}
 	if len(headers) > 0 {
@@ -156,10 +156,9 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V]) error {
 	if rec.Partition != nil {
 		st.partition, st.explicit = *rec.Partition, true
 	}
-	st.custom = t.partitioner
 	msg.Timestamp = rec.Timestamp
 	if msg.Timestamp.IsZero() {
-		msg.Timestamp = time.Now()
+		msg.Timestamp = now
 	}
 	msg.Timestamp = msg.Timestamp.Truncate(time.Millisecond) // what the broker stores
 	msg.Metadata = f
@@ -177,15 +176,15 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V]) error {
 }
 
 // handOff takes buffer budget and gives the message to the producer, waiting
-// at most max-block-ms, until ctx ends or the template closes.
-func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V]) error {
+// at most max-block-ms from now (on the template's clock), until ctx ends or
+// the template closes.
+func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V], now time.Duration) error {
 	t.sendMu.RLock()
 	defer t.sendMu.RUnlock()
 	if t.closed.Load() {
 		return ErrClosed
 	}
-	now := time.Now()
-	if err := t.fl.acquire(ctx, f, int64(f.send.msg.ByteSize(2)), now, t.maxBlock, t.closing); err != nil {
+	if err := t.fl.acquire(ctx, f, int32(f.send.msg.ByteSize(2)), now, t.maxBlock, t.closing, t.clock); err != nil {
 		return err
 	}
 	select {
@@ -196,7 +195,7 @@ func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V]) error {
 	// The producer is busy. Wait without a timer of our own (a timer per send
 	// costs an allocation and the runtime's timer locks): the completer's
 	// pulse wakes us to check the max-block-ms deadline.
-	deadline := now.Add(t.maxBlock)
+	deadline := now + t.maxBlock
 	for {
 		pulse := t.pulse.Load()
 		select {
@@ -207,7 +206,7 @@ func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V]) error {
 		case <-t.closing:
 			return ErrClosed
 		case <-pulse.c:
-			if !time.Now().Before(deadline) {
+			if t.clock() >= deadline {
 				return fmt.Errorf("%w: the producer took no record for max-block-ms %v", ErrBufferFull, t.maxBlock)
 			}
 		}

@@ -33,7 +33,8 @@ type Template[K, V any] struct {
 	interceptors []Interceptor[K, V]
 	partitioner  Partitioner
 	log          *zap.Logger
-	onPanic      func(what string, r any) // t.panicked, made once
+	epoch        time.Time // clock's zero
+	quiet        bool      // a success runs no user code: no interceptors, default listener only
 
 	maxRecord       int   // the producer's Producer.MaxMessageBytes
 	bufferMemory    int64 // budget of bytes in flight
@@ -133,7 +134,7 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 	if t.log == nil {
 		t.log = zap.L()
 	}
-	t.onPanic = t.panicked
+	t.epoch = time.Now()
 	if t.keySer, err = serializer[K]("key serializer", o.keySer); err != nil {
 		return nil, err
 	}
@@ -157,6 +158,8 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		}
 		t.interceptors = append(t.interceptors, pi)
 	}
+
+	t.quiet = len(t.interceptors) == 0 && len(o.listeners) == 0
 
 	t.producer, err = sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
@@ -243,9 +246,12 @@ func (t *Template[K, V]) Close(ctx context.Context) error {
 // failAll completes every outstanding future with err.
 func (t *Template[K, V]) failAll(err error) {
 	for _, f := range t.fl.drain() {
-		t.finish(f, t.failedMetadata(f), err)
+		t.finish(f, err)
 	}
 }
+
+// clock is monotonic time since the template started.
+func (t *Template[K, V]) clock() time.Duration { return time.Since(t.epoch) }
 
 // safely runs fn, recovering and logging a panic in user code.
 func (t *Template[K, V]) safely(what string, fn func()) {
