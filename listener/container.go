@@ -245,19 +245,39 @@ func (c *Container) AckMode() AckMode { return c.ackMode }
 // started from the initial offsets). Starting a running container does
 // nothing. A stopped container can be started again.
 func (c *Container) Start(ctx context.Context) error {
+	r, err := c.launch(ctx)
+	if err != nil || r == nil || len(c.manual) == 0 {
+		return err
+	}
+	for _, m := range r.members {
+		select {
+		case <-m.ready:
+		case <-ctx.Done():
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			_ = c.Stop(stopCtx)
+			return fmt.Errorf("listener %q: start: %w", c.id, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// launch creates the members and starts their loops; it returns nil for a
+// container that was already running.
+func (c *Container) launch(ctx context.Context) (*run, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.run != nil {
-		return nil
+		return nil, nil
 	}
 	if c.retry != nil {
 		if err := c.retry.prepare(ctx, c); err != nil {
-			return fmt.Errorf("listener %q: start: %w", c.id, err)
+			return nil, fmt.Errorf("listener %q: start: %w", c.id, err)
 		}
 	}
 	if c.settings.missingTopicsFatal && len(c.topics) > 0 {
 		if err := c.checkTopics(); err != nil {
-			return fmt.Errorf("listener %q: start: %w", c.id, err)
+			return nil, fmt.Errorf("listener %q: start: %w", c.id, err)
 		}
 	}
 	r := &run{done: make(chan struct{})}
@@ -275,7 +295,7 @@ func (c *Container) Start(ctx context.Context) error {
 			for _, m := range r.members {
 				m.close()
 			}
-			return fmt.Errorf("listener %q: start: %w", c.id, err)
+			return nil, fmt.Errorf("listener %q: start: %w", c.id, err)
 		}
 		r.members = append(r.members, m)
 	}
@@ -285,21 +305,9 @@ func (c *Container) Start(ctx context.Context) error {
 	}
 	go func() { wg.Wait(); close(r.done) }()
 	c.run = r
-	if len(c.manual) > 0 {
-		for _, m := range r.members {
-			select {
-			case <-m.ready:
-			case <-ctx.Done():
-				c.mu.Unlock()
-				_ = c.Stop(context.Background())
-				c.mu.Lock()
-				return fmt.Errorf("listener %q: start: %w", c.id, ctx.Err())
-			}
-		}
-	}
 	c.log.Info("kafka listener started", zap.String("group", c.groupID), zap.Int("concurrency", n),
 		zap.Strings("topics", c.topics), zap.Stringer("ack-mode", c.ackMode))
-	return nil
+	return r, nil
 }
 
 // checkTopics fails with ErrMissingTopics when a subscribed topic does not
@@ -457,11 +465,14 @@ type seekTarget struct {
 	ts     time.Time
 }
 
-// Seek moves partition of topic to offset: the next record delivered from it
-// is the one at offset. The consumer holding the partition finishes the
+// Seek moves partition of topic to offset: the next record delivered from
+// it is the one at offset. The consumer holding the partition finishes the
 // record in hand, commits, and rejoins its group with the new position
-// (only the group's leader causes a rebalance). It fails with ErrNotAssigned
-// when no consumer of the container holds the partition.
+// (only the group's leader causes a rebalance), so records delivered just
+// before the seek takes effect are committed normally. It fails with
+// ErrNotAssigned when no consumer of the container holds the partition and
+// ErrNotRunning when the container is stopped. The beginning, end and
+// timestamp forms resolve the offset when they are called.
 func (c *Container) Seek(topic string, partition int32, offset int64) error {
 	return c.seek(TopicPartition{topic, partition}, seekTarget{kind: seekOffset, offset: offset})
 }
@@ -495,11 +506,17 @@ func (c *Container) seek(tp TopicPartition, t seekTarget) error {
 			owner = m
 		}
 	}
+	c.mu.Unlock()
 	if owner == nil {
-		c.mu.Unlock()
 		return fmt.Errorf("listener %q: seek %s-%d: %w", c.id, tp.Topic, tp.Partition, ErrNotAssigned)
 	}
-	c.seeks[tp] = t
+	// Resolve now: the end (or a timestamp) is where it is at the call.
+	off, err := resolveSeek(owner.client, tp, t)
+	if err != nil {
+		return fmt.Errorf("listener %q: seek %s-%d: %w", c.id, tp.Topic, tp.Partition, err)
+	}
+	c.mu.Lock()
+	c.seeks[tp] = seekTarget{kind: seekOffset, offset: off}
 	c.mu.Unlock()
 	owner.restartSession()
 	return nil

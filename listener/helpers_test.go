@@ -216,3 +216,9 @@ func committed(t testing.TB, addr, group, topic string, partition int32) int64 {
 }
 
 var _ = serde.String{}
+
+// sendRecordAt writes one record with a create timestamp.
+func sendRecordAt(t testing.TB, s *template.Template[[]byte, []byte], topic, value string, ts time.Time) template.RecordMetadata {
+	t.Helper()
+	return sendRecord(t, s, template.ProducerRecord[[]byte, []byte]{Topic: topic, Value: []byte(value), Timestamp: ts})
+}
