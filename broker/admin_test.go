@@ -1339,3 +1339,18 @@ func TestAdminOffsetForLeaderEpoch(t *testing.T) {
 		require.Equal(t, int64(5), r.EndOffset)
 	})
 }
+
+func TestPartitionCountIsBounded(t *testing.T) {
+	b := startBroker(t)
+	cl := newKgo(t, b.Addr())
+	adm := kadm.NewClient(cl)
+	ctx := testCtx(t)
+	resp, err := adm.CreateTopic(ctx, 20000, 1, nil, "huge")
+	require.ErrorIs(t, err, kerr.InvalidPartitions)
+	require.Contains(t, resp.ErrMessage, "between 1 and 10000")
+	_, err = adm.CreateTopic(ctx, 1, 1, nil, "grows")
+	require.NoError(t, err)
+	grown, err := adm.CreatePartitions(ctx, 20000, "grows")
+	require.NoError(t, err)
+	require.ErrorIs(t, grown["grows"].Err, kerr.InvalidPartitions)
+}

@@ -88,6 +88,9 @@ func (s *Server) checkNewPartitions(rt kmsg.CreatePartitionsRequestTopic) (clust
 	case rt.Count < t.Partitions:
 		return t, kerr.InvalidPartitions, fmt.Sprintf("topic %q has %d partitions; %d would not be an increase",
 			t.Name, t.Partitions, rt.Count)
+	case rt.Count > MaxPartitionsPerTopic:
+		return t, kerr.InvalidPartitions, fmt.Sprintf("topic %q: %d partitions is more than the %d allowed",
+			t.Name, rt.Count, MaxPartitionsPerTopic)
 	}
 	if rt.Assignment == nil {
 		return t, nil, ""

@@ -105,8 +105,9 @@ func (s *Server) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, int16, 
 	if rf == -1 {
 		rf = s.settings.DefaultReplicationFactor
 	}
-	if n < 1 {
-		return 0, 0, nil, kerr.InvalidPartitions, fmt.Sprintf("number of partitions %d must be at least 1", n)
+	if n < 1 || n > MaxPartitionsPerTopic {
+		return 0, 0, nil, kerr.InvalidPartitions,
+			fmt.Sprintf("number of partitions %d must be between 1 and %d", n, MaxPartitionsPerTopic)
 	}
 	if rf < 1 {
 		return 0, 0, nil, kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d must be at least 1", rf)

@@ -96,21 +96,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if s.ctx.Err() != nil {
+			if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.logger.Warn("accept failed; retrying", zap.Error(err), zap.Duration("delay", delay))
-				select {
-				case <-time.After(delay):
-				case <-s.ctx.Done():
-					return nil
-				}
-				continue
+			// Out of file descriptors and other transient failures: back
+			// off and keep serving, as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.logger.Warn("accept failed; retrying", zap.Error(err), zap.Duration("delay", delay))
+			select {
+			case <-time.After(delay):
+			case <-s.ctx.Done():
+				return nil
 			}
-			return fmt.Errorf("wire: accept: %w", err)
+			continue
 		}
 		delay = 0
 		c := newConn(s, nc)

@@ -10,6 +10,11 @@ const (
 	OffsetsTopic = "__consumer_offsets"
 )
 
+// MaxPartitionsPerTopic bounds CreateTopics and CreatePartitions. Every
+// partition holds open files and its creation is synchronous; a request for
+// tens of thousands would exhaust file descriptors and stall topic changes.
+const MaxPartitionsPerTopic = 10000
+
 func isInternalTopic(name string) bool { return name == OffsetsTopic || name == "__transaction_state" }
 
 // validateTopicName applies Kafka's rules: 1-249 characters of [a-zA-Z0-9._-],
