@@ -24,7 +24,7 @@ type Broker struct {
 // (t.Cleanup). Failures fail the test.
 //
 // The settings are Kafka's defaults tuned for tests without changing
-// semantics: no initial rebalance delay, 4 __consumer_offsets partitions,
+// semantics: no initial rebalance delay, one __consumer_offsets partition,
 // quick retention checks. [WithProperty] overrides any broker property.
 //
 // With $KSPRING_TEST_BOOTSTRAP set ([External]) NewBroker starts nothing: it

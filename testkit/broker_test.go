@@ -52,7 +52,7 @@ func TestNewBrokerTestSettings(t *testing.T) {
 	b := testkit.NewBroker(t)
 	cfg := b.Server().Config()
 	require.Zero(t, cfg.GroupInitialRebalanceDelayMs, "no initial rebalance delay")
-	require.Equal(t, int32(4), cfg.OffsetsTopicNumPartitions)
+	require.Equal(t, int32(1), cfg.OffsetsTopicNumPartitions)
 	require.Len(t, cfg.LogDirs, 1)
 	require.DirExists(t, cfg.LogDirs[0])
 }

@@ -21,7 +21,7 @@ func testConfig(dir string) broker.Config {
 	cfg.Listeners = []string{"PLAINTEXT://127.0.0.1:0"}
 	cfg.LogDirs = []string{dir}
 	cfg.GroupInitialRebalanceDelayMs = 0 // the first join completes at once
-	cfg.OffsetsTopicNumPartitions = 4    // __consumer_offsets: 4 partitions, not 50
+	cfg.OffsetsTopicNumPartitions = 1    // __consumer_offsets: 1 partition, not 50
 	cfg.LogRetentionCheckIntervalMs = time.Second
 	cfg.LogSegmentDeleteDelayMs = time.Millisecond
 	return cfg

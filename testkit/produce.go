@@ -26,7 +26,7 @@ func Produce(t testing.TB, addr, topic string, records ...Record) []Record {
 	if len(records) == 0 {
 		return nil
 	}
-	cl := newClient(t, addr, kgo.RecordPartitioner(newPartitioner()), kgo.AllowAutoTopicCreation())
+	cl := newClient(t, addr, kgo.RecordPartitioner(newPartitioner()), kgo.AllowAutoTopicCreation(), kgo.ProducerLinger(0))
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
 	defer cancel()
