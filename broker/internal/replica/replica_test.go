@@ -1,0 +1,97 @@
+package replica
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kspring/kspring/broker/internal/batch"
+	"github.com/kspring/kspring/broker/internal/topicconf"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func settings(t *testing.T, overrides map[string]string) Settings {
+	t.Helper()
+	s, err := SettingsFromConfigs(topicconf.Effective(overrides, nil))
+	require.NoError(t, err)
+	return s
+}
+
+func TestSettingsFromConfigs(t *testing.T) {
+	s := settings(t, map[string]string{
+		"retention.ms": "-1", "segment.bytes": "4096", "max.message.bytes": "2048",
+		"message.timestamp.type": "LogAppendTime", "min.insync.replicas": "2", "flush.ms": "9223372036854775807",
+		"cleanup.policy": "compact",
+	})
+	require.Equal(t, time.Duration(-1), s.Log.RetentionMs)
+	require.Equal(t, int64(4096), s.Log.SegmentBytes)
+	require.Equal(t, "compact", s.Log.CleanupPolicy)
+	require.Positive(t, s.Log.FlushIntervalMs, "a flush.ms too large for a Duration saturates, it does not wrap")
+	require.Equal(t, Policy{MaxMessageBytes: 2048, LogAppendTime: true, MinInsyncReplicas: 2}, s.Policy)
+
+	_, err := SettingsFromConfigs(map[string]string{"segment.bytes": "x"})
+	require.Error(t, err)
+}
+
+func TestManagerPartitionLifecycle(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	m, err := NewManager(dirs, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	s := settings(t, nil)
+	for i := range int32(4) {
+		_, err := m.Open("orders", i, s)
+		require.NoError(t, err)
+	}
+	// Placement spreads partitions over the log dirs.
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		require.NoError(t, err)
+		require.Len(t, entries, 2, d)
+	}
+	p, ok := m.Get("orders", 2)
+	require.True(t, ok)
+	changed := p.Changed()
+	b := batch.Build(nil, 0, time.Now().UnixMilli(), []batch.Record{{Value: []byte("v")}})
+	res, err := p.Append(b, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(0), res.BaseOffset)
+	select {
+	case <-changed:
+	default:
+		t.Fatal("an append must wake waiting fetches")
+	}
+	require.Equal(t, int64(1), p.HighWatermark())
+	require.Len(t, m.Partitions("orders"), 4)
+
+	waiting := p.Changed()
+	require.NoError(t, m.DeleteTopic("orders"))
+	<-waiting // deletion wakes waiters too
+	_, err = p.Append(batch.Build(nil, 0, 0, []batch.Record{{Value: []byte("v")}}), time.Now())
+	require.ErrorIs(t, err, ErrDeleted)
+	require.Empty(t, m.Partitions("orders"))
+	require.NoError(t, m.Close())
+}
+
+func TestRemoveStray(t *testing.T) {
+	dir := t.TempDir()
+	m, err := NewManager([]string{dir}, zaptest.NewLogger(t))
+	require.NoError(t, err)
+	for _, name := range []string{"kept-0", "gone-0", "kept-7", "not a partition"} {
+		require.NoError(t, os.Mkdir(filepath.Join(dir, name), 0o755))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "cluster-metadata.json"), nil, 0o644))
+	require.NoError(t, m.RemoveStray(func(topic string, index int32) bool { return topic == "kept" && index == 0 }))
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.ElementsMatch(t, []string{"kept-0", "not a partition", "cluster-metadata.json"}, names)
+}
