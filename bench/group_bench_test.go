@@ -16,7 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,6 +88,8 @@ type groupMember struct {
 	group      string
 	id         string
 	generation int32
+	userData   []byte // in the member's metadata; changing it forces a rebalance
+	topicID    [16]byte
 }
 
 func newGroupMember(b *testing.B, addr string) *groupMember { return newGroupMemberT(b, addr) }
@@ -114,7 +116,7 @@ func (m *groupMember) join(ctx context.Context) (*kmsg.JoinGroupResponse, error)
 		req.SessionTimeoutMillis = int32(groupSession.Milliseconds())
 		req.RebalanceTimeoutMillis = int32(time.Minute.Milliseconds())
 		meta := kmsg.NewConsumerMemberMetadata()
-		meta.Topics = []string{groupTopic}
+		meta.Topics, meta.UserData = []string{groupTopic}, m.userData
 		proto := kmsg.NewJoinGroupRequestProtocol()
 		proto.Name, proto.Metadata = "range", meta.AppendTo(nil)
 		req.Protocols = append(req.Protocols, proto)
@@ -231,34 +233,107 @@ func groupLeave(ctx context.Context, members []*groupMember) error {
 	return nil
 }
 
-// BenchmarkGroupJoin measures, per op, a fresh group of 10 members forming:
-// from the moment all 10 send their first JoinGroup until each holds an
-// assignment of one and the same generation. With no initial rebalance
-// delay the first arrivals form a smaller generation, and the rest join in
-// further rebalances, learned of through heartbeats: generations/op counts
-// them. The members then leave (not timed).
+// BenchmarkGroupJoin measures join/sync latency of a group of 10 members,
+// per op: the time until each of the 10 holds an assignment of one and the
+// same generation.
+//
+//   - mode=fresh: a new group forms, from the moment all 10 send their first
+//     JoinGroup. With no initial rebalance delay the first arrivals form a
+//     smaller generation and the rest join in further rebalances, learned of
+//     through heartbeats; generations/op counts the rounds, which vary with
+//     arrival order, so this mode is noisier. The members then leave (not
+//     timed).
+//   - mode=rejoin: the 10 members of a stable group all rejoin at once with
+//     new metadata: exactly one rebalance, one JoinGroup and one SyncGroup
+//     each.
 func BenchmarkGroupJoin(b *testing.B) {
-	for _, name := range groupTargets {
-		b.Run("target="+name, func(b *testing.B) {
-			ctx := groupCtx(b)
-			t := startGroupTarget(b, name)
-			members := make([]*groupMember, groupSize)
-			for i := range members {
-				members[i] = newGroupMember(b, t.Addr)
+	for _, mode := range []string{"fresh", "rejoin"} {
+		for _, name := range groupTargets {
+			b.Run(fmt.Sprintf("mode=%s/target=%s", mode, name), func(b *testing.B) {
+				ctx := groupCtx(b)
+				t := startGroupTarget(b, name)
+				members := make([]*groupMember, groupSize)
+				for i := range members {
+					members[i] = newGroupMember(b, t.Addr)
+				}
+				// Not timed: the first group creates __consumer_offsets.
+				b.StopTimer()
+				groupJoinOnce(b, ctx, members, "warm-up")
+				b.StartTimer()
+				b.ReportAllocs()
+				var lat groupLatencies
+				if mode == "rejoin" {
+					groupForm(b, ctx, members, "rejoin")
+					for i := 0; b.Loop(); i++ {
+						start := time.Now()
+						groupRejoinOnce(b, ctx, members, i)
+						lat = append(lat, time.Since(start))
+					}
+					lat.report(b)
+					return
+				}
+				var generations int64
+				for i := 0; b.Loop(); i++ {
+					gen, took := groupJoinOnce(b, ctx, members, fmt.Sprintf("join-%d", i))
+					generations += int64(gen)
+					lat = append(lat, took)
+				}
+				lat.report(b)
+				b.ReportMetric(float64(generations)/float64(b.N), "generations/op")
+			})
+		}
+	}
+}
+
+// groupForm forms group with members and leaves them in it, stable.
+func groupForm(b *testing.B, ctx context.Context, members []*groupMember, group string) {
+	b.Helper()
+	_, _ = groupJoin(b, ctx, members, group, false)
+}
+
+// groupRejoinOnce has every member join and sync at once, with metadata
+// that differs from the last round (so a stable group rebalances),
+// retrying a member whose sync meets a rebalance.
+func groupRejoinOnce(b *testing.B, ctx context.Context, members []*groupMember, round int) {
+	var (
+		wg   sync.WaitGroup
+		errs = make([]error, len(members))
+	)
+	for i, m := range members {
+		m.userData = fmt.Appendf(m.userData[:0], "%d", round)
+		wg.Go(func() {
+			for {
+				joined, err := m.join(ctx)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				if err = m.sync(ctx, joined); !errors.Is(err, kerr.RebalanceInProgress) {
+					errs[i] = err
+					return
+				}
 			}
-			b.ReportAllocs()
-			var generations int64
-			for i := 0; b.Loop(); i++ {
-				generations += int64(groupJoinOnce(b, ctx, members, fmt.Sprintf("join-%d", i)))
-			}
-			b.ReportMetric(float64(generations)/float64(b.N), "generations/op")
 		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
 	}
 }
 
 // groupJoinOnce forms group with members and returns the generation in
-// which all of them got their assignment; the leave is not timed.
-func groupJoinOnce(b *testing.B, ctx context.Context, members []*groupMember, group string) int32 {
+// which all of them got their assignment, and how long that took; the
+// leave is not timed.
+func groupJoinOnce(b *testing.B, ctx context.Context, members []*groupMember, group string) (int32, time.Duration) {
+	return groupJoin(b, ctx, members, group, true)
+}
+
+// groupJoin runs members as clients of group until all of them hold an
+// assignment of one generation, which it returns with the time that took.
+// Then, untimed, they stop heartbeating and, if leave is set, leave the
+// group.
+func groupJoin(b *testing.B, ctx context.Context, members []*groupMember, group string, leave bool) (int32, time.Duration) {
+	start := time.Now()
 	var (
 		mu       sync.Mutex
 		count    = map[int32]int{}
@@ -283,13 +358,30 @@ func groupJoinOnce(b *testing.B, ctx context.Context, members []*groupMember, gr
 	case <-done:
 	case <-ctx.Done():
 	}
+	took := time.Since(start)
 	b.StopTimer()
+	defer b.StartTimer()
 	wg.Wait()
 	require.NoError(b, errors.Join(errs...))
 	require.NotZero(b, complete.Load(), "group %s did not form", group)
-	require.NoError(b, groupLeave(ctx, members))
-	b.StartTimer()
-	return complete.Load()
+	if leave {
+		require.NoError(b, groupLeave(ctx, members))
+	}
+	return complete.Load(), took
+}
+
+// groupLatencies are the durations of a benchmark's ops. Join latencies
+// vary with arrival order and a shared machine's scheduling; the median
+// and the 90th percentile are reported beside the mean.
+type groupLatencies []time.Duration
+
+func (l groupLatencies) report(b *testing.B) {
+	if len(l) == 0 {
+		return
+	}
+	slices.Sort(l)
+	b.ReportMetric(float64(l[len(l)/2].Nanoseconds()), "p50-ns")
+	b.ReportMetric(float64(l[len(l)*9/10].Nanoseconds()), "p90-ns")
 }
 
 // BenchmarkGroupCommit measures synchronous OffsetCommit requests of a
@@ -316,6 +408,7 @@ func benchGroupCommit(b *testing.B, name string, parts int32, clients int) {
 	for i := range clients {
 		m := newGroupMember(b, t.Addr)
 		m.reset(fmt.Sprintf("commit-%d", i))
+		m.topicID = groupTopicID(b, ctx, m.cl)
 		joined, err := m.join(ctx)
 		require.NoError(b, err)
 		require.NoError(b, m.sync(ctx, joined))
@@ -325,24 +418,35 @@ func benchGroupCommit(b *testing.B, name string, parts int32, clients int) {
 	b.ReportAllocs()
 	if clients == 1 {
 		m := <-pool
+		var lat groupLatencies
 		for b.Loop() {
+			start := time.Now()
 			if err := m.commit(ctx, parts, next.Add(1)); err != nil {
 				b.Fatal(err)
 			}
+			lat = append(lat, time.Since(start))
 		}
+		lat.report(b)
 	} else {
-		b.SetParallelism((clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+		// b.N commits shared out among the clients as they go.
+		left := atomic.Int64{}
+		left.Store(int64(b.N))
+		var wg sync.WaitGroup
+		errs := make([]error, clients)
 		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
+		for i := range clients {
 			m := <-pool
-			defer func() { pool <- m }()
-			for pb.Next() {
-				if err := m.commit(ctx, parts, next.Add(1)); err != nil {
-					b.Error(err)
-					return
+			wg.Go(func() {
+				for left.Add(-1) >= 0 {
+					if errs[i] = m.commit(ctx, parts, next.Add(1)); errs[i] != nil {
+						return
+					}
 				}
-			}
-		})
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		require.NoError(b, errors.Join(errs...))
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
 }
@@ -353,7 +457,7 @@ func (m *groupMember) commit(ctx context.Context, parts int32, offset int64) err
 	req := kmsg.NewPtrOffsetCommitRequest()
 	req.Group, req.MemberID, req.Generation = m.group, m.id, m.generation
 	rt := kmsg.NewOffsetCommitRequestTopic()
-	rt.Topic = groupTopic
+	rt.Topic, rt.TopicID = groupTopic, m.topicID // v10+ (kfake) names topics by ID
 	for p := range parts {
 		rp := kmsg.NewOffsetCommitRequestTopicPartition()
 		rp.Partition, rp.Offset, rp.LeaderEpoch = p, offset, -1
@@ -372,4 +476,18 @@ func (m *groupMember) commit(ctx context.Context, parts int32, offset int64) err
 		}
 	}
 	return nil
+}
+
+// groupTopicID looks up groupTopic's ID.
+func groupTopicID(b *testing.B, ctx context.Context, cl *kgo.Client) [16]byte {
+	b.Helper()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(groupTopic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	require.NoError(b, err)
+	require.Len(b, resp.Topics, 1)
+	require.NoError(b, kerr.ErrorForCode(resp.Topics[0].ErrorCode))
+	return resp.Topics[0].TopicID
 }
