@@ -2,14 +2,17 @@ package log
 
 import (
 	"math"
+	"strings"
 	"time"
 )
 
 // Config holds a partition log's settings, named after Kafka's topic and
 // broker configuration keys. A zero field means "use the default", so the
 // zero Config is usable and safe; the exceptions are FlushIntervalMs (0:
-// never flush by time) and FileDeleteDelay (0: delete at once), whose zero
-// values mean what they say. DefaultConfig returns the defaults spelled out.
+// never flush by time), FileDeleteDelay (0: delete at once) and the
+// compaction settings DeleteRetentionMs, MinCompactionLagMs and
+// MinCleanableDirtyRatio, whose zero values mean what they say (Kafka
+// accepts 0 for each). DefaultConfig returns the defaults spelled out.
 type Config struct {
 	SegmentBytes          int64         // segment.bytes, default 1 GiB (at most 2 GiB - 1)
 	SegmentMs             time.Duration // segment.ms, default 7 days
@@ -21,6 +24,12 @@ type Config struct {
 	SegmentIndexBytes     int32         // segment.index.bytes, default 10 MiB (roll when an index is full)
 	FileDeleteDelay       time.Duration // file.delete.delay.ms, default 60s (0 here is taken as given: delete at once)
 	CleanupPolicy         string        // cleanup.policy: "delete" (default), "compact" or "compact,delete"
+
+	// Compaction (cleanup.policy includes "compact"), see Log.Compact.
+	DeleteRetentionMs      time.Duration // delete.retention.ms: how long tombstones outlive their segment; default 1 day
+	MinCompactionLagMs     time.Duration // min.compaction.lag.ms: records younger than this are not compacted; default 0
+	MaxCompactionLagMs     time.Duration // max.compaction.lag.ms: dirty records older than this are compacted whatever the ratio; <= 0 = never (default)
+	MinCleanableDirtyRatio float64       // min.cleanable.dirty.ratio: dirty share of the log that triggers a clean; default 0.5
 
 	// MessageTimestampType is message.timestamp.type: "CreateTime" (default)
 	// or "LogAppendTime", in which case Append stamps every batch with the
@@ -36,6 +45,8 @@ const (
 	DefaultIndexIntervalBytes = 4096
 	DefaultSegmentIndexBytes  = 10 << 20
 	DefaultFileDeleteDelay    = time.Minute
+	DefaultDeleteRetentionMs  = 24 * time.Hour
+	DefaultMinCleanableRatio  = 0.5
 )
 
 // DefaultConfig returns Kafka's defaults.
@@ -52,6 +63,11 @@ func DefaultConfig() Config {
 		FileDeleteDelay:       DefaultFileDeleteDelay,
 		CleanupPolicy:         "delete",
 		MessageTimestampType:  "CreateTime",
+
+		DeleteRetentionMs:      DefaultDeleteRetentionMs,
+		MinCompactionLagMs:     0,
+		MaxCompactionLagMs:     math.MaxInt64,
+		MinCleanableDirtyRatio: DefaultMinCleanableRatio,
 	}
 }
 
@@ -90,17 +106,48 @@ func (c Config) normalized() Config {
 	if c.MessageTimestampType == "" {
 		c.MessageTimestampType = "CreateTime"
 	}
+	c.DeleteRetentionMs = max(c.DeleteRetentionMs, 0)
+	c.MinCompactionLagMs = max(c.MinCompactionLagMs, 0)
+	if c.MaxCompactionLagMs <= 0 {
+		c.MaxCompactionLagMs = math.MaxInt64
+	}
+	switch r := c.MinCleanableDirtyRatio; {
+	case math.IsNaN(r):
+		c.MinCleanableDirtyRatio = DefaultMinCleanableRatio
+	case r < 0:
+		c.MinCleanableDirtyRatio = 0
+	case r > 1:
+		c.MinCleanableDirtyRatio = 1
+	}
 	return c
 }
 
-// deletes reports whether retention deletes old segments (cleanup.policy
-// contains "delete").
-func (c Config) deletes() bool {
-	switch c.CleanupPolicy {
-	case "compact":
-		return false
+// policyHas reports whether the comma-separated cleanup.policy lists p.
+func (c Config) policyHas(p string) bool {
+	for _, v := range strings.Split(c.CleanupPolicy, ",") {
+		if strings.TrimSpace(v) == p {
+			return true
+		}
 	}
-	return true
+	return false
+}
+
+// deletes reports whether retention deletes old segments (cleanup.policy
+// contains "delete", or is empty).
+func (c Config) deletes() bool { return c.CleanupPolicy == "" || c.policyHas("delete") }
+
+// Compacts reports whether cleanup.policy includes "compact": the log keeps
+// the latest record per key, and producers must send keys.
+func (c Config) Compacts() bool { return c.policyHas("compact") }
+
+// rollMs is how old the active segment may grow: segment.ms, or for a
+// compacted log max.compaction.lag.ms if smaller, so that no record waits
+// in the active segment, which is never cleaned, past its maximum lag.
+func (c Config) rollMs() time.Duration {
+	if c.Compacts() {
+		return min(c.SegmentMs, c.MaxCompactionLagMs)
+	}
+	return c.SegmentMs
 }
 
 func (c Config) logAppendTime() bool { return c.MessageTimestampType == "LogAppendTime" }

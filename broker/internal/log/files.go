@@ -15,8 +15,11 @@ const (
 	logStartFile      = "log-start-offset" // DeleteRecords' log start offset
 	recoveryPointFile = "recovery-point"   // everything below it was fsynced
 	cleanShutdownFile = "clean-shutdown"   // present only after a clean Close
+	cleanerFile       = "cleaner-offset-checkpoint"
 	deletedSuffix     = ".deleted"
 	tmpSuffix         = ".tmp"
+	cleanedSuffix     = ".cleaned" // a cleaned segment being written
+	swapSuffix        = ".swap"    // a cleaned segment ready to replace the originals
 )
 
 // writeFileAtomic replaces dir/name with data through a temporary file and a

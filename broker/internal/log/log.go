@@ -21,13 +21,15 @@ import (
 // of a write. fsync runs outside that lock, so a flush does not stall
 // readers.
 //
-// Lock order: flushMu, then mu. flushMu is held by everything that fsyncs
-// or closes files (Flush, Maintain, DeleteRecords, Truncate, Close, Delete),
-// so a file being synced is never closed under the sync.
+// Lock order: cleanMu, then flushMu, then mu. flushMu is held by
+// everything that fsyncs or closes files (Flush, Maintain, DeleteRecords,
+// Truncate, Close, Delete, and Compact while it swaps segments), so a file
+// being synced is never closed under the sync. cleanMu serializes Compact.
 type Log struct {
 	dir    string
 	logger *zap.Logger
 
+	cleanMu sync.Mutex
 	flushMu sync.Mutex
 	mu      sync.RWMutex
 
@@ -41,6 +43,12 @@ type Log struct {
 	lastTimeFlush  time.Time
 	pendingDeletes []pendingDelete
 	closed         bool
+
+	cleanerCheckpoint int64  // first dirty offset: compaction has cleaned below it
+	tombstonesDue     int64  // ms when the earliest tombstone kept by compaction expires; -1 none
+	truncations       uint64 // counts truncations, so a clean across one is abandoned
+
+	testHook func(step string) error // see hook; nil outside tests
 }
 
 type pendingDelete struct {
@@ -277,7 +285,7 @@ func (l *Log) maybeRoll(size, count int64, now time.Time) error {
 	switch {
 	case seg.size+size > l.cfg.SegmentBytes:
 		why = "size"
-	case now.Sub(seg.rollBase) >= l.cfg.SegmentMs:
+	case now.Sub(seg.rollBase) >= l.cfg.rollMs():
 		why = "age"
 	case len(seg.offsets) >= int(l.cfg.SegmentIndexBytes/offsetEntrySize) || len(seg.times) >= int(l.cfg.SegmentIndexBytes/timeEntrySize):
 		why = "index full"

@@ -32,7 +32,7 @@ func Open(dir string, cfg Config, logger *zap.Logger) (*Log, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	l := &Log{dir: dir, logger: logger, cfg: cfg.normalized(), producers: make(producerState)}
+	l := &Log{dir: dir, logger: logger, cfg: cfg.normalized(), producers: make(producerState), tombstonesDue: -1}
 	if err := l.open(); err != nil {
 		l.closeFiles()
 		return nil, fmt.Errorf("log %s: open: %w", dir, err)
@@ -92,6 +92,9 @@ func (l *Log) open() error {
 	if err := l.loadProducers(); err != nil {
 		return err
 	}
+	if l.cleanerCheckpoint, l.tombstonesDue, err = readCleanerCheckpoint(l.dir); err != nil {
+		return err
+	}
 
 	// From here a crash is unclean again. Make everything recovered durable
 	// so the recovery point can be the end.
@@ -119,10 +122,13 @@ func (l *Log) open() error {
 	return syncDir(l.dir)
 }
 
-// scanDir removes leftovers of interrupted deletions and writes, and
-// index files without a segment, and returns the segment base offsets in
-// ascending order.
+// scanDir finishes or undoes an interrupted clean, removes leftovers of
+// interrupted deletions and writes, and index files without a segment, and
+// returns the segment base offsets in ascending order.
 func (l *Log) scanDir() ([]int64, error) {
+	if err := l.recoverCleaning(); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(l.dir)
 	if err != nil {
 		return nil, err
@@ -320,6 +326,11 @@ func (l *Log) resetTo(offset int64, now time.Time) error {
 	l.segs = []*segment{s}
 	l.deleteSegments(del, now, "reset")
 	l.start = offset
+	l.truncations++
+	l.cleanerCheckpoint, l.tombstonesDue = offset, -1
+	if err := writeCleanerCheckpoint(l.dir, offset, -1); err != nil {
+		return err
+	}
 	l.producers = make(producerState)
 	if offs, err := listSnapshots(l.dir); err == nil {
 		for _, off := range offs {

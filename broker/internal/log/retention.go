@@ -31,7 +31,7 @@ func (l *Log) Maintain(now time.Time) error {
 		return ErrClosed
 	}
 	var errs []error
-	if act := l.active(); act.size > 0 && now.Sub(act.rollBase) >= l.cfg.SegmentMs {
+	if act := l.active(); act.size > 0 && now.Sub(act.rollBase) >= l.cfg.rollMs() {
 		if err := l.roll("age"); err != nil {
 			errs = append(errs, err)
 		}
@@ -84,7 +84,7 @@ func (l *Log) applyRetention(now time.Time) error {
 	n := 0
 	if l.cfg.RetentionMs >= 0 {
 		limit := now.Add(-l.cfg.RetentionMs).UnixMilli()
-		for n < len(l.segs) && l.segs[n].size > 0 && l.largestTimestamp(l.segs[n]) < limit {
+		for n < len(l.segs) && l.deletable(n) && l.largestTimestamp(l.segs[n]) < limit {
 			n++
 		}
 	}
@@ -97,7 +97,7 @@ func (l *Log) applyRetention(now time.Time) error {
 		for _, s := range l.segs[:n] {
 			total -= s.size
 		}
-		for n < len(l.segs) && l.segs[n].size > 0 && total-l.segs[n].size >= l.cfg.RetentionBytes {
+		for n < len(l.segs) && l.deletable(n) && total-l.segs[n].size >= l.cfg.RetentionBytes {
 			total -= l.segs[n].size
 			n++
 		}
@@ -110,6 +110,13 @@ func (l *Log) applyRetention(now time.Time) error {
 		why = "retention.bytes"
 	}
 	return l.dropFront(n, now, why)
+}
+
+// deletable reports whether retention may consider segment i: any segment
+// with data, and an empty one unless it is the active segment (compaction
+// can leave inactive segments empty).
+func (l *Log) deletable(i int) bool {
+	return l.segs[i].size > 0 || i < len(l.segs)-1
 }
 
 // largestTimestamp is what time retention judges a segment by.
@@ -183,7 +190,7 @@ func (l *Log) DeleteRecords(before int64) (newStart int64, err error) {
 	}
 	l.start = before
 	n := 0
-	for n < len(l.segs) && l.segs[n].next <= before && l.segs[n].size > 0 {
+	for n < len(l.segs) && l.segs[n].next <= before && l.deletable(n) {
 		n++
 	}
 	if err := l.dropFront(n, time.Now(), "delete records"); err != nil {
@@ -222,6 +229,7 @@ func (l *Log) truncateLocked(to int64) error {
 	if to < l.start || to <= l.segs[0].base {
 		return l.resetTo(to, now)
 	}
+	l.truncations++
 	i := l.segmentFor(to)
 	s := l.segs[i]
 	del := append([]*segment(nil), l.segs[i+1:]...)
@@ -248,6 +256,12 @@ func (l *Log) truncateLocked(to int64) error {
 	}
 	end := l.endOffset()
 	l.recoveryPoint = min(l.recoveryPoint, end)
+	if l.cleanerCheckpoint > end {
+		l.cleanerCheckpoint = end
+		if err := writeCleanerCheckpoint(l.dir, end, l.tombstonesDue); err != nil {
+			return err
+		}
+	}
 
 	// Producer state: the newest snapshot at or below the new end, then
 	// the batches after it.
