@@ -38,6 +38,10 @@ func SettingsFromConfigs(eff map[string]string) (Settings, error) {
 	cfg.SegmentIndexBytes = int32(p.int("segment.index.bytes"))
 	cfg.FileDeleteDelay = p.ms("file.delete.delay.ms")
 	cfg.CleanupPolicy = eff["cleanup.policy"]
+	cfg.DeleteRetentionMs = p.ms("delete.retention.ms")
+	cfg.MinCompactionLagMs = p.ms("min.compaction.lag.ms")
+	cfg.MaxCompactionLagMs = p.ms("max.compaction.lag.ms")
+	cfg.MinCleanableDirtyRatio = p.float("min.cleanable.dirty.ratio")
 	pol := Policy{
 		MaxMessageBytes:   int32(p.int("max.message.bytes")),
 		LogAppendTime:     eff["message.timestamp.type"] == "LogAppendTime",
@@ -67,6 +71,21 @@ func (p *parser) int(key string) int64 {
 		p.err = fmt.Errorf("topic config %s=%q: %w", key, v, err)
 	}
 	return n
+}
+
+func (p *parser) float(key string) float64 {
+	v, ok := p.eff[key]
+	if !ok {
+		if p.err == nil {
+			p.err = fmt.Errorf("topic config %s is missing", key)
+		}
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil && p.err == nil {
+		p.err = fmt.Errorf("topic config %s=%q: %w", key, v, err)
+	}
+	return f
 }
 
 // ms reads a millisecond setting; negative means "never" and maps to -1, and

@@ -183,7 +183,8 @@ func parseDirName(name string) (string, int32, bool) {
 }
 
 // Run does the partitions' background work every interval until ctx ends:
-// retention, time-based segment rolls and flushes.
+// retention, time-based segment rolls and flushes, and compaction of
+// compacted topics.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -201,6 +202,11 @@ func (m *Manager) maintain(now time.Time) {
 	for _, p := range m.All() {
 		if err := p.log.Maintain(now); err != nil {
 			m.logger.Warn("log maintenance failed", zap.String("topic", p.Topic),
+				zap.Int32("partition", p.Index), zap.Error(err))
+		}
+		// A no-op unless cleanup.policy includes compact and the log is due.
+		if _, err := p.log.Compact(now); err != nil {
+			m.logger.Warn("log compaction failed", zap.String("topic", p.Topic),
 				zap.Int32("partition", p.Index), zap.Error(err))
 		}
 	}
