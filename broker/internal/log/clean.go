@@ -84,9 +84,9 @@ type cleanPlan struct {
 	cfg         Config
 	segs        []cleanSeg // inactive segments below uncleanable, oldest first
 	firstDirty  int64
-	uncleanable int64            // end of the dirty tail: a segment base
-	lastBatch   map[int64]int64  // producer id -> last offset of its last batch
-	truncations uint64           // the log's truncation count when planned
+	uncleanable int64           // end of the dirty tail: a segment base
+	lastBatch   map[int64]int64 // producer id -> last offset of its last batch
+	truncations uint64          // the log's truncation count when planned
 	reason      string
 }
 
