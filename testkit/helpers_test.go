@@ -142,9 +142,10 @@ func TestConsumeNWaitsForRecords(t *testing.T) {
 func TestConsumeNOfMissingTopicSaysSo(t *testing.T) {
 	t.Parallel()
 	b := testkit.NewBroker(t, testkit.WithProperty("auto.create.topics.enable", "false"))
-	msg := failure(t, func(ft testing.TB) { testkit.ConsumeN(ft, b.Addr(), "nowhere", 1, 200*time.Millisecond) })
+	nowhere := testkit.UniqueName(t, "nowhere")
+	msg := failure(t, func(ft testing.TB) { testkit.ConsumeN(ft, b.Addr(), nowhere, 1, 200*time.Millisecond) })
 	require.Contains(t, msg, `got 0: (none)`)
-	require.Contains(t, msg, `topic "nowhere"`)
+	require.Contains(t, msg, `topic "`+nowhere+`"`)
 }
 
 func TestSingleRecord(t *testing.T) {
