@@ -75,8 +75,6 @@ func Records(t testing.TB, addr, topic string) []Record {
 // group. It keeps control records (transaction markers) internally so it
 // knows its position, and hands out data records only.
 type reader struct {
-	t     testing.TB
-	addr  string
 	topic string
 	cl    *kgo.Client
 	next  map[int32]int64 // partition -> offset after the last record seen
@@ -90,7 +88,7 @@ func newReader(t testing.TB, addr, topic string) *reader {
 		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(500*time.Millisecond),
 	)
-	return &reader{t: t, addr: addr, topic: topic, cl: cl, next: map[int32]int64{}}
+	return &reader{topic: topic, cl: cl, next: map[int32]int64{}}
 }
 
 func (r *reader) close() { r.cl.Close() }

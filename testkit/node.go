@@ -30,7 +30,6 @@ func testConfig(dir string) broker.Config {
 // node is one embedded broker that can be stopped, killed and started again
 // on the same log directory and port.
 type node struct {
-	t      testing.TB
 	id     int32
 	logger *zap.Logger
 
@@ -53,7 +52,7 @@ func newNode(t testing.TB, id int32, o options) *node {
 	if o.logs {
 		logger = zaptest.NewLogger(t).With(zap.Int32("node.id", id))
 	}
-	n := &node{t: t, id: id, logger: logger, cfg: cfg}
+	n := &node{id: id, logger: logger, cfg: cfg}
 	t.Cleanup(func() {
 		if err := n.stop(); err != nil {
 			t.Errorf("testkit: %v", err)

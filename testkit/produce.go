@@ -19,8 +19,9 @@ import (
 //
 // Records go where Kafka's default partitioner puts them: a keyed record to
 // the murmur2 hash of its key (the partition Java clients and the template
-// choose), unkeyed records round-robin; [Record.ToPartition] pins one. The
-// topic is auto-created if the broker allows it.
+// choose), unkeyed records round-robin from partition 0 on each call;
+// [Record.ToPartition] pins one. The topic is auto-created if the broker
+// allows it.
 func Produce(t testing.TB, addr, topic string, records ...Record) []Record {
 	t.Helper()
 	if len(records) == 0 {
