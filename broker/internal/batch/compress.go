@@ -47,7 +47,19 @@ var zstdEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
 
 var (
 	gzipReaders = sync.Pool{New: func() any { return new(gzip.Reader) }}
+	// gzipWriters are reused: a new one allocates its compressor's state,
+	// hundreds of kilobytes, for every batch.
+	gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 	lz4Readers  = sync.Pool{New: func() any { return lz4.NewReader(nil) }}
+	// lz4Writers write 64 KiB blocks, as the Java client does: a frame
+	// declares its block size, and lz4's default of 4 MiB would make every
+	// writer and every reader of the frame allocate 4 MiB for a batch of
+	// a few kilobytes.
+	lz4Writers = sync.Pool{New: func() any {
+		zw := lz4.NewWriter(nil)
+		_ = zw.Apply(lz4.BlockSizeOption(lz4.Block64Kb))
+		return zw
+	}}
 )
 
 // decompress returns the decompressed records section. For None it returns
@@ -160,7 +172,9 @@ func compress(dst []byte, c Codec, src []byte) ([]byte, error) {
 		return append(dst, src...), nil
 	case Gzip:
 		buf := bytes.NewBuffer(dst)
-		zw := gzip.NewWriter(buf)
+		zw := gzipWriters.Get().(*gzip.Writer)
+		defer gzipWriters.Put(zw)
+		zw.Reset(buf)
 		if _, err := zw.Write(src); err != nil {
 			return nil, err
 		}
@@ -172,7 +186,9 @@ func compress(dst []byte, c Codec, src []byte) ([]byte, error) {
 		return append(dst, snappy.Encode(nil, src)...), nil
 	case LZ4:
 		buf := bytes.NewBuffer(dst)
-		zw := lz4.NewWriter(buf)
+		zw := lz4Writers.Get().(*lz4.Writer)
+		defer lz4Writers.Put(zw)
+		zw.Reset(buf)
 		if _, err := zw.Write(src); err != nil {
 			return nil, err
 		}
