@@ -1,6 +1,62 @@
 package wire
 
 // OffsetDelete (key 47), versions 0-0.
-// Served by the group coordinator.
+// A partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION
+// here, as in Kafka; the group coordinator gets the others (possibly none: it
+// still answers the group-level errors, such as GROUP_ID_NOT_FOUND).
 
-func init() { register(47, 0, 0, groupAPI(Groups.OffsetDelete)) }
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker/internal/group"
+)
+
+func init() { register(47, 0, 0, handler((*Server).handleOffsetDelete)) }
+
+func (s *Server) handleOffsetDelete(ctx context.Context, req *Request, body *kmsg.OffsetDeleteRequest) (kmsg.Response, error) {
+	known := *body
+	known.Topics = nil
+	exists := make([][]bool, len(body.Topics))
+	for i, t := range body.Topics {
+		kt := t
+		kt.Partitions = nil
+		exists[i] = make([]bool, len(t.Partitions))
+		for j, p := range t.Partitions {
+			if exists[i][j] = s.partitionExists(t.Topic, p.Partition); exists[i][j] {
+				kt.Partitions = append(kt.Partitions, p)
+			}
+		}
+		if len(kt.Partitions) > 0 {
+			known.Topics = append(known.Topics, kt)
+		}
+	}
+	resp := s.groups.OffsetDelete(group.WithClient(ctx, clientID(req), req.ClientHost()), &known)
+	if resp.ErrorCode != 0 || allTrue(exists) {
+		return resp, nil
+	}
+	// The coordinator answers the known partitions in request order.
+	deleted := resp.Topics
+	resp.Topics = nil
+	ti, pi := 0, 0
+	for i, t := range body.Topics {
+		rt := kmsg.NewOffsetDeleteResponseTopic()
+		rt.Topic = t.Topic
+		for j, p := range t.Partitions {
+			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			if exists[i][j] && ti < len(deleted) {
+				rp.ErrorCode = deleted[ti].Partitions[pi].ErrorCode
+				if pi++; pi == len(deleted[ti].Partitions) {
+					ti, pi = ti+1, 0
+				}
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
