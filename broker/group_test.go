@@ -1685,3 +1685,43 @@ func TestGroupAdmin(t *testing.T) {
 	require.Empty(t, listed())
 	owners.requireNoViolation(t)
 }
+
+// TestGroupOffsetsOfUnknownPartitions: as in Kafka, a commit or an offset
+// deletion for a partition the cluster does not have fails for that
+// partition with UNKNOWN_TOPIC_OR_PARTITION, and the rest of the request
+// takes effect.
+func TestGroupOffsetsOfUnknownPartitions(t *testing.T) {
+	t.Parallel()
+	const topic, group = "known", "g"
+	addr := groupStartBroker(t).Addr()
+	createTopic(t, addr, topic, 2, nil)
+	adm := kadm.NewClient(newKgo(t, addr))
+	ctx := testCtx(t)
+
+	var offs kadm.Offsets
+	offs.AddOffset(topic, 0, 1, -1)
+	offs.AddOffset(topic, 9, 2, -1) // no such partition
+	offs.AddOffset("missing", 0, 3, -1)
+	resp, err := adm.CommitOffsets(ctx, group, offs)
+	require.NoError(t, err)
+	o, _ := resp.Lookup(topic, 0)
+	require.NoError(t, o.Err)
+	o, _ = resp.Lookup(topic, 9)
+	require.ErrorIs(t, o.Err, kerr.UnknownTopicOrPartition)
+	o, _ = resp.Lookup("missing", 0)
+	require.ErrorIs(t, o.Err, kerr.UnknownTopicOrPartition)
+	fetched, err := adm.FetchOffsets(ctx, group)
+	require.NoError(t, err)
+	require.Equal(t, kadm.TopicsSet{topic: {0: {}}}, fetched.Offsets().TopicsSet(), "only the known partition is committed")
+
+	del, err := adm.DeleteOffsets(ctx, group, kadm.TopicsSet{topic: {0: {}, 9: {}}, "missing": {0: {}}})
+	require.NoError(t, err)
+	require.NoError(t, del[topic][0])
+	require.ErrorIs(t, del[topic][9], kerr.UnknownTopicOrPartition)
+	require.ErrorIs(t, del["missing"][0], kerr.UnknownTopicOrPartition)
+	require.Empty(t, groupCommitted(t, adm, group, topic))
+
+	// Group-level errors still come from the coordinator.
+	_, err = adm.DeleteOffsets(ctx, "no-such-group", kadm.TopicsSet{"missing": {0: {}}})
+	require.ErrorIs(t, err, kerr.GroupIDNotFound)
+}
