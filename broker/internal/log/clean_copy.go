@@ -124,7 +124,7 @@ func (c *cleaner) filter(h batch.Header, b []byte, dropTombstones bool) (out []b
 		// An idempotent producer's last batch is kept, emptied if need
 		// be: its offset range holds the producer's last sequence, as in
 		// Kafka. Any other batch left empty goes.
-		if !h.Idempotent() || c.plan.lastBatch[h.ProducerID] != h.LastOffset() {
+		if last, ok := c.plan.lastBatch[h.ProducerID]; !ok || !h.Idempotent() || last != h.LastOffset() {
 			return nil, true, false, nil
 		}
 		if h.NumRecords == 0 {

@@ -22,17 +22,29 @@
 //
 // The log starts no goroutines. The broker calls [Log.Maintain]
 // periodically for time-based rolls, retention, time-based flushes and
-// delayed file deletion.
+// delayed file deletion, and [Log.Compact] for compaction.
+//
+// Compaction (cleanup.policy "compact" or "compact,delete") works as
+// Kafka's log cleaner: [Log.Compact] keeps the latest record per key in the
+// inactive segments, drops tombstones once they are DeleteRetentionMs old,
+// and leaves survivors at their offsets, so a compacted log has gaps that
+// Read, OffsetForTimestamp and retention step over. Cleaned segments are
+// written to .cleaned files, renamed to .swap and swapped in; Open
+// completes or discards a swap a crash interrupted. See [Log.Compact] and
+// [CleanStats].
 //
 // Concurrency: a Log is safe for concurrent use. Writes (Append, Maintain,
 // DeleteRecords, Truncate, SetConfig, Close, Delete) are serialized by an
 // internal lock; reads (Read, OffsetForTimestamp, MaxTimestamp, StartOffset,
 // EndOffset, Size, ProducerState) run concurrently with each other and wait
 // only for a write's in-memory critical section. fsync happens outside that
-// critical section.
+// critical section. Compact runs one at a time and holds no lock while it
+// reads and writes; it takes the write lock only to swap a cleaned segment
+// in.
 //
 // Files in a partition directory besides segments: <offset>.snapshot
 // (producer state), log-start-offset (moved by DeleteRecords),
-// recovery-point (offset below which everything was fsynced) and
+// recovery-point (offset below which everything was fsynced),
+// cleaner-offset-checkpoint (where compaction's dirty tail starts) and
 // clean-shutdown (written last by Close, removed by Open).
 package log

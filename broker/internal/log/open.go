@@ -95,6 +95,9 @@ func (l *Log) open() error {
 	if l.cleanerCheckpoint, l.tombstonesDue, err = readCleanerCheckpoint(l.dir); err != nil {
 		return err
 	}
+	// Recovery may have cut the log below the checkpoint; what is
+	// appended there from now on is dirty.
+	l.cleanerCheckpoint = min(l.cleanerCheckpoint, l.endOffset())
 
 	// From here a crash is unclean again. Make everything recovered durable
 	// so the recovery point can be the end.

@@ -9,7 +9,8 @@ import (
 )
 
 // Maintain does the periodic work the broker schedules (the log starts no
-// goroutines): it rolls the active segment once it is older than SegmentMs,
+// goroutines): it rolls the active segment once it is older than SegmentMs
+// (or, for a compacted log, MaxCompactionLagMs if smaller),
 // applies retention when the cleanup policy includes "delete", fsyncs
 // rolled segments and, every FlushIntervalMs, everything, removes files
 // whose FileDeleteDelay has passed, and checkpoints the recovery point.
