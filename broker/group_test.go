@@ -42,7 +42,7 @@ import (
 // lowered to allow the short one.
 const (
 	groupLongSession  = 30 * time.Second
-	groupShortSession = 3 * time.Second
+	groupShortSession = 5 * time.Second
 	groupHeartbeat    = 100 * time.Millisecond
 	groupRebalance    = 10 * time.Second
 )
@@ -1231,7 +1231,7 @@ func TestGroupZombieCommitFenced(t *testing.T) {
 		topic      = "payments"
 		group      = "ledger"
 		partitions = 2
-		rebalance  = 2 * time.Second // how long the group waits for a member to rejoin
+		rebalance  = 3 * time.Second // how long the group waits for a member to rejoin
 	)
 	addr := groupStartBroker(t).Addr()
 	createTopic(t, addr, topic, partitions, nil)
