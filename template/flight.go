@@ -8,51 +8,31 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// sendState is the template's part of a Future: the sarama message (embedded
-// so that a send costs one allocation) and the bookkeeping of a record in
-// flight. It is laid out to keep a Future under 512 bytes, the size up to
-// which Go allocates without a per-object header.
-type sendState[K, V any] struct {
-	msg       sarama.ProducerMessage
-	keyEnc    rawEncoder
-	valueEnc  rawEncoder
-	key       K     // backing store for Record.Key of SendKey and friends
-	partition int32 // backing store for Record.Partition
-	explicit  bool  // the record names its partition
-	keySize   int32 // serialized sizes, -1 for null
-	valueSize int32
+// inflight is a record between Send and the producer handing it back: the
+// sarama message and the bookkeeping of a record in flight. It comes from the
+// template's pool and goes back once sarama is done with it, so a send
+// allocates little more than its Future.
+type inflight[K, V any] struct {
+	msg      sarama.ProducerMessage
+	keyEnc   rawEncoder
+	valueEnc rawEncoder
+	f        *Future[K, V]
 
 	// Guarded by flight.mu.
 	linked     bool
 	held       int32 // bytes of buffer-memory this record holds
 	linkedAt   int64 // monotonic nanoseconds since the template's epoch
-	prev, next *Future[K, V]
+	prev, next *inflight[K, V]
 }
 
 // route tells NewPartitioner where the record goes.
-func (f *Future[K, V]) route() (int32, bool, Partitioner, []byte) {
+func (r *inflight[K, V]) route() (int32, bool, Partitioner, []byte) {
+	f := r.f
 	var custom Partitioner
 	if f.owner != nil {
 		custom = f.owner.partitioner
 	}
-	return f.send.partition, f.send.explicit, custom, f.send.keyEnc.b
-}
-
-// metadata is the metadata of a record sarama wrote.
-func (f *Future[K, V]) metadata() RecordMetadata {
-	m := &f.send.msg
-	md := RecordMetadata{
-		Topic:               m.Topic,
-		Partition:           m.Partition,
-		Offset:              m.Offset,
-		Timestamp:           m.Timestamp,
-		SerializedKeySize:   int(f.send.keySize),
-		SerializedValueSize: int(f.send.valueSize),
-	}
-	if f.owner != nil && f.owner.noAcks {
-		md.Offset = -1 // the broker does not answer with acks=0
-	}
-	return md
+	return f.partition, f.explicit, custom, r.keyEnc.b
 }
 
 // rawEncoder is a sarama.Encoder over bytes the template already holds.
@@ -62,17 +42,20 @@ func (e *rawEncoder) Encode() ([]byte, error) { return e.b, nil }
 func (e *rawEncoder) Length() int             { return len(e.b) }
 
 // flight tracks the records between Send and completion: a byte budget
-// (buffer-memory) that Send waits on, and a list, oldest first, of futures not
-// yet completed, for Flush, Close and the delivery-timeout sweep.
+// (buffer-memory) that Send waits on, and a list, oldest first, of records
+// whose futures have not completed, for Flush, Close and the delivery-timeout
+// sweep.
 //
 // A record holds budget from Send until sarama hands it back, even if its
 // future completed earlier (delivery timeout, Close), so the budget bounds what
-// sarama holds. A record stays in the list until its future is claimed.
+// sarama holds. A record leaves the list when sarama hands it back or its
+// future fails early. Methods that hand out futures read them under the lock:
+// a record may be recycled as soon as it is released.
 type flight[K, V any] struct {
 	mu         sync.Mutex
 	avail      int64
 	waiters    []*waiter
-	head, tail *Future[K, V]
+	head, tail *inflight[K, V]
 }
 
 type waiter struct {
@@ -81,16 +64,16 @@ type waiter struct {
 	granted bool
 }
 
-// acquire takes need bytes of budget for f and links it, waiting while the
+// acquire takes need bytes of budget for r and links it, waiting while the
 // budget is short until maxBlock passes (ErrBufferFull), ctx ends or closing
 // is closed (ErrClosed).
-func (fl *flight[K, V]) acquire(ctx context.Context, f *Future[K, V], need int32, now time.Duration,
+func (fl *flight[K, V]) acquire(ctx context.Context, r *inflight[K, V], need int32, now time.Duration,
 	maxBlock time.Duration, closing <-chan struct{}, clock func() time.Duration) error {
 	fl.mu.Lock()
 	if len(fl.waiters) == 0 && fl.avail >= int64(need) {
 		fl.avail -= int64(need)
-		f.send.held = need
-		fl.link(f, now)
+		r.held = need
+		fl.link(r, now)
 		fl.mu.Unlock()
 		return nil
 	}
@@ -115,8 +98,8 @@ func (fl *flight[K, V]) acquire(ctx context.Context, f *Future[K, V], need int32
 	defer fl.mu.Unlock()
 	if w.granted {
 		if err == nil {
-			f.send.held = need
-			fl.link(f, clock())
+			r.held = need
+			fl.link(r, clock())
 			return nil
 		}
 		fl.avail += int64(need) // granted as we gave up: hand it on
@@ -147,79 +130,79 @@ func (fl *flight[K, V]) grant() {
 	}
 }
 
-// release returns f's budget and unlinks it: sarama handed it back, or it
+// release returns r's budget and unlinks it: sarama handed it back, or it
 // never reached sarama.
-func (fl *flight[K, V]) release(f *Future[K, V]) {
+func (fl *flight[K, V]) release(r *inflight[K, V]) {
 	fl.mu.Lock()
-	if f.send.held > 0 {
-		fl.avail += int64(f.send.held)
-		f.send.held = 0
+	if r.held > 0 {
+		fl.avail += int64(r.held)
+		r.held = 0
 		fl.grant()
 	}
-	fl.unlink(f)
+	fl.unlink(r)
 	fl.mu.Unlock()
 }
 
-// expired unlinks and returns the futures linked before cutoff. They keep
-// their budget until sarama hands them back.
+// expired unlinks the records linked before cutoff and returns their
+// futures. The records keep their budget until sarama hands them back.
 func (fl *flight[K, V]) expired(cutoff time.Duration) []*Future[K, V] {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	var out []*Future[K, V]
-	for f := fl.head; f != nil && f.send.linkedAt < int64(cutoff); f = fl.head {
-		fl.unlink(f)
-		out = append(out, f)
+	for r := fl.head; r != nil && r.linkedAt < int64(cutoff); r = fl.head {
+		fl.unlink(r)
+		out = append(out, r.f)
 	}
 	return out
 }
 
-// drain unlinks and returns every linked future.
+// drain unlinks every record and returns their futures.
 func (fl *flight[K, V]) drain() []*Future[K, V] {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	var out []*Future[K, V]
-	for f := fl.head; f != nil; f = fl.head {
-		fl.unlink(f)
-		out = append(out, f)
+	for r := fl.head; r != nil; r = fl.head {
+		fl.unlink(r)
+		out = append(out, r.f)
 	}
 	return out
 }
 
-// snapshot returns the linked futures without unlinking them.
+// snapshot returns the futures of the linked records.
 func (fl *flight[K, V]) snapshot() []*Future[K, V] {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	var out []*Future[K, V]
-	for f := fl.head; f != nil; f = f.send.next {
-		out = append(out, f)
+	for r := fl.head; r != nil; r = r.next {
+		out = append(out, r.f)
 	}
 	return out
 }
 
-func (fl *flight[K, V]) link(f *Future[K, V], now time.Duration) {
-	f.send.linked, f.send.linkedAt = true, int64(now)
-	f.send.prev, f.send.next = fl.tail, nil
+func (fl *flight[K, V]) link(r *inflight[K, V], now time.Duration) {
+	r.linked, r.linkedAt = true, int64(now)
+	r.prev, r.next = fl.tail, nil
 	if fl.tail != nil {
-		fl.tail.send.next = f
+		fl.tail.next = r
 	} else {
-		fl.head = f
+		fl.head = r
 	}
-	fl.tail = f
+	fl.tail = r
 }
 
-func (fl *flight[K, V]) unlink(f *Future[K, V]) {
-	if !f.send.linked {
+func (fl *flight[K, V]) unlink(r *inflight[K, V]) {
+	if !r.linked {
 		return
 	}
-	if f.send.prev != nil {
-		f.send.prev.send.next = f.send.next
+	if r.prev != nil {
+		r.prev.next = r.next
 	} else {
-		fl.head = f.send.next
+		fl.head = r.next
 	}
-	if f.send.next != nil {
-		f.send.next.send.prev = f.send.prev
+	if r.next != nil {
+		r.next.prev = r.prev
 	} else {
-		fl.tail = f.send.prev
+		fl.tail = r.prev
 	}
-	f.send.linked, f.send.prev, f.send.next = false, nil, nil
+	r.linked, r.prev, r.next = false, nil, nil
 }

@@ -13,13 +13,16 @@ type testFlight = flight[string, string]
 func newFlight(budget int64) *testFlight { return &testFlight{avail: budget} }
 
 // acquireAsync starts an acquire and returns the channel of its result.
-func acquireAsync(ctx context.Context, fl *testFlight, f *Future[string, string], need int32, maxBlock time.Duration, closing chan struct{}) <-chan error {
+func acquireAsync(ctx context.Context, fl *testFlight, f *inflight[string, string], need int32, maxBlock time.Duration, closing chan struct{}) <-chan error {
 	ch := make(chan error, 1)
 	go func() { ch <- fl.acquire(ctx, f, need, 0, maxBlock, closing, zeroClock) }()
 	return ch
 }
 
 func zeroClock() time.Duration { return 0 }
+
+// record is an in-flight record with its future.
+func record() *inflight[string, string] { return &inflight[string, string]{f: &Future[string, string]{}} }
 
 // waiting reports when n acquires are queued.
 func waiting(fl *testFlight, n int) func() bool {
@@ -32,7 +35,7 @@ func waiting(fl *testFlight, n int) func() bool {
 
 func TestFlightBudgetBlocksUntilReleased(t *testing.T) {
 	fl := newFlight(100)
-	a, b := &Future[string, string]{}, &Future[string, string]{}
+	a, b := record(), record()
 	require.NoError(t, fl.acquire(context.Background(), a, 60, 0, time.Minute, nil, zeroClock))
 
 	got := acquireAsync(context.Background(), fl, b, 60, time.Minute, nil)
@@ -45,7 +48,7 @@ func TestFlightBudgetBlocksUntilReleased(t *testing.T) {
 
 	fl.release(a)
 	require.NoError(t, <-got)
-	require.Equal(t, []*Future[string, string]{b}, fl.snapshot())
+	require.Equal(t, []*Future[string, string]{b.f}, fl.snapshot())
 	fl.release(b)
 	require.Equal(t, int64(100), fl.avail)
 	require.Empty(t, fl.snapshot())
@@ -76,7 +79,7 @@ func TestFlightBudgetGivesUp(t *testing.T) {
 				ch = closing
 				close(closing)
 			}
-			err := fl.acquire(tc.ctx(), &Future[string, string]{}, 11, 0, tc.block, ch, zeroClock)
+			err := fl.acquire(tc.ctx(), record(), 11, 0, tc.block, ch, zeroClock)
 			require.ErrorIs(t, err, tc.want)
 			require.Empty(t, fl.waiters)
 			require.Equal(t, int64(10), fl.avail, "nothing leaked")
@@ -87,13 +90,13 @@ func TestFlightBudgetGivesUp(t *testing.T) {
 // A waiter that gives up lets the ones behind it through.
 func TestFlightGiveUpHandsOn(t *testing.T) {
 	fl := newFlight(100)
-	hold := &Future[string, string]{}
+	hold := record()
 	require.NoError(t, fl.acquire(context.Background(), hold, 50, 0, time.Minute, nil, zeroClock))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	big := acquireAsync(ctx, fl, &Future[string, string]{}, 80, time.Minute, nil)
+	big := acquireAsync(ctx, fl, record(), 80, time.Minute, nil)
 	require.Eventually(t, waiting(fl, 1), 10*time.Second, time.Millisecond)
-	small := acquireAsync(context.Background(), fl, &Future[string, string]{}, 10, time.Minute, nil)
+	small := acquireAsync(context.Background(), fl, record(), 10, time.Minute, nil)
 	require.Eventually(t, waiting(fl, 2), 10*time.Second, time.Millisecond)
 
 	cancel() // the head gives up; the small one fits in what is left
@@ -104,16 +107,16 @@ func TestFlightGiveUpHandsOn(t *testing.T) {
 
 func TestFlightExpiredAndDrainKeepBudget(t *testing.T) {
 	fl := newFlight(100)
-	fs := make([]*Future[string, string], 3)
+	fs := make([]*inflight[string, string], 3)
 	for i := range fs {
-		fs[i] = &Future[string, string]{}
+		fs[i] = record()
 		require.NoError(t, fl.acquire(context.Background(), fs[i], 10, time.Duration(i)*time.Second, time.Minute, nil, zeroClock))
 	}
-	require.Equal(t, fs[:2], fl.expired(1500*time.Millisecond))
-	require.Equal(t, fs[2:], fl.snapshot())
+	require.Equal(t, []*Future[string, string]{fs[0].f, fs[1].f}, fl.expired(1500*time.Millisecond))
+	require.Equal(t, []*Future[string, string]{fs[2].f}, fl.snapshot())
 	require.Equal(t, int64(70), fl.avail, "expired records still hold budget until sarama returns them")
 
-	require.Equal(t, fs[2:], fl.drain())
+	require.Equal(t, []*Future[string, string]{fs[2].f}, fl.drain())
 	require.Empty(t, fl.snapshot())
 
 	for _, f := range fs {

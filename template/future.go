@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
 )
 
 // Future is the pending outcome of one send. It completes exactly once, with a
@@ -24,14 +27,26 @@ type Future[K, V any] struct {
 	mu        sync.Mutex
 	claimed   atomic.Bool // one goroutine completes it; see Template.finish
 	completed atomic.Bool
-	running   bool // completion is running callbacks
-	done      chan struct{}
-	cbs       []callback[K, V]
-	rec       ProducerRecord[K, V] // set by Send, read after completion
-	err       error
-	owner     *Template[K, V]
 
-	send sendState[K, V] // owned by the template
+	// Set by Send before the hand-off.
+	partition int32 // the explicit partition; backing store for rec.Partition
+	keySize   int32 // serialized sizes, -1 for null
+	valueSize int32
+	explicit  bool
+
+	running bool // completion is running callbacks; guarded by mu
+
+	// Where the record was written; set by the goroutine that claimed f.
+	wPartition int32
+	offset     int64
+	timestamp  int64 // Unix milliseconds, as Kafka keeps it
+
+	done  chan struct{}
+	cbs   []callback[K, V]
+	rec   ProducerRecord[K, V] // set by Send, read after completion
+	err   error
+	owner *Template[K, V]
+	key   K // backing store for rec.Key of SendKey and friends
 }
 
 type callback[K, V any] struct {
@@ -120,8 +135,8 @@ func (f *Future[K, V]) Result() (SendResult[K, V], error) {
 	if !f.completed.Load() {
 		return SendResult[K, V]{}, nil
 	}
-	// rec and err are written before completed is set and never again, and
-	// sarama wrote the message's fields before it handed the message back.
+	// Everything read here is written before completed is set, and never
+	// again.
 	if f.err != nil {
 		return SendResult[K, V]{}, f.err
 	}
@@ -132,9 +147,8 @@ func (f *Future[K, V]) Result() (SendResult[K, V], error) {
 // if another already has.
 func (f *Future[K, V]) claim() bool { return f.claimed.CompareAndSwap(false, true) }
 
-// complete sets the outcome (the metadata of a success comes from the sarama
-// message) and runs the queued callbacks. Only the goroutine that claimed f
-// calls it, once.
+// complete sets the outcome and runs the queued callbacks. Only the goroutine
+// that claimed f calls it, once.
 func (f *Future[K, V]) complete(err error) {
 	f.mu.Lock()
 	f.err = err
@@ -168,10 +182,32 @@ func (f *Future[K, V]) complete(err error) {
 	}
 }
 
-// completeQuietly completes f as a success if it has no callbacks to run. It
-// reports false, doing nothing, if f has callbacks or already completed; true
-// if f is now complete or another goroutine has claimed it.
-func (f *Future[K, V]) completeQuietly() bool {
+// written records where sarama wrote the record. Only the goroutine that
+// claimed f calls it, before complete.
+func (f *Future[K, V]) written(msg *sarama.ProducerMessage) {
+	f.wPartition, f.offset, f.timestamp = msg.Partition, msg.Offset, msg.Timestamp.UnixMilli()
+	if f.owner != nil && f.owner.noAcks {
+		f.offset = -1 // the broker does not answer with acks=0
+	}
+}
+
+// metadata is the metadata of the written record.
+func (f *Future[K, V]) metadata() RecordMetadata {
+	return RecordMetadata{
+		Topic:               f.rec.Topic,
+		Partition:           f.wPartition,
+		Offset:              f.offset,
+		Timestamp:           time.UnixMilli(f.timestamp),
+		SerializedKeySize:   int(f.keySize),
+		SerializedValueSize: int(f.valueSize),
+	}
+}
+
+// completeQuietly completes f as a success written as msg says, if it has no
+// callbacks to run. It reports false, doing nothing, if f has callbacks or
+// already completed; true if f is now complete or another goroutine has
+// claimed it.
+func (f *Future[K, V]) completeQuietly(msg *sarama.ProducerMessage) bool {
 	f.mu.Lock()
 	if len(f.cbs) > 0 || f.completed.Load() {
 		f.mu.Unlock()
@@ -181,6 +217,7 @@ func (f *Future[K, V]) completeQuietly() bool {
 		f.mu.Unlock()
 		return true
 	}
+	f.written(msg)
 	f.completed.Store(true)
 	done := f.done
 	f.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -14,7 +15,8 @@ import (
 
 func completeOK(f *Future[string, string], offset int64) {
 	if f.claim() {
-		f.send.msg.Topic, f.send.msg.Offset = "t", offset
+		f.rec.Topic = "t"
+		f.written(&sarama.ProducerMessage{Topic: "t", Offset: offset})
 		f.complete(nil)
 	}
 }

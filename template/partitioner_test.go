@@ -58,13 +58,13 @@ func TestKeyedPlacementMatchesJava(t *testing.T) {
 // partitionOf places a keyed record the way a Template's producer does.
 func partitionOf(t *testing.T, key []byte, n int32) int32 {
 	t.Helper()
-	f := &Future[string, string]{}
-	f.send.keyEnc.b = key
-	f.send.msg.Key = &f.send.keyEnc
-	f.send.msg.Metadata = f
+	r := &inflight[string, string]{f: &Future[string, string]{}}
+	r.keyEnc.b = key
+	r.msg.Key = &r.keyEnc
+	r.msg.Metadata = r
 	p := NewPartitioner("t")
-	require.True(t, p.(sarama.DynamicConsistencyPartitioner).MessageRequiresConsistency(&f.send.msg))
-	got, err := p.Partition(&f.send.msg, n)
+	require.True(t, p.(sarama.DynamicConsistencyPartitioner).MessageRequiresConsistency(&r.msg))
+	got, err := p.Partition(&r.msg, n)
 	require.NoError(t, err)
 	return got
 }
@@ -94,13 +94,13 @@ func TestNullKeysSpreadRoundRobin(t *testing.T) {
 func TestExplicitAndCustomPlacement(t *testing.T) {
 	p := NewPartitioner("orders")
 	route := func(explicit bool, part int32, custom Partitioner) *sarama.ProducerMessage {
-		f := &Future[string, string]{}
-		f.owner = &Template[string, string]{partitioner: custom}
-		f.send.explicit, f.send.partition = explicit, part
-		f.send.keyEnc.b = []byte("k")
-		f.send.msg.Key = &f.send.keyEnc
-		f.send.msg.Metadata = f
-		return &f.send.msg
+		f := &Future[string, string]{owner: &Template[string, string]{partitioner: custom}}
+		f.explicit, f.partition = explicit, part
+		r := &inflight[string, string]{f: f}
+		r.keyEnc.b = []byte("k")
+		r.msg.Key = &r.keyEnc
+		r.msg.Metadata = r
+		return &r.msg
 	}
 
 	got, err := p.Partition(route(true, 2, nil), 3)

@@ -31,8 +31,8 @@ func (t *Template[K, V]) Send(ctx context.Context, topic string, value V) *Futur
 // same partition, the one Kafka's Java producer would choose.
 func (t *Template[K, V]) SendKey(ctx context.Context, topic string, key K, value V) *Future[K, V] {
 	f := t.newFuture()
-	f.send.key = key
-	f.rec = ProducerRecord[K, V]{Topic: topic, Key: &f.send.key, Value: value}
+	f.key = key
+	f.rec = ProducerRecord[K, V]{Topic: topic, Key: &f.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
@@ -40,8 +40,8 @@ func (t *Template[K, V]) SendKey(ctx context.Context, topic string, key K, value
 // SendPartition sends value with key to the given partition of topic.
 func (t *Template[K, V]) SendPartition(ctx context.Context, topic string, partition int32, key K, value V) *Future[K, V] {
 	f := t.newFuture()
-	f.send.key, f.send.partition = key, partition
-	f.rec = ProducerRecord[K, V]{Topic: topic, Partition: &f.send.partition, Key: &f.send.key, Value: value}
+	f.key, f.partition = key, partition
+	f.rec = ProducerRecord[K, V]{Topic: topic, Partition: &f.partition, Key: &f.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
@@ -49,8 +49,8 @@ func (t *Template[K, V]) SendPartition(ctx context.Context, topic string, partit
 // SendAt sends value with key to topic with the given create timestamp.
 func (t *Template[K, V]) SendAt(ctx context.Context, topic string, timestamp time.Time, key K, value V) *Future[K, V] {
 	f := t.newFuture()
-	f.send.key = key
-	f.rec = ProducerRecord[K, V]{Topic: topic, Timestamp: timestamp, Key: &f.send.key, Value: value}
+	f.key = key
+	f.rec = ProducerRecord[K, V]{Topic: topic, Timestamp: timestamp, Key: &f.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
@@ -73,34 +73,44 @@ func (t *Template[K, V]) SendDefault(ctx context.Context, value V) *Future[K, V]
 // SendDefaultKey sends value with key to the default topic.
 func (t *Template[K, V]) SendDefaultKey(ctx context.Context, key K, value V) *Future[K, V] {
 	f := t.newFuture()
-	f.send.key = key
-	f.rec = ProducerRecord[K, V]{Key: &f.send.key, Value: value}
+	f.key = key
+	f.rec = ProducerRecord[K, V]{Key: &f.key, Value: value}
 	t.send(ctx, f)
 	return f
 }
 
 func (t *Template[K, V]) newFuture() *Future[K, V] {
-	f := &Future[K, V]{owner: t}
-	f.send.keySize, f.send.valueSize = -1, -1
-	return f
+	return &Future[K, V]{owner: t, keySize: -1, valueSize: -1}
 }
 
 // send runs the pipeline for the record in f: interceptors, serializers,
 // checks, buffer budget, hand-off to the producer. A failure completes f here.
+// Once the record is handed off, send no longer touches it: the drain
+// goroutine may recycle it at once.
 func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
 	now := time.Now()
-	if err := t.prepare(ctx, f, now); err != nil {
+	r := t.records.Get().(*inflight[K, V])
+	r.f = f
+	if err := t.prepare(ctx, f, r, now); err != nil {
 		t.finish(f, err)
+		t.recycle(r)
 		return
 	}
-	if err := t.handOff(ctx, f, now.Sub(t.epoch)); err != nil {
-		t.fl.release(f)
+	if err := t.handOff(ctx, r, now.Sub(t.epoch)); err != nil {
+		t.fl.release(r)
 		t.finish(f, err)
+		t.recycle(r)
 	}
 }
 
-// prepare fills f.send.msg from the record; now is the time of Send.
-func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], now time.Time) error {
+// recycle returns a record sarama no longer holds to the pool.
+func (t *Template[K, V]) recycle(r *inflight[K, V]) {
+	*r = inflight[K, V]{} // drop references to user data
+	t.records.Put(r)
+}
+
+// prepare fills r.msg from f's record; now is the time of Send.
+func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflight[K, V], now time.Time) error {
 	rec := &f.rec
 	if rec.Topic == "" {
 		if t.defaultTopic == "" {
@@ -135,17 +145,15 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], now time.
 	}
 	headers := rec.Headers
 
-	st := &f.send
-	msg := &st.msg
+	msg := &r.msg
 	msg.Topic = rec.Topic
-	st.keySize, st.valueSize = -1, -1
 	if key != nil {
-		st.keyEnc.b, st.keySize = key, int32(len(key))
-		msg.Key = &st.keyEnc
+		r.keyEnc.b, f.keySize = key, int32(len(key))
+		msg.Key = &r.keyEnc
 	}
 	if value != nil {
-		st.valueEnc.b, st.valueSize = value, int32(len(value))
-		msg.Value = &st.valueEnc
+		r.valueEnc.b, f.valueSize = value, int32(len(value))
+		msg.Value = &r.valueEnc
 	}
 	if len(headers) > 0 {
 		msg.Headers = make([]sarama.RecordHeader, len(headers))
@@ -154,14 +162,14 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], now time.
 		}
 	}
 	if rec.Partition != nil {
-		st.partition, st.explicit = *rec.Partition, true
+		f.partition, f.explicit = *rec.Partition, true
 	}
 	msg.Timestamp = rec.Timestamp
 	if msg.Timestamp.IsZero() {
 		msg.Timestamp = now
 	}
 	msg.Timestamp = msg.Timestamp.Truncate(time.Millisecond) // what the broker stores
-	msg.Metadata = f
+	msg.Metadata = r
 
 	size := msg.ByteSize(2)
 	if size > t.maxRecord {
@@ -178,17 +186,17 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], now time.
 // handOff takes buffer budget and gives the message to the producer, waiting
 // at most max-block-ms from now (on the template's clock), until ctx ends or
 // the template closes.
-func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V], now time.Duration) error {
+func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now time.Duration) error {
 	t.sendMu.RLock()
 	defer t.sendMu.RUnlock()
 	if t.closed.Load() {
 		return ErrClosed
 	}
-	if err := t.fl.acquire(ctx, f, int32(f.send.msg.ByteSize(2)), now, t.maxBlock, t.closing, t.clock); err != nil {
+	if err := t.fl.acquire(ctx, r, int32(r.msg.ByteSize(2)), now, t.maxBlock, t.closing, t.clock); err != nil {
 		return err
 	}
 	select {
-	case t.input <- &f.send.msg:
+	case t.input <- &r.msg:
 		return nil
 	default:
 	}
@@ -199,7 +207,7 @@ func (t *Template[K, V]) handOff(ctx context.Context, f *Future[K, V], now time.
 	for {
 		pulse := t.pulse.Load()
 		select {
-		case t.input <- &f.send.msg:
+		case t.input <- &r.msg:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

@@ -42,7 +42,8 @@ type Template[K, V any] struct {
 	maxBlock        time.Duration
 	deliveryTimeout time.Duration
 
-	fl flight[K, V]
+	fl      flight[K, V]
+	records sync.Pool // of *inflight[K, V]
 
 	// sendMu is read-held by a Send while it hands its record to the
 	// producer; Close takes it to wait until no Send is doing so.
@@ -130,6 +131,7 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		dispatched:      make(chan struct{}),
 	}
 	t.fl.avail = s.bufferMemory
+	t.records.New = func() any { return new(inflight[K, V]) }
 	t.pulse.Store(&pulse{c: make(chan struct{})})
 	if t.log == nil {
 		t.log = zap.L()
