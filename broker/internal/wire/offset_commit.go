@@ -19,6 +19,11 @@ import (
 func init() { register(8, 0, 8, handler((*Server).handleOffsetCommit)) }
 
 func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kmsg.OffsetCommitRequest) (kmsg.Response, error) {
+	ctx = group.WithClient(ctx, clientID(req), req.ClientHost())
+	if s.allCommitPartitionsExist(body) { // the common case, without copies
+		return s.groups.OffsetCommit(ctx, body), nil
+	}
+
 	known := *body
 	known.Topics = nil
 	exists := make([][]bool, len(body.Topics))
@@ -26,8 +31,9 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kms
 		kt := t
 		kt.Partitions = nil
 		exists[i] = make([]bool, len(t.Partitions))
+		count := s.partitionCount(t.Topic)
 		for j, p := range t.Partitions {
-			if exists[i][j] = s.partitionExists(t.Topic, p.Partition); exists[i][j] {
+			if exists[i][j] = p.Partition >= 0 && p.Partition < count; exists[i][j] {
 				kt.Partitions = append(kt.Partitions, p)
 			}
 		}
@@ -35,14 +41,10 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kms
 			known.Topics = append(known.Topics, kt)
 		}
 	}
-	if allTrue(exists) {
-		return s.groups.OffsetCommit(group.WithClient(ctx, clientID(req), req.ClientHost()), body), nil
-	}
-
 	resp := body.ResponseKind().(*kmsg.OffsetCommitResponse)
 	var committed []kmsg.OffsetCommitResponseTopic
 	if len(known.Topics) > 0 {
-		cr := s.groups.OffsetCommit(group.WithClient(ctx, clientID(req), req.ClientHost()), &known)
+		cr := s.groups.OffsetCommit(ctx, &known)
 		resp.ThrottleMillis = cr.ThrottleMillis
 		committed = cr.Topics
 	}
@@ -68,19 +70,23 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kms
 	return resp, nil
 }
 
-// partitionExists reports whether the cluster has partition p of topic.
-func (s *Server) partitionExists(topic string, p int32) bool {
-	t, ok := s.meta.Topic(topic)
-	return ok && p >= 0 && p < t.Partitions
-}
-
-func allTrue(bs [][]bool) bool {
-	for _, b := range bs {
-		for _, ok := range b {
-			if !ok {
+func (s *Server) allCommitPartitionsExist(body *kmsg.OffsetCommitRequest) bool {
+	for _, t := range body.Topics {
+		count := s.partitionCount(t.Topic)
+		for _, p := range t.Partitions {
+			if p.Partition < 0 || p.Partition >= count {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// partitionCount returns how many partitions topic has (0: no such topic).
+func (s *Server) partitionCount(topic string) int32 {
+	t, ok := s.meta.Topic(topic)
+	if !ok {
+		return 0
+	}
+	return t.Partitions
 }

@@ -17,24 +17,32 @@ import (
 func init() { register(47, 0, 0, handler((*Server).handleOffsetDelete)) }
 
 func (s *Server) handleOffsetDelete(ctx context.Context, req *Request, body *kmsg.OffsetDeleteRequest) (kmsg.Response, error) {
+	ctx = group.WithClient(ctx, clientID(req), req.ClientHost())
 	known := *body
 	known.Topics = nil
 	exists := make([][]bool, len(body.Topics))
+	all := true
 	for i, t := range body.Topics {
 		kt := t
 		kt.Partitions = nil
 		exists[i] = make([]bool, len(t.Partitions))
+		count := s.partitionCount(t.Topic)
 		for j, p := range t.Partitions {
-			if exists[i][j] = s.partitionExists(t.Topic, p.Partition); exists[i][j] {
+			if exists[i][j] = p.Partition >= 0 && p.Partition < count; exists[i][j] {
 				kt.Partitions = append(kt.Partitions, p)
+			} else {
+				all = false
 			}
 		}
 		if len(kt.Partitions) > 0 {
 			known.Topics = append(known.Topics, kt)
 		}
 	}
-	resp := s.groups.OffsetDelete(group.WithClient(ctx, clientID(req), req.ClientHost()), &known)
-	if resp.ErrorCode != 0 || allTrue(exists) {
+	if all {
+		return s.groups.OffsetDelete(ctx, body), nil
+	}
+	resp := s.groups.OffsetDelete(ctx, &known)
+	if resp.ErrorCode != 0 {
 		return resp, nil
 	}
 	// The coordinator answers the known partitions in request order.
