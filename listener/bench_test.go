@@ -22,6 +22,8 @@ var benchRecords = flag.Int("listener.records", 100_000, "records BenchmarkListe
 
 const benchPartitions = 4
 
+var benchGroups atomic.Int64
+
 // BenchmarkListenerThroughput consumes the same pre-filled topic (4
 // partitions, -listener.records records of 100 bytes) per op with a fresh
 // group, through a listener container (RECORD and BATCH ack modes) and
@@ -45,10 +47,9 @@ func BenchmarkListenerThroughput(b *testing.B) {
 		b.Run("target="+tg.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(n * 100)
-			i := 0
 			for b.Loop() {
-				i++
-				tg.run(b, br.Addr(), fmt.Sprintf("bench-%s-%d", tg.name, i), n)
+				// A fresh group each op, also across -count repetitions.
+				tg.run(b, br.Addr(), fmt.Sprintf("bench-%s-%d", tg.name, benchGroups.Add(1)), n)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})

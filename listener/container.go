@@ -383,6 +383,11 @@ func (c *Container) Pause() {
 	if c.pauseCh == nil {
 		c.pauseCh = make(chan struct{})
 	}
+	if c.run != nil {
+		for _, m := range c.run.members {
+			m.pauseFetch(true)
+		}
+	}
 }
 
 // Resume undoes Pause.
@@ -392,6 +397,11 @@ func (c *Container) Resume() {
 	if c.pauseCh != nil {
 		close(c.pauseCh)
 		c.pauseCh = nil
+	}
+	if c.run != nil {
+		for _, m := range c.run.members {
+			m.pauseFetch(false)
+		}
 	}
 }
 

@@ -250,6 +250,21 @@ func (m *member) currentScope() scope {
 	return m.scope
 }
 
+// pauseFetch stops (or resumes) fetching every partition the member
+// consumes now; partitions assigned later are paused by their workers.
+func (m *member) pauseFetch(pause bool) {
+	switch {
+	case m.cg != nil && pause:
+		m.cg.PauseAll()
+	case m.cg != nil:
+		m.cg.ResumeAll()
+	case pause:
+		m.consumer.PauseAll()
+	default:
+		m.consumer.ResumeAll()
+	}
+}
+
 // acquire takes the member's turn, unless done ends first.
 func (m *member) acquire(done <-chan struct{}) bool {
 	select {

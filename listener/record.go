@@ -87,10 +87,10 @@ func withListenerInfo(ctx context.Context, info ListenerInfo) context.Context {
 	return context.WithValue(ctx, infoKey{}, info)
 }
 
-// toRaw converts a sarama message. Keys, values and header values are shared
-// with the message, not copied.
-func toRaw(m *sarama.ConsumerMessage) *RawRecord {
-	r := &RawRecord{
+// fillRaw converts a sarama message into r. Keys, values and header values
+// are shared with the message, not copied.
+func fillRaw(r *RawRecord, m *sarama.ConsumerMessage) {
+	*r = RawRecord{
 		Topic:     m.Topic,
 		Partition: m.Partition,
 		Offset:    m.Offset,
@@ -106,5 +106,4 @@ func toRaw(m *sarama.ConsumerMessage) *RawRecord {
 			}
 		}
 	}
-	return r
 }

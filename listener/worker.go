@@ -81,9 +81,12 @@ func (w *worker) consume(msgs <-chan *sarama.ConsumerMessage) {
 // process delivers one batch and commits as the ack mode says. It reports
 // false when the session ended before every record was processed.
 func (w *worker) process(msgs []*sarama.ConsumerMessage) bool {
+	// One allocation for the batch's records rather than one each.
+	slab := make([]RawRecord, len(msgs))
 	raws := make([]*RawRecord, len(msgs))
 	for i, msg := range msgs {
-		raws[i] = toRaw(msg)
+		fillRaw(&slab[i], msg)
+		raws[i] = &slab[i]
 	}
 	var ok bool
 	switch {
