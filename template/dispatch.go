@@ -11,11 +11,12 @@ import (
 )
 
 // drain is the one goroutine that reads the producer's Successes and Errors.
-// It only queues what it reads for the completer: sarama's broker goroutine
-// hands back a batch one record at a time and takes no new records meanwhile,
-// so every nanosecond spent here slows every send; and it runs no user code,
-// so sarama never waits on a slow callback. It returns when the producer has
-// shut down and handed back every record.
+// It runs no user code, so sarama never waits on a slow callback. A success
+// with nothing to run (no callbacks on its future, no interceptors, no
+// listener but the default) it completes itself, which is cheap; everything
+// else it queues for the completer. (Waking the completer for every record
+// would cost two goroutine switches per record.) It returns when the producer
+// has shut down and handed back every record.
 func (t *Template[K, V]) drain() {
 	successes, errs := t.producer.Successes(), t.producer.Errors()
 	for successes != nil || errs != nil {
@@ -24,6 +25,13 @@ func (t *Template[K, V]) drain() {
 			if !ok {
 				successes = nil
 				continue
+			}
+			if t.quiet {
+				if r, ok := msg.Metadata.(*inflight[K, V]); ok && r.f.completeQuietly(msg) {
+					t.fl.release(r)
+					t.recycle(r)
+					continue
+				}
 			}
 			t.returns.push(back{msg: msg})
 		case pe, ok := <-errs:
@@ -116,8 +124,7 @@ func (q *backQueue) take(spare []back) ([]back, bool) {
 }
 
 // returned completes the future of a record sarama handed back, and
-// recycles the record. A success with nothing to run (no callbacks on its
-// future, no interceptors, no listener but the default) completes quietly.
+// recycles the record.
 func (t *Template[K, V]) returned(msg *sarama.ProducerMessage, err error) {
 	r, ok := msg.Metadata.(*inflight[K, V])
 	if !ok {
