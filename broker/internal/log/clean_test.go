@@ -2,6 +2,7 @@ package log
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -175,9 +176,12 @@ func TestCompactCrashAtEachStep(t *testing.T) {
 			l := openLog(t, dir, cfg)
 			rng := rand.New(rand.NewPCG(3, 4))
 			var all []kvRecord
-			for range 30 {
-				// Small segments, so that the first group has several.
+			for i := range 30 {
+				// Small segments, so that the first group has several,
+				// each ending on a key written once, so that every
+				// segment keeps a record.
 				all = append(all, writeKeyed(t, l, rng, 3, 12, allCodecs, true)...)
+				all = append(all, appendKV(t, l, []kvRecord{kv(all[len(all)-1].ts, fmt.Sprintf("once-%d", i), []byte("v"))})...)
 				rollActive(t, l)
 			}
 			all = append(all, writeKeyed(t, l, rng, 2, 12, allCodecs, true)...)
