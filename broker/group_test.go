@@ -169,17 +169,6 @@ func (l *groupLedger) counts() (produced, processed int) {
 	return l.total, l.distinct
 }
 
-// awaitProcessed waits until at least n distinct records were processed.
-func (l *groupLedger) awaitProcessed(t *testing.T, n int) {
-	t.Helper()
-	eventually(t, func() error {
-		if _, got := l.counts(); got < n {
-			return fmt.Errorf("the group processed %d records, want at least %d", got, n)
-		}
-		return nil
-	})
-}
-
 // awaitAll waits until every produced record was processed.
 func (l *groupLedger) awaitAll(t *testing.T) {
 	t.Helper()
@@ -1446,13 +1435,13 @@ func TestGroupAutoOffsetReset(t *testing.T) {
 				read := func(p int32) []int64 { return slices.Sorted(maps.Keys(ledger.processed[p])) }
 				r0, r1 := read(0), read(1)
 				require.Equal(t, int64(committed), r0[0], "partition 0 resumes at its committed offset: %v", r0)
-				requireContiguous(t, r0)
+				groupRequireContiguous(t, r0)
 				if latest {
 					require.GreaterOrEqual(t, r1[0], int64(existing), "partition 1 starts at its end: %v", r1)
 				} else {
 					require.Equal(t, int64(0), r1[0], "partition 1 starts at its beginning: %v", r1)
 				}
-				requireContiguous(t, r1)
+				groupRequireContiguous(t, r1)
 				for p, offs := range ledger.processed {
 					for off, by := range offs {
 						require.Len(t, by, 1, "p%d@%d read more than once", p, off)
@@ -1464,8 +1453,8 @@ func TestGroupAutoOffsetReset(t *testing.T) {
 	}
 }
 
-// requireContiguous checks that sorted offsets have no gap.
-func requireContiguous(t *testing.T, offs []int64) {
+// groupRequireContiguous checks that sorted offsets have no gap.
+func groupRequireContiguous(t *testing.T, offs []int64) {
 	t.Helper()
 	for i := 1; i < len(offs); i++ {
 		require.Equal(t, offs[i-1]+1, offs[i], "gap in %v", offs)
