@@ -8,8 +8,10 @@ package wire
 // message.timestamp.type=LogAppendTime the batch's max timestamp and type bit
 // are set and its CRC recomputed, as Kafka does. Idempotent batches are
 // deduplicated by the log (a duplicate is answered with its original offset).
-// acks=0 gets no response, and an error closes the connection, as in Kafka. acks=-1 waits for the ISR, which on one broker is
-// the leader itself; min.insync.replicas above the ISR size answers
+// A record without a key in a compacted topic gets INVALID_RECORD, as in
+// Kafka. acks=0 gets no response, and an error closes the connection, as in
+// Kafka. acks=-1 waits for the ISR, which on one broker is the leader
+// itself; min.insync.replicas above the ISR size answers
 // NOT_ENOUGH_REPLICAS. Clients cannot write internal topics such as
 // __consumer_offsets (INVALID_TOPIC_EXCEPTION), as in Kafka. Transactional
 // produce is not served yet.
@@ -111,6 +113,7 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 		fail(kerr.CorruptMessage, "produce request has no record batch")
 		return
 	}
+	compacted := settings.Log.Compacts()
 	err := batch.Split(records, func(b []byte) error {
 		h, err := batch.Validate(b)
 		if err != nil {
@@ -121,6 +124,11 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 		}
 		if h.IsTransactional() || h.IsControl() {
 			return errTransactional
+		}
+		if compacted {
+			if err := requireKeys(b); err != nil {
+				return err
+			}
 		}
 		if pol.LogAppendTime {
 			batch.SetLogAppendTime(b, now.UnixMilli())
@@ -153,7 +161,20 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 var (
 	errTooLarge      = errors.New("record batch is larger than max.message.bytes")
 	errTransactional = errors.New("transactional batches are not supported yet")
+	errNoKey         = errors.New("compacted topic cannot accept message without key")
 )
+
+// requireKeys refuses a batch holding a record without a key: compaction
+// keeps the latest record per key and could not keep it. Only compacted
+// topics pay for decoding (and decompressing) the records.
+func requireKeys(b []byte) error {
+	return batch.Records(b, func(r batch.Record) error {
+		if r.Key == nil {
+			return errNoKey
+		}
+		return nil
+	})
+}
 
 // produceErrorCode maps a validation or append error to Kafka's code.
 func produceErrorCode(err error) *kerr.Error {
@@ -162,6 +183,8 @@ func produceErrorCode(err error) *kerr.Error {
 		return kerr.MessageTooLarge
 	case errors.Is(err, errTransactional):
 		return kerr.InvalidTxnState
+	case errors.Is(err, errNoKey):
+		return kerr.InvalidRecord
 	case errors.Is(err, batch.ErrUnsupportedMagic):
 		return kerr.UnsupportedForMessageFormat
 	case errors.Is(err, batch.ErrCorrupt), errors.Is(err, batch.ErrShort):
