@@ -133,7 +133,7 @@ func adminProduce(t *testing.T, b *broker.Broker, topic string, partition int32,
 	cl := adminKgo(t, b, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.DisableIdempotentWrite())
 	var out []*kgo.Record
 	for _, v := range values {
-		r := &kgo.Record{Topic: topic, Partition: partition, Value: []byte(v)}
+		r := &kgo.Record{Topic: topic, Partition: partition, Key: []byte("k-" + v), Value: []byte(v)}
 		require.NoError(t, cl.ProduceSync(adminCtx(t), r).FirstErr())
 		out = append(out, r)
 	}
