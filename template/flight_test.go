@@ -22,7 +22,9 @@ func acquireAsync(ctx context.Context, fl *testFlight, f *inflight[string, strin
 func zeroClock() time.Duration { return 0 }
 
 // record is an in-flight record with its future.
-func record() *inflight[string, string] { return &inflight[string, string]{f: &Future[string, string]{}} }
+func record() *inflight[string, string] {
+	return &inflight[string, string]{f: &Future[string, string]{}}
+}
 
 // waiting reports when n acquires are queued.
 func waiting(fl *testFlight, n int) func() bool {
