@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kspring/kspring/broker"
@@ -97,4 +99,18 @@ func compactionReadAll(t *testing.T, c *wireConn, topic string) []fetchedRecord 
 // compactionRecord is key k's value in round.
 func compactionRecord(k, round int) *kgo.Record {
 	return &kgo.Record{Key: fmt.Appendf(nil, "k%d", k), Value: fmt.Appendf(nil, "k%d-round%d", k, round)}
+}
+
+func TestCompactedTopicRejectsRecordsWithoutKey(t *testing.T) {
+	b := startBroker(t)
+	createTopic(t, b.Addr(), "keyed", 1, map[string]string{"cleanup.policy": "compact"})
+	cl := newKgo(t, b.Addr(), kgo.DisableIdempotentWrite(), kgo.RecordRetries(1))
+	res := cl.ProduceSync(testCtx(t), &kgo.Record{Topic: "keyed", Value: []byte("no key")})
+	require.ErrorIs(t, res.FirstErr(), kerr.InvalidRecord)
+	// Keyed records still go in, and nothing of the rejected one was stored.
+	produceSync(t, cl, &kgo.Record{Topic: "keyed", Key: []byte("k"), Value: []byte("v")})
+	end, err := kadm.NewClient(cl).ListEndOffsets(testCtx(t), "keyed")
+	require.NoError(t, err)
+	o, _ := end.Lookup("keyed", 0)
+	require.Equal(t, int64(1), o.Offset)
 }
