@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -66,4 +71,48 @@ func TestCheckFree(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, checkFree(dir, 1))
 	require.ErrorContains(t, checkFree(dir, 1<<62), "needed")
+}
+
+func TestPeakSamplerSeesRSSRise(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := startPeakSampler(ctx, time.Millisecond)
+	t.Cleanup(func() { cancel(); s.Wait() })
+
+	before, err := s.Take()
+	require.NoError(t, err)
+	require.Positive(t, before)
+	ballast := make([]byte, 64<<20) // touched below, so resident
+	for i := range ballast {
+		ballast[i] = 1
+	}
+	peak, err := s.Take()
+	require.NoError(t, err)
+	runtime.KeepAlive(ballast)
+	require.Greater(t, peak, before+32<<20)
+}
+
+func TestPeakSamplerTakeResets(t *testing.T) {
+	var mu sync.Mutex
+	next, fail := int64(0), error(nil)
+	set := func(v int64, err error) { mu.Lock(); next, fail = v, err; mu.Unlock() }
+	ctx, cancel := context.WithCancel(context.Background())
+	s := startSampler(ctx, time.Millisecond, func() (int64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return next, fail
+	})
+	t.Cleanup(func() { cancel(); s.Wait() })
+
+	set(100, nil)
+	set(50, nil)
+	peak, err := s.Take() // Take samples once itself, so 50 is seen at least
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, peak, int64(50))
+	peak, err = s.Take()
+	require.NoError(t, err)
+	require.Equal(t, int64(50), peak, "what came before the previous Take is forgotten")
+
+	set(0, errors.New("no /proc"))
+	_, err = s.Take()
+	require.ErrorContains(t, err, "no /proc")
 }

@@ -65,9 +65,17 @@ func run(ctx context.Context, w io.Writer, cfg config) (ok bool, err error) {
 
 	fmt.Fprintf(w, "kspring broker at %s, log in %s; %d-byte records, acks=%s, %d partitions, window %d, GOMAXPROCS %d\n",
 		t.Addr, dir, cfg.recordSize, cfg.acks, cfg.partitions, cfg.window, runtime.GOMAXPROCS(0))
-	fmt.Fprintf(w, "%-10s %8s %9s %10s %10s %10s %10s %10s %12s\n",
-		"written", "secs", "MB/s", "VmRSS", "RssAnon", "RssFile", "VmHWM", "HeapInuse", "VmRSS(GC'd)")
-	if err := sample(w, 0, 0, 0); err != nil {
+	fmt.Fprintln(w, "peak: highest VmRSS sampled every 10ms since the previous line; GC'd: VmRSS after runtime GC + FreeOSMemory; live: Go heap after that GC")
+	fmt.Fprintf(w, "%-10s %7s %7s %9s %9s %9s %9s %9s %9s %9s %9s\n",
+		"written", "secs", "MB/s", "VmRSS", "peak", "RssAnon", "RssFile", "VmHWM", "HeapInuse", "GC'd", "live")
+
+	sctx, stopSampler := context.WithCancel(ctx)
+	peaks := startPeakSampler(sctx, 10*time.Millisecond)
+	defer func() {
+		stopSampler()
+		peaks.Wait()
+	}()
+	if _, err := sample(w, peaks, 0, 0); err != nil {
 		return false, err
 	}
 
@@ -75,7 +83,7 @@ func run(ctx context.Context, w io.Writer, cfg config) (ok bool, err error) {
 	_, _ = rand.Read(value) // crypto/rand.Read never fails
 	var written int64
 	start := time.Now()
-	var rss []int64 // VmRSS at each checkpoint, as read
+	var peak []int64 // peak VmRSS of each stretch
 	for _, cp := range cfg.checkpoints {
 		for written < cp {
 			if err := p.Produce(ctx, &kgo.Record{Value: value}); err != nil {
@@ -86,14 +94,11 @@ func run(ctx context.Context, w io.Writer, cfg config) (ok bool, err error) {
 		if err := p.Flush(ctx); err != nil {
 			return false, err
 		}
-		st, err := readStatus()
+		pk, err := sample(w, peaks, written, time.Since(start))
 		if err != nil {
 			return false, err
 		}
-		rss = append(rss, st.VmRSS)
-		if err := sample(w, written, time.Since(start), st.VmRSS); err != nil {
-			return false, err
-		}
+		peak = append(peak, pk)
 	}
 
 	onDisk, files, err := du(dir)
@@ -101,43 +106,50 @@ func run(ctx context.Context, w io.Writer, cfg config) (ok bool, err error) {
 		return false, err
 	}
 	fmt.Fprintf(w, "on disk: %s in %d files\n", human(onDisk), files)
-	first, last := rss[0], rss[len(rss)-1]
+	first, last := peak[0], peak[len(peak)-1]
 	ok = float64(last) <= float64(first)*(1+cfg.tolerance)
 	verdict := "ok"
 	if !ok {
 		verdict = "FAIL"
 	}
-	fmt.Fprintf(w, "VmRSS after %s: %s; after %s: %s (%+.1f%%, tolerance %.0f%%): %s\n",
-		human(cfg.checkpoints[0]), human(first), human(total), human(last),
+	fmt.Fprintf(w, "peak VmRSS up to %s: %s; from %s to %s: %s (%+.1f%%, tolerance %.0f%%): %s\n",
+		human(cfg.checkpoints[0]), human(first), human(cfg.checkpoints[len(cfg.checkpoints)-2]), human(total), human(last),
 		100*(float64(last)/float64(first)-1), 100*cfg.tolerance, verdict)
 	return ok, nil
 }
 
-// sample prints one line: the status as read (or rss if already read), then
-// the RSS after a forced GC that returns free memory to the OS.
-func sample(w io.Writer, written int64, elapsed time.Duration, rss int64) error {
+// sample prints one line: the status as read now, the peak VmRSS since the
+// previous line (which it returns), and the VmRSS after a forced GC that
+// returns free memory to the OS.
+func sample(w io.Writer, peaks *peakSampler, written int64, elapsed time.Duration) (int64, error) {
 	st, err := readStatus()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if rss != 0 {
-		st.VmRSS = rss
+	peak, err := peaks.Take()
+	if err != nil {
+		return 0, err
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	debug.FreeOSMemory()
 	gcd, err := readStatus()
 	if err != nil {
-		return err
+		return 0, err
+	}
+	var live runtime.MemStats
+	runtime.ReadMemStats(&live)
+	if _, err := peaks.Take(); err != nil { // the GC's own work is not the workload's
+		return 0, err
 	}
 	rate := 0.0
 	if elapsed > 0 {
 		rate = float64(written) / 1e6 / elapsed.Seconds()
 	}
-	fmt.Fprintf(w, "%-10s %8.1f %9.1f %10s %10s %10s %10s %10s %12s\n",
-		human(written), elapsed.Seconds(), rate, human(st.VmRSS), human(st.RssAnon), human(st.RssFile),
-		human(st.VmHWM), human(int64(ms.HeapInuse)), human(gcd.VmRSS))
-	return nil
+	fmt.Fprintf(w, "%-10s %7.1f %7.1f %9s %9s %9s %9s %9s %9s %9s %9s\n",
+		human(written), elapsed.Seconds(), rate, human(st.VmRSS), human(peak), human(st.RssAnon), human(st.RssFile),
+		human(st.VmHWM), human(int64(ms.HeapInuse)), human(gcd.VmRSS), human(int64(live.HeapAlloc)))
+	return peak, nil
 }
 
 // checkFree fails when the file system holding dir has fewer than need bytes
