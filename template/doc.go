@@ -31,18 +31,20 @@
 //
 // Bounds: buffer-memory bounds the bytes in flight, and Send waits at most
 // max-block-ms (or until its context ends) for room; delivery-timeout-ms
-// bounds the time until a future completes; [Template.Close] with a context
-// bounds shutdown. Nothing waits forever.
+// bounds the time until a future completes, so Future.Get and Flush return
+// within it; [Template.Close] waits for the producer to finish, or until its
+// context ends, when it fails what is still outstanding.
 //
 // Concurrency: a Template is safe for concurrent use, and records sent from
 // one goroutine to a partition keep their order. Each template runs two
-// goroutines: one drains the producer's Successes and Errors and does nothing
-// else, so sarama never waits on the template; the other, the completer,
-// completes futures. Future callbacks, interceptor acknowledgements and
-// listener calls run on the completer (or on the goroutine whose Send failed
-// early), so they must not block, and must not call Flush, Close or
-// Future.Get. A blocked completer holds records' buffer-memory, so Sends
-// start to wait and then fail with ErrBufferFull. Sending from a callback
-// works but may wait for buffer room that only the completer can free; prefer
-// another goroutine.
+// goroutines. The drainer reads the producer's Successes and Errors and runs
+// no user code, so sarama never waits on the template; it completes plain
+// successes itself and queues the rest for the completer, which runs
+// interceptor acknowledgements, future callbacks and listener calls. (A send
+// that fails before reaching the producer completes on the goroutine that
+// called Send.) Callbacks must therefore not block, and must not call Flush,
+// Close or Future.Get. A blocked completer holds records' buffer-memory, so
+// Sends start to wait and then fail with ErrBufferFull. Sending from a
+// callback works but may wait for buffer room that only the completer can
+// free; prefer another goroutine.
 package template
