@@ -31,7 +31,9 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "kspring-broker:", err)
 		os.Exit(1)
 	}
@@ -43,7 +45,9 @@ type overrides []string
 func (o *overrides) String() string     { return strings.Join(*o, ",") }
 func (o *overrides) Set(v string) error { *o = append(*o, v); return nil }
 
-func run(args []string, stderr io.Writer) error {
+// run runs the broker until ctx ends. started, if not nil, gets the
+// broker's address once it serves.
+func run(ctx context.Context, args []string, stderr io.Writer, started func(addr string)) error {
 	fs := flag.NewFlagSet("kspring-broker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var ov overrides
@@ -107,14 +111,15 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	err = b.Start(startCtx)
 	cancel()
 	if err != nil {
 		_ = b.Close(context.Background())
 		return err
+	}
+	if started != nil {
+		started(b.Addr())
 	}
 	<-ctx.Done()
 	logger.Info("shutting down")
