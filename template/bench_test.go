@@ -28,6 +28,14 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkSend -benchtime 100000x -count 10 ./template/ | tee new.txt
 //	benchstat -col /impl new.txt
+//
+// Figures on a shared 2-core VM (load 5-10), median of 20 runs with the two
+// implementations run back to back in fresh processes: template 3.65 us and
+// 4.96 us CPU per record, sarama 2.98 us and 3.85 us CPU (the template is
+// 1.23x in both); 3 allocations (~900 B) against 4 (~775 B) per record. The
+// template's extra is the Future and its bookkeeping (buffer budget, the
+// in-flight list for Flush, Close and delivery timeouts) and completing it;
+// it also feeds sarama a little slower, which makes sarama's batches smaller.
 func BenchmarkSend(b *testing.B) {
 	const topic = "bench"
 	br := testkit.NewBroker(b, testkit.WithTopic(topic, 4, nil))
