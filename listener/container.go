@@ -51,7 +51,8 @@ type Container struct {
 
 	mu      sync.Mutex
 	run     *run
-	pauseCh chan struct{} // non-nil while paused; closed by Resume
+	pauseCh chan struct{}                 // non-nil while paused; closed by Resume
+	pausing atomic.Pointer[chan struct{}] // pauseCh, for workers to read without the lock
 	seeks   map[TopicPartition]seekTarget
 }
 
@@ -381,7 +382,9 @@ func (c *Container) Pause() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pauseCh == nil {
-		c.pauseCh = make(chan struct{})
+		ch := make(chan struct{})
+		c.pauseCh = ch
+		c.pausing.Store(&ch)
 	}
 	if c.run != nil {
 		for _, m := range c.run.members {
@@ -397,6 +400,7 @@ func (c *Container) Resume() {
 	if c.pauseCh != nil {
 		close(c.pauseCh)
 		c.pauseCh = nil
+		c.pausing.Store(nil)
 	}
 	if c.run != nil {
 		for _, m := range c.run.members {
@@ -414,9 +418,10 @@ func (c *Container) IsPaused() bool {
 
 // paused returns the channel Resume closes, or nil when not paused.
 func (c *Container) paused() chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.pauseCh
+	if p := c.pausing.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Assignments returns the partitions the container's consumers hold now, by

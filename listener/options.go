@@ -115,7 +115,8 @@ func WithErrorHandler(h ErrorHandler) Option {
 
 // Filter discards records before they are deserialized, as Spring's
 // RecordFilterStrategy: discard returns true for a record the handler must
-// not see. Discarded records count as processed and are committed.
+// not see. Discarded records count as processed and are committed (in the
+// manual ack modes, with the next record the handler acknowledges).
 func Filter(discard func(*RawRecord) bool) Option {
 	return func(s *spec) { s.filter = discard }
 }

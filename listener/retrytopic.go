@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -84,7 +85,8 @@ type retryPlan struct {
 	create   bool
 	log      *zap.Logger
 
-	parts map[string]int32 // partitions of each destination, set by prepare
+	partsMu sync.RWMutex
+	parts   map[string]int32 // partitions of each destination, set by prepare
 }
 
 func newRetryPlan(r *Registry, c *Container, cfg RetryTopicConfig) (*retryPlan, error) {
@@ -229,7 +231,9 @@ func (p *retryPlan) prepare(ctx context.Context, c *Container) error {
 			parts[t] = int32(len(ps))
 		}
 	}
+	p.partsMu.Lock()
 	p.parts = parts
+	p.partsMu.Unlock()
 	return nil
 }
 
@@ -272,7 +276,10 @@ func (p *retryPlan) forward(ctx context.Context, rec *RawRecord, err error, atte
 		}
 	}
 	partition := int32(-1)
-	if n := p.parts[dest]; n > 0 {
+	p.partsMu.RLock()
+	n := p.parts[dest]
+	p.partsMu.RUnlock()
+	if n > 0 {
 		partition = rec.Partition % n
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -29,10 +30,11 @@ type worker struct {
 
 	marked int // records marked since the last afterBatch
 
-	mu    sync.Mutex // guards nack, set by Acknowledgment.Nack
-	nack  bool
-	nackI int
-	nackD time.Duration
+	mu     sync.Mutex  // guards nack, set by Acknowledgment.Nack
+	nacked atomic.Bool // nack, readable without the lock
+	nack   bool
+	nackI  int
+	nackD  time.Duration
 }
 
 func newWorker(m *member, sc scope, tp TopicPartition, done <-chan struct{}) *worker {
@@ -537,16 +539,20 @@ func (w *worker) processDLT(raws []*RawRecord) bool {
 }
 
 func (w *worker) clearNack() {
-	w.mu.Lock()
-	w.nack = false
-	w.mu.Unlock()
+	if w.nacked.Load() {
+		w.takeNack()
+	}
 }
 
 func (w *worker) takeNack() (int, time.Duration, bool) {
+	if !w.nacked.Load() {
+		return 0, 0, false
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	n := w.nack
 	w.nack = false
+	w.nacked.Store(false)
 	return w.nackI, w.nackD, n
 }
 
@@ -571,5 +577,6 @@ func (a *recordAck) Nack(sleep time.Duration) {
 	defer a.w.mu.Unlock()
 	if !a.w.nack || a.index < a.w.nackI {
 		a.w.nack, a.w.nackI, a.w.nackD = true, a.index, sleep
+		a.w.nacked.Store(true)
 	}
 }
