@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -22,27 +23,35 @@ import (
 // StartOffset or above EndOffset. The returned slice is newly allocated and
 // owned by the caller.
 func (l *Log) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	return l.ReadAppend(nil, offset, maxBytes, maxOffset)
+}
+
+// ReadAppend is Read that appends the batches to dst and returns the
+// extended slice, so a caller can reuse one buffer across reads. With
+// nothing to read it returns dst unchanged.
+func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		return nil, ErrClosed
+		return dst, ErrClosed
 	}
 	end := l.endOffset()
 	if offset < l.start || offset > end {
-		return nil, fmt.Errorf("log %s: read offset %d, log has [%d, %d): %w", l.dir, offset, l.start, end, ErrOffsetOutOfRange)
+		return dst, fmt.Errorf("log %s: read offset %d, log has [%d, %d): %w", l.dir, offset, l.start, end, ErrOffsetOutOfRange)
 	}
 	if offset == end || offset >= maxOffset {
-		return nil, nil
+		return dst, nil
 	}
-	out, err := l.read(offset, maxBytes, maxOffset)
+	out, err := l.read(dst, offset, maxBytes, maxOffset)
 	if err != nil {
-		return nil, fmt.Errorf("log %s: read offset %d: %w", l.dir, offset, err)
+		return dst, fmt.Errorf("log %s: read offset %d: %w", l.dir, offset, err)
 	}
 	return out, nil
 }
 
-func (l *Log) read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
-	var out []byte
+// read appends whole batches from offset to dst.
+func (l *Log) read(dst []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	base := len(dst)
 	budget := int64(max(maxBytes, 0))
 	for i := l.segmentFor(offset); i < len(l.segs); i++ {
 		s := l.segs[i]
@@ -57,20 +66,22 @@ func (l *Log) read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) 
 			continue
 		}
 		if first.LastOffset() >= maxOffset {
-			return out, nil
+			return dst, nil
 		}
-		if len(out) == 0 && int64(first.Size()) > budget {
+		if len(dst) == base && int64(first.Size()) > budget {
 			// KIP-74: one whole batch even past maxBytes.
-			b := make([]byte, first.Size())
+			dst = slices.Grow(dst, first.Size())
+			b := dst[len(dst) : len(dst)+first.Size()]
 			if _, err := s.file.ReadAt(b, pos); err != nil {
 				return nil, err
 			}
-			return b, nil
+			return dst[:len(dst)+first.Size()], nil
 		}
 		// Read as much as the budget allows in one pread, then cut at the
 		// last whole batch within the limits.
-		n := min(budget, s.size-pos)
-		buf := make([]byte, n)
+		n := int(min(budget, s.size-pos))
+		dst = slices.Grow(dst, n)
+		buf := dst[len(dst) : len(dst)+n]
 		if _, err := s.file.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
@@ -82,18 +93,14 @@ func (l *Log) read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) 
 			}
 			cut += h.Size()
 		}
-		if len(out) == 0 {
-			out = buf[:cut:cut]
-		} else {
-			out = append(out, buf[:cut]...)
-		}
+		dst = dst[:len(dst)+cut]
 		budget -= int64(cut)
 		if int64(cut) < s.size-pos {
-			return out, nil // stopped inside this segment: limits reached
+			return dst, nil // stopped inside this segment: limits reached
 		}
 		offset = s.next
 	}
-	return out, nil
+	return dst, nil
 }
 
 // OffsetForTimestamp finds the earliest offset whose record timestamp is at

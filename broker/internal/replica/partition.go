@@ -89,6 +89,11 @@ func (p *Partition) Read(offset int64, maxBytes int) ([]byte, error) {
 	return p.log.Read(offset, maxBytes, p.HighWatermark())
 }
 
+// ReadAppend is Read appending to dst, for callers that reuse a buffer.
+func (p *Partition) ReadAppend(dst []byte, offset int64, maxBytes int) ([]byte, error) {
+	return p.log.ReadAppend(dst, offset, maxBytes, p.HighWatermark())
+}
+
 // Settings returns the partition's effective configuration.
 func (p *Partition) Settings() Settings {
 	p.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,7 +57,8 @@ type conn struct {
 	inFlight bool
 
 	hdr [4]byte
-	out []byte // response buffer, reused
+	out     []byte // response buffer, reused
+	scratch []byte // fetch read buffer, reused; valid until the response is written
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -211,7 +213,7 @@ func (s *Server) decode(c *conn, buf []byte) (*Request, error) {
 
 // writeResponse frames and writes resp.
 func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
-	b := c.out[:0]
+	b := slices.Grow(c.out[:0], responseSizeHint(resp))
 	b = append(b, 0, 0, 0, 0)
 	b = kbin.AppendInt32(b, req.CorrelationID)
 	// ApiVersions answers with response header v0 whatever its version (KIP-511).
@@ -220,11 +222,39 @@ func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
 	}
 	b = resp.AppendTo(b)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-	if cap(b) <= 1<<20 {
-		c.out = b
-	}
+	// Keep buffers for reuse up to a bound, so an idle connection does not
+	// pin a huge one.
+	c.out = keepBuffer(b)
+	c.scratch = keepBuffer(c.scratch)
 	_, err := c.nc.Write(b)
 	return err
+}
+
+// maxKeptBuffer bounds the buffers a connection keeps between requests.
+const maxKeptBuffer = 16 << 20
+
+func keepBuffer(b []byte) []byte {
+	if cap(b) > maxKeptBuffer {
+		return nil
+	}
+	return b[:0]
+}
+
+// responseSizeHint estimates the encoded size of a response so the buffer
+// is allocated once: fetch responses are mostly their record batches.
+func responseSizeHint(resp kmsg.Response) int {
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 512
+	}
+	n := 64
+	for _, t := range f.Topics {
+		n += 32 + len(t.Topic)
+		for _, p := range t.Partitions {
+			n += 64 + len(p.RecordBatches)
+		}
+	}
+	return n
 }
 
 // handle runs the handler of req.

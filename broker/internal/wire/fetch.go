@@ -33,7 +33,7 @@ type fetchTarget struct {
 	req    kmsg.FetchRequestTopicPartition
 }
 
-func (s *Server) handleFetch(ctx context.Context, _ *Request, body *kmsg.FetchRequest) (kmsg.Response, error) {
+func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.FetchRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.FetchResponse)
 	resp.SetVersion(body.Version)
 	if body.SessionID != 0 || body.SessionEpoch > 0 {
@@ -54,7 +54,7 @@ func (s *Server) handleFetch(ctx context.Context, _ *Request, body *kmsg.FetchRe
 		for _, t := range targets {
 			wake = append(wake, t.p.Changed())
 		}
-		total, failed := s.readFetch(body, resp, targets, maxBytes)
+		total, failed := s.readFetch(req, resp, targets, maxBytes)
 		if failed || total >= int(body.MinBytes) || body.MaxWaitMillis <= 0 || len(targets) == 0 {
 			return resp, nil
 		}
@@ -106,9 +106,13 @@ func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse)
 }
 
 // readFetch reads every target into the response, replacing what an earlier
-// pass read. It returns the bytes read and whether any partition failed.
-func (s *Server) readFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse, targets []fetchTarget, maxBytes int) (int, bool) {
+// pass read. The batches are read into the connection's scratch buffer,
+// which lives until the response is written. It returns the bytes read and
+// whether any partition failed.
+func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fetchTarget, maxBytes int) (int, bool) {
 	total, failed := 0, false
+	scratch := req.conn.scratch[:0]
+	defer func() { req.conn.scratch = scratch }()
 	for _, t := range targets {
 		sp := &resp.Topics[t.ti].Partitions[t.pi]
 		sp.ErrorCode = 0
@@ -123,7 +127,10 @@ func (s *Server) readFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse, ta
 			}
 			limit = 1 // KIP-74: still return one batch
 		}
-		data, err := t.p.Read(t.req.FetchOffset, limit)
+		start := len(scratch)
+		var err error
+		scratch, err = t.p.ReadAppend(scratch, t.req.FetchOffset, limit)
+		data := scratch[start:len(scratch):len(scratch)]
 		switch {
 		case errors.Is(err, log.ErrOffsetOutOfRange):
 			sp.ErrorCode = kerr.OffsetOutOfRange.Code
