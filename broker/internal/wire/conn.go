@@ -56,7 +56,7 @@ type conn struct {
 	closing  bool
 	inFlight bool
 
-	hdr [4]byte
+	hdr     [4]byte
 	out     []byte // response buffer, reused
 	scratch []byte // fetch read buffer, reused; valid until the response is written
 }
