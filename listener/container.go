@@ -253,6 +253,8 @@ func (c *Container) Start(ctx context.Context) error {
 	for _, m := range r.members {
 		select {
 		case <-m.ready:
+		case <-r.done:
+			return fmt.Errorf("listener %q: start: stopped while starting: %w", c.id, ErrNotRunning)
 		case <-ctx.Done():
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()

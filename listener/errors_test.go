@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kspring/kspring/listener"
@@ -269,6 +267,3 @@ func TestBatchPoisonPill(t *testing.T) {
 	require.Equal(t, "<xml/>", string(dl.Value))
 	require.Equal(t, listener.Int64Header(1), header(dl, listener.HeaderDLTOriginalOffset))
 }
-
-var _ = strings.Contains
-var _ sarama.ConsumerMessage

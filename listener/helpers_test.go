@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/kspring/kspring/listener"
-	"github.com/kspring/kspring/serde"
 	"github.com/kspring/kspring/template"
 	"github.com/kspring/kspring/testkit"
 )
@@ -214,8 +213,6 @@ func committed(t testing.TB, addr, group, topic string, partition int32) int64 {
 	off, _ := pom.NextOffset()
 	return off
 }
-
-var _ = serde.String{}
 
 // sendRecordAt writes one record with a create timestamp.
 func sendRecordAt(t testing.TB, s *template.Template[[]byte, []byte], topic, value string, ts time.Time) template.RecordMetadata {

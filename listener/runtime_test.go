@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -256,5 +255,3 @@ func TestMissingTopicsFatal(t *testing.T) {
 	c, _ := r.Container("a")
 	require.False(t, c.IsRunning())
 }
-
-var _ = slices.Contains[[]string]
