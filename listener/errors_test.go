@@ -174,10 +174,16 @@ func TestRetryTopics(t *testing.T) {
 	hops := map[string][]hop{}
 	flakyFailed := false
 	var dead seen[*listener.RawRecord]
+	var early []string
 	require.NoError(t, r.Register(listener.ListenRecord("billing", func(_ context.Context, rec *listener.Record[string]) error {
 		mu.Lock()
 		defer mu.Unlock()
 		hops[rec.Value] = append(hops[rec.Value], hop{rec.Topic, rec.DeliveryAttempt})
+		if v, ok := rec.Headers.Get(listener.HeaderRetryBackoffTimestamp); ok && rec.Topic != "orders" {
+			if due, _ := listener.ParseBigIntHeader(v); time.Now().UnixMilli() < due {
+				early = append(early, fmt.Sprintf("%s on %s", rec.Value, rec.Topic))
+			}
+		}
 		switch rec.Value {
 		case "always-bad":
 			return errors.New("gateway timeout")
@@ -223,6 +229,7 @@ func TestRetryTopics(t *testing.T) {
 	require.Equal(t, []hop{{"orders", 1}, {"orders-retry-0", 2}}, hops["flaky"])
 	require.Equal(t, []hop{{"orders", 1}}, hops["fatal"])
 	require.Equal(t, []hop{{"orders", 1}}, hops["ok"])
+	require.Empty(t, early, "a retry is never delivered before its due time")
 	mu.Unlock()
 
 	// The hop to retry-0 carries the attempt count and a due time, as Spring
