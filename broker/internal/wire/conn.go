@@ -213,6 +213,23 @@ func (s *Server) decode(c *conn, buf []byte) (*Request, error) {
 
 // writeResponse frames and writes resp.
 func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
+	if f, ok := resp.(*kmsg.FetchResponse); ok {
+		if done, err := c.writeFetch(req, f); done || err != nil {
+			return err
+		}
+	}
+	b := c.encode(req, resp)
+	_, err := c.nc.Write(b)
+	// Keep buffers for reuse up to a bound, so an idle connection does not
+	// pin a huge one.
+	c.out = keepBuffer(b)
+	c.scratch = keepBuffer(c.scratch)
+	return err
+}
+
+// encode frames resp into the connection's response buffer: size,
+// correlation id, header tags, body.
+func (c *conn) encode(req *Request, resp kmsg.Response) []byte {
 	b := slices.Grow(c.out[:0], responseSizeHint(resp))
 	b = append(b, 0, 0, 0, 0)
 	b = kbin.AppendInt32(b, req.CorrelationID)
@@ -222,12 +239,7 @@ func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
 	}
 	b = resp.AppendTo(b)
 	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
-	// Keep buffers for reuse up to a bound, so an idle connection does not
-	// pin a huge one.
-	c.out = keepBuffer(b)
-	c.scratch = keepBuffer(c.scratch)
-	_, err := c.nc.Write(b)
-	return err
+	return b
 }
 
 // maxKeptBuffer bounds the buffers a connection keeps between requests.
