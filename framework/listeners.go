@@ -72,7 +72,7 @@ func newRegistry(p registryParams) (*listener.Registry, error) {
 			}
 			return r.Start(ctx)
 		},
-		OnStop:  func(ctx context.Context) error { return r.Stop(ctx) },
+		OnStop: func(ctx context.Context) error { return r.Stop(ctx) },
 	})
 	return r, nil
 }

@@ -75,11 +75,11 @@ func TestEmbeddedDefaultRoundTrip(t *testing.T) {
 func TestExternalBootstrapAndPlaceholders(t *testing.T) {
 	b := testkit.NewBroker(t)
 	props := framework.NewProperties(map[string]string{
-		"spring.kafka.bootstrap-servers":        b.Addr(),
-		"spring.kafka.template.default-topic":   "audit",
+		"spring.kafka.bootstrap-servers":          b.Addr(),
+		"spring.kafka.template.default-topic":     "audit",
 		"spring.kafka.consumer.auto-offset-reset": "earliest",
-		"app.topic":                             "audit",
-		"app.group":                             "auditors",
+		"app.topic": "audit",
+		"app.group": "auditors",
 	})
 	got := &received{}
 	var (
