@@ -165,37 +165,38 @@ func decodeSnappyBlock(dst, block []byte) ([]byte, error) {
 	return append(dst, dec...), nil
 }
 
+// resettableWriter is a compressing writer that can be reused: gzip's and lz4's.
+type resettableWriter interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+// compressPooled appends src compressed by a writer from pool to dst.
+func compressPooled(dst []byte, pool *sync.Pool, src []byte) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	zw := pool.Get().(resettableWriter)
+	defer pool.Put(zw)
+	zw.Reset(buf)
+	if _, err := zw.Write(src); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // compress appends the compression of src with c to dst.
 func compress(dst []byte, c Codec, src []byte) ([]byte, error) {
 	switch c {
 	case None:
 		return append(dst, src...), nil
 	case Gzip:
-		buf := bytes.NewBuffer(dst)
-		zw := gzipWriters.Get().(*gzip.Writer)
-		defer gzipWriters.Put(zw)
-		zw.Reset(buf)
-		if _, err := zw.Write(src); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+		return compressPooled(dst, &gzipWriters, src)
 	case Snappy:
 		return append(dst, snappy.Encode(nil, src)...), nil
 	case LZ4:
-		buf := bytes.NewBuffer(dst)
-		zw := lz4Writers.Get().(*lz4.Writer)
-		defer lz4Writers.Put(zw)
-		zw.Reset(buf)
-		if _, err := zw.Write(src); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
+		return compressPooled(dst, &lz4Writers, src)
 	case Zstd:
 		enc, err := zstdEncoder()
 		if err != nil {
