@@ -128,6 +128,14 @@ func (s *Store) Topic(name string) (Topic, bool) {
 	return t.clone(), ok
 }
 
+// PartitionCount returns the number of partitions of the named topic, 0 if
+// there is no such topic. Unlike Topic it copies nothing, for hot paths.
+func (s *Store) PartitionCount(name string) int32 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.topics[name].Partitions
+}
+
 // TopicByID returns the topic with the given id.
 func (s *Store) TopicByID(id [16]byte) (Topic, bool) {
 	s.mu.RLock()

@@ -16,7 +16,8 @@
 // parallel and share no lock on the produce or fetch path; partitions,
 // metadata and groups synchronize themselves. Lock order, top down:
 // Server.mu (connection set) -> cluster.Store -> replica.Manager ->
-// replica.Partition -> log.Log. No handler holds Server.mu.
+// replica.Partition -> log.Log. Handlers take Server.mu only to copy the
+// listener list (DescribeConfigs), calling nothing while they hold it.
 //
 // Malformed input never crashes the broker: a frame over
 // socket.request.max.bytes, a truncated or undecodable request, or an unknown

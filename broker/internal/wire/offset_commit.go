@@ -83,10 +83,4 @@ func (s *Server) allCommitPartitionsExist(body *kmsg.OffsetCommitRequest) bool {
 }
 
 // partitionCount returns how many partitions topic has (0: no such topic).
-func (s *Server) partitionCount(topic string) int32 {
-	t, ok := s.meta.Topic(topic)
-	if !ok {
-		return 0
-	}
-	return t.Partitions
-}
+func (s *Server) partitionCount(topic string) int32 { return s.meta.PartitionCount(topic) }
