@@ -178,8 +178,13 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
+	var rack *string
+	if b.cfg.Rack != "" {
+		rack = &b.cfg.Rack
+	}
 	return wire.Settings{
 		NodeID:                   b.cfg.NodeID,
+		Rack:                     rack,
 		AdvertisedHost:           host,
 		AdvertisedPort:           int32(port),
 		NumPartitions:            b.cfg.NumPartitions,

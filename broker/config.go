@@ -24,6 +24,9 @@ type Config struct {
 	// in Metadata. Empty: the bound listener addresses.
 	AdvertisedListeners []string
 
+	// Rack is broker.rack, reported to rack-aware clients. Empty: none.
+	Rack string
+
 	// LogDirs is log.dirs. New partitions go to the directory holding the fewest.
 	LogDirs []string
 

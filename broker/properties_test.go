@@ -12,6 +12,7 @@ func TestLoadProperties(t *testing.T) {
 	const file = `
 # a Kafka server.properties
 node.id=3
+broker.rack=eu-west-1a
 listeners=PLAINTEXT://127.0.0.1:19092
 log.dirs = /data/a, /data/b
 num.partitions: 6
@@ -27,6 +28,7 @@ some.plugin.setting=1
 	require.NoError(t, err)
 	require.Equal(t, []string{"some.plugin.setting"}, unknown)
 	require.Equal(t, int32(3), cfg.NodeID)
+	require.Equal(t, "eu-west-1a", cfg.Rack)
 	require.Equal(t, []string{"PLAINTEXT://127.0.0.1:19092"}, cfg.Listeners)
 	require.Equal(t, []string{"/data/a", "/data/b"}, cfg.LogDirs)
 	require.Equal(t, int32(6), cfg.NumPartitions)
