@@ -38,7 +38,7 @@ func benchConsume(b *testing.B, name string, size int) {
 
 	b.SetBytes(int64(n * size))
 	b.ReportAllocs()
-	cpu := cpuTime(b)
+	cpu := startCPU(b, t)
 	for b.Loop() {
 		records, bytes, err := load.ConsumeAll(ctx, t.Addr, topic, int64(n), nil)
 		if err != nil {
@@ -48,6 +48,6 @@ func benchConsume(b *testing.B, name string, size int) {
 			b.Fatalf("consumed %d records, %d bytes; want %d, %d", records, bytes, n, n*size)
 		}
 	}
-	reportCPU(b, cpu)
+	cpu.report(b)
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

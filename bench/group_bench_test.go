@@ -28,7 +28,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kspring/kspring/bench/internal/target"
-	"github.com/kspring/kspring/broker"
 )
 
 const (
@@ -50,27 +49,10 @@ var groupTargets = []string{target.NameKspring, target.NameKfake}
 // __consumer_offsets on disk included.
 func startGroupTarget(b *testing.B, name string) *target.Target {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var (
-		t   *target.Target
-		err error
-	)
-	switch name {
-	case target.NameKspring:
-		t, err = target.Kspring(ctx, b.TempDir(), groupTopic, groupPartitions, func(c *broker.Config) {
-			c.GroupInitialRebalanceDelayMs = 0
-		})
-	default:
-		t, err = target.Kfake(groupTopic, groupPartitions)
-	}
-	require.NoError(b, err)
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		require.NoError(b, t.Close(ctx))
+	return startSpec(b, target.Spec{
+		Name: name, Topic: groupTopic, Partitions: groupPartitions,
+		Properties: map[string]string{"group.initial.rebalance.delay.ms": "0"},
 	})
-	return t
 }
 
 // groupCtx bounds a benchmark's blocking calls.

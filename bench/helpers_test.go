@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"flag"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -32,18 +34,32 @@ var (
 	}{{"100B", 100}, {"1KiB", 1024}}
 )
 
+var inProcess = flag.Bool("target.inprocess", false, "run the brokers in the benchmark's process instead of a child process each")
+
 func TestMain(m *testing.M) {
+	if target.IsChild() {
+		os.Exit(target.RunChild())
+	}
 	goleak.VerifyTestMain(m)
 }
 
-// startTarget starts the named broker for one (sub-)benchmark or test and
-// closes it when that ends; kspring's log lives in a temporary directory
-// that is removed afterwards.
+// startTarget starts the named broker, with the benchmarks' topic, for one
+// (sub-)benchmark or test and closes it when that ends. See startSpec.
 func startTarget(tb testing.TB, name string) *target.Target {
+	tb.Helper()
+	return startSpec(tb, target.Spec{Name: name, Topic: topic, Partitions: partitions})
+}
+
+// startSpec starts a broker in a child process of its own (unless
+// -target.inprocess) and closes it when the (sub-)benchmark or test ends;
+// kspring's log lives in a temporary directory that is removed afterwards.
+func startSpec(tb testing.TB, spec target.Spec) *target.Target {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	t, err := target.Start(ctx, name, tb.TempDir(), topic, partitions)
+	spec.Dir = tb.TempDir()
+	spec.Process = !*inProcess
+	t, err := target.Start(ctx, spec)
 	require.NoError(tb, err)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -68,18 +84,49 @@ func benchContext(tb testing.TB) context.Context {
 	return ctx
 }
 
-// cpuTime returns the CPU time (user + system) this process has used so far:
-// client and broker together, since both run in-process. On a shared machine
-// it is a steadier measure of the work an op costs than wall time.
-func cpuTime(tb testing.TB) time.Duration {
+// cpuMeter measures CPU time (user + system) per op: on a shared machine a
+// steadier measure of the work an op costs than wall time. cpu-ns/op is
+// client and broker together; with the broker in a child process,
+// broker-cpu-ns/op is its share alone.
+type cpuMeter struct {
+	t              *target.Target
+	client, broker time.Duration
+}
+
+func startCPU(tb testing.TB, t *target.Target) cpuMeter {
+	tb.Helper()
+	m := cpuMeter{t: t, client: ownCPU(tb)}
+	m.broker, _ = brokerCPU(tb, t)
+	return m
+}
+
+// report reports the CPU time per op spent since startCPU.
+func (m cpuMeter) report(b *testing.B) {
+	b.Helper()
+	client := ownCPU(b) - m.client
+	broker, ok := brokerCPU(b, m.t)
+	broker -= m.broker
+	b.ReportMetric(float64(client+broker)/float64(b.N), "cpu-ns/op")
+	if ok {
+		b.ReportMetric(float64(broker)/float64(b.N), "broker-cpu-ns/op")
+	}
+}
+
+// ownCPU returns the CPU time this process has used so far.
+func ownCPU(tb testing.TB) time.Duration {
 	tb.Helper()
 	var ru syscall.Rusage
 	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// reportCPU reports the CPU time per op spent since start (see cpuTime).
-func reportCPU(b *testing.B, start time.Duration) {
-	b.Helper()
-	b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+// brokerCPU returns the CPU time t's process has used so far, and false
+// when t runs in this process (its time is then in ownCPU's).
+func brokerCPU(tb testing.TB, t *target.Target) (time.Duration, bool) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, ok, err := t.CPU(ctx)
+	require.NoError(tb, err)
+	return d, ok
 }

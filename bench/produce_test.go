@@ -43,7 +43,7 @@ func benchProduce(b *testing.B, name string, acks load.Acks, size int) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime(b)
+	cpu := startCPU(b, t)
 	for range b.N {
 		if err := p.Produce(ctx, &kgo.Record{Value: v}); err != nil {
 			b.Fatal(err)
@@ -53,7 +53,7 @@ func benchProduce(b *testing.B, name string, acks load.Acks, size int) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	reportCPU(b, cpu)
+	cpu.report(b)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	require.Equal(b, int64(b.N)+1, p.Acked())
 }

@@ -23,7 +23,7 @@ func start(t *testing.T, name string) *target.Target {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	tg, err := target.Start(ctx, name, t.TempDir(), "t", 6)
+	tg, err := target.Start(ctx, target.Spec{Name: name, Dir: t.TempDir(), Topic: "t", Partitions: 6})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

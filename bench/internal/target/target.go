@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -34,6 +35,23 @@ type Target struct {
 	Addr string
 
 	close func(context.Context) error
+	// cpu, set for a target in a child process, returns the child's CPU
+	// time so far.
+	cpu func(context.Context) (time.Duration, error)
+}
+
+// CPU returns the CPU time (user + system) the target has used so far, and
+// false when it runs in this process, where its time cannot be told apart
+// from the caller's.
+func (t *Target) CPU(ctx context.Context) (time.Duration, bool, error) {
+	if t.cpu == nil {
+		return 0, false, nil
+	}
+	d, err := t.cpu(ctx)
+	if err != nil {
+		return 0, false, fmt.Errorf("target %s: cpu: %w", t.Name, err)
+	}
+	return d, true, nil
 }
 
 // Close stops the broker. ctx bounds kspring's clean shutdown (flushing logs).
@@ -45,14 +63,17 @@ func (t *Target) Close(ctx context.Context) error {
 }
 
 // Kspring starts kspring's broker with its log in dir (which the caller owns
-// and removes) and creates topic with the given number of partitions. tune,
-// if not nil, adjusts the configuration before the broker is created.
-func Kspring(ctx context.Context, dir, topic string, partitions int32, tune func(*broker.Config)) (*Target, error) {
+// and removes) and creates topic with the given number of partitions.
+// properties, Kafka-named broker properties such as
+// "group.initial.rebalance.delay.ms", are set over the defaults.
+func Kspring(ctx context.Context, dir, topic string, partitions int32, properties map[string]string) (*Target, error) {
 	cfg := broker.DefaultConfig()
 	cfg.Listeners = []string{"PLAINTEXT://127.0.0.1:0"}
 	cfg.LogDirs = []string{dir}
-	if tune != nil {
-		tune(&cfg)
+	for k, v := range properties {
+		if err := cfg.Set(k, v); err != nil {
+			return nil, fmt.Errorf("target kspring: %w", err)
+		}
 	}
 	b, err := broker.New(cfg)
 	if err != nil {
@@ -84,16 +105,40 @@ func Kfake(topic string, partitions int32) (*Target, error) {
 	}, nil
 }
 
-// Start starts the target called name (NameKspring or NameKfake); dir is only
-// used by kspring.
-func Start(ctx context.Context, name, dir, topic string, partitions int32) (*Target, error) {
-	switch name {
+// Spec says which target to start and how.
+type Spec struct {
+	// Name is NameKspring or NameKfake.
+	Name string
+	// Dir holds kspring's log; the caller owns and removes it. kfake
+	// ignores it.
+	Dir string
+	// Topic is created with Partitions partitions.
+	Topic      string
+	Partitions int32
+	// Properties are kspring broker properties set over the defaults (see
+	// [Kspring]); kfake ignores them.
+	Properties map[string]string
+	// Process runs the target in a child process of its own, the way a
+	// broker runs in production, rather than in the caller's (see [Spawn]).
+	Process bool
+}
+
+// Start starts the target spec names, in this process or in a child.
+func Start(ctx context.Context, spec Spec) (*Target, error) {
+	if spec.Process {
+		return Spawn(ctx, spec)
+	}
+	return startHere(ctx, spec)
+}
+
+func startHere(ctx context.Context, spec Spec) (*Target, error) {
+	switch spec.Name {
 	case NameKspring:
-		return Kspring(ctx, dir, topic, partitions, nil)
+		return Kspring(ctx, spec.Dir, spec.Topic, spec.Partitions, spec.Properties)
 	case NameKfake:
-		return Kfake(topic, partitions)
+		return Kfake(spec.Topic, spec.Partitions)
 	default:
-		return nil, fmt.Errorf("target %q: unknown (want %s or %s)", name, NameKspring, NameKfake)
+		return nil, fmt.Errorf("target %q: unknown (want %s or %s)", spec.Name, NameKspring, NameKfake)
 	}
 }
 
