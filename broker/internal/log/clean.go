@@ -176,7 +176,7 @@ func (l *Log) planClean(now time.Time) (*cleanPlan, error) {
 			break
 		}
 		p.segs = append(p.segs, cleanSeg{
-			seg: s, file: s.file, base: s.base, next: s.next, size: s.size,
+			seg: s, file: s.file.File, base: s.base, next: s.next, size: s.size,
 			largestTS: l.largestTimestamp(s), indexEntries: len(s.offsets),
 		})
 		if s.next <= first || uncleanable <= first {

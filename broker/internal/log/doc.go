@@ -8,8 +8,11 @@
 // Start from [Open] and [Log]. Batches are stored exactly as producers send
 // them (RecordBatch v2, see package batch): [Log.Append] assigns offsets by
 // patching each batch's base offset and leader epoch in place and writes
-// them with one write to the active segment's page cache; [Log.Read] returns
-// whole batches for a fetch with preads. Idempotent producers are checked
+// them with one write to the active segment's page cache. A fetch asks
+// [Log.ReadChunks] where its whole batches are: [Chunk]s, ranges of segment
+// files that hold a reference on their file, so the broker can send them
+// with sendfile and retention or the cleaner can drop the segment
+// meanwhile; [Log.Read] copies the same batches out. Idempotent producers are checked
 // and deduplicated as Kafka's ProducerStateManager does, and their state
 // survives restarts through snapshot files.
 //

@@ -363,7 +363,7 @@ func (l *Log) flushLocked() error {
 	for i, s := range l.segs {
 		last := i == len(l.segs)-1
 		if s.next > l.recoveryPoint || (s.size > 0 && s.base >= l.recoveryPoint) {
-			logs = append(logs, s.file)
+			logs = append(logs, s.file.File)
 		}
 		if !last && !s.indexSynced {
 			inactive = append(inactive, s)

@@ -3,8 +3,6 @@ package log
 import (
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 
 	"go.uber.org/zap"
 
@@ -21,15 +19,29 @@ import (
 // Read returns (nil, nil) when offset is EndOffset or nothing below
 // maxOffset is available, and ErrOffsetOutOfRange when offset is below
 // StartOffset or above EndOffset. The returned slice is newly allocated and
-// owned by the caller.
+// owned by the caller. The broker's fetch path uses ReadChunks instead.
 func (l *Log) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
-	return l.ReadAppend(nil, offset, maxBytes, maxOffset)
+	var buf [4]Chunk
+	chunks, err := l.ReadChunks(buf[:0], offset, maxBytes, maxOffset)
+	defer ReleaseChunks(chunks)
+	if err != nil || len(chunks) == 0 {
+		return nil, err
+	}
+	out := make([]byte, 0, ChunksLen(chunks))
+	for _, c := range chunks {
+		if out, err = c.AppendTo(out); err != nil {
+			return nil, fmt.Errorf("log %s: read offset %d: %w", l.dir, offset, err)
+		}
+	}
+	return out, nil
 }
 
-// ReadAppend is Read that appends the batches to dst and returns the
-// extended slice, so a caller can reuse one buffer across reads. With
-// nothing to read it returns dst unchanged.
-func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+// ReadChunks is Read that returns where the batches are instead of their
+// bytes: it appends to dst the chunks of segment files that hold them, in
+// order, each with a reference the caller must drop with Release once the
+// bytes are sent. With nothing to read, or on error, it returns dst
+// unchanged.
+func (l *Log) ReadChunks(dst []Chunk, offset int64, maxBytes int, maxOffset int64) ([]Chunk, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -42,60 +54,48 @@ func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64
 	if offset == end || offset >= maxOffset {
 		return dst, nil
 	}
-	out, err := l.read(dst, offset, maxBytes, maxOffset)
+	out, err := l.readChunks(dst, offset, maxBytes, maxOffset)
 	if err != nil {
+		ReleaseChunks(out[len(dst):])
 		return dst, fmt.Errorf("log %s: read offset %d: %w", l.dir, offset, err)
 	}
 	return out, nil
 }
 
-// read appends whole batches from offset to dst.
-func (l *Log) read(dst []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
-	base := len(dst)
+// readChunks appends the chunks of whole batches from offset to dst.
+// Callers hold mu.
+func (l *Log) readChunks(dst []Chunk, offset int64, maxBytes int, maxOffset int64) ([]Chunk, error) {
+	first := true
 	budget := int64(max(maxBytes, 0))
 	for i := l.segmentFor(offset); i < len(l.segs); i++ {
 		s := l.segs[i]
 		if s.next <= offset {
 			continue
 		}
-		pos, first, found, err := s.findBatch(offset)
+		pos, h, found, err := s.findBatch(offset)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
 		if !found {
 			continue
 		}
-		if first.LastOffset() >= maxOffset {
+		if h.LastOffset() >= maxOffset {
 			return dst, nil
 		}
-		if len(dst) == base && int64(first.Size()) > budget {
+		if first && int64(h.Size()) > budget {
 			// KIP-74: one whole batch even past maxBytes.
-			dst = slices.Grow(dst, first.Size())
-			b := dst[len(dst) : len(dst)+first.Size()]
-			if _, err := s.file.ReadAt(b, pos); err != nil {
-				return nil, err
-			}
-			return dst[:len(dst)+first.Size()], nil
+			return append(dst, s.chunk(pos, pos+int64(h.Size()))), nil
 		}
-		// Read as much as the budget allows in one pread, then cut at the
-		// last whole batch within the limits.
-		n := int(min(budget, s.size-pos))
-		dst = slices.Grow(dst, n)
-		buf := dst[len(dst) : len(dst)+n]
-		if _, err := s.file.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
+		end, err := s.batchesEnd(pos, pos+budget, maxOffset)
+		if err != nil {
+			return dst, err
 		}
-		cut := 0
-		for cut+batch.HeaderSize <= len(buf) {
-			h, _ := batch.ParseHeader(buf[cut:])
-			if h.LastOffset() >= maxOffset || cut+h.Size() > len(buf) || h.Size() < batch.HeaderSize {
-				break
-			}
-			cut += h.Size()
+		if end > pos {
+			dst = append(dst, s.chunk(pos, end))
+			budget -= end - pos
+			first = false
 		}
-		dst = dst[:len(dst)+cut]
-		budget -= int64(cut)
-		if int64(cut) < s.size-pos {
+		if end < s.size {
 			return dst, nil // stopped inside this segment: limits reached
 		}
 		offset = s.next

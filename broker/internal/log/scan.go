@@ -37,6 +37,19 @@ func newBatchReader(r io.ReaderAt, end int64) *batchReader {
 	return &batchReader{r: r, end: end, buf: *p, pooled: p}
 }
 
+// headerWindow is the read size of a reader that looks at batch headers
+// only: enough for the headers of the small batches between two offset
+// index entries, without reading the records of a large one.
+const headerWindow = 4 << 10
+
+// newHeaderReader returns a batchReader for walking headers (at with full
+// false) with small reads.
+func newHeaderReader(r io.ReaderAt, end int64) *batchReader {
+	br := newBatchReader(r, end)
+	br.buf = br.buf[:headerWindow]
+	return br
+}
+
 // release returns the buffer to the pool; the reader must not be used after.
 func (br *batchReader) release() {
 	if br.pooled != nil && cap(br.buf) == scanChunk {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/kspring/kspring/broker/internal/batch"
@@ -16,7 +17,7 @@ import (
 type segment struct {
 	base     int64
 	logPath  string
-	file     *os.File
+	file     *sharedFile // referenced by outstanding Chunks too
 	offFile  *os.File
 	timeFile *os.File
 
@@ -32,6 +33,7 @@ type segment struct {
 
 	rollBase    time.Time // segment.ms counts from here
 	indexSynced bool      // index files fsynced since they last changed
+	closed      bool      // close has run: the .log reference is gone
 }
 
 func segmentName(base int64, ext string) string { return fmt.Sprintf("%020d%s", base, ext) }
@@ -51,10 +53,11 @@ func openSegment(dir string, base int64, create bool) (*segment, error) {
 		flags |= os.O_TRUNC
 	}
 	s := &segment{base: base, logPath: logPath, next: base, maxTS: -1, maxTSOff: -1}
-	var err error
-	if s.file, err = os.OpenFile(logPath, flags, 0o644); err != nil {
+	f, err := os.OpenFile(logPath, flags, 0o644)
+	if err != nil {
 		return nil, err
 	}
+	s.file = newSharedFile(f)
 	if s.offFile, err = os.OpenFile(offPath, flags, 0o644); err != nil {
 		s.close()
 		return nil, err
@@ -74,9 +77,20 @@ func openSegment(dir string, base int64, create bool) (*segment, error) {
 	return s, nil
 }
 
+// close closes the index files and drops the segment's reference on the
+// .log file, which closes when no Chunk holds it any more.
 func (s *segment) close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	var errs []error
-	for _, f := range []*os.File{s.file, s.offFile, s.timeFile} {
+	if s.file != nil {
+		if err := s.file.release(); err != nil && !errors.Is(err, os.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range []*os.File{s.offFile, s.timeFile} {
 		if f != nil {
 			if err := f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 				errs = append(errs, err)
@@ -319,7 +333,7 @@ func (s *segment) syncIndexes() error {
 func (s *segment) findBatch(offset int64) (pos int64, h batch.Header, found bool, err error) {
 	rel := max(offset-s.base, 0)
 	pos = lookupOffset(s.offsets, uint32(min(rel, maxRelOffset)))
-	br := newBatchReader(s.file, s.size)
+	br := newHeaderReader(s.file, s.size)
 	defer br.release()
 	for pos < s.size {
 		h, _, err = br.at(pos, false)
@@ -332,6 +346,46 @@ func (s *segment) findBatch(offset int64) (pos int64, h batch.Header, found bool
 		pos += int64(h.Size())
 	}
 	return pos, batch.Header{}, false, nil
+}
+
+// batchesEnd returns where the longest run of whole batches that starts at
+// pos (a batch boundary) ends, if it ends at or before limit and holds only
+// offsets below maxOffset. It reads batch headers only, and only from the
+// last offset-index entry inside the run on: the batches before that entry
+// qualify without a look, since positions and offsets only grow.
+func (s *segment) batchesEnd(pos, limit, maxOffset int64) (int64, error) {
+	limit = min(limit, s.size)
+	if limit == s.size && maxOffset >= s.next {
+		return s.size, nil
+	}
+	i := sort.Search(len(s.offsets), func(i int) bool {
+		e := s.offsets[i]
+		return int64(e.pos) > limit || s.base+int64(e.rel) >= maxOffset
+	})
+	at := pos
+	if i > 0 {
+		at = max(at, int64(s.offsets[i-1].pos))
+	}
+	br := newHeaderReader(s.file, s.size)
+	defer br.release()
+	for at < limit {
+		h, _, err := br.at(at, false)
+		if err != nil {
+			return 0, err
+		}
+		end := at + int64(h.Size())
+		if end > limit || h.LastOffset() >= maxOffset {
+			break
+		}
+		at = end
+	}
+	return at, nil
+}
+
+// chunk returns the file range [pos, end) as a Chunk holding a reference.
+func (s *segment) chunk(pos, end int64) Chunk {
+	s.file.acquire()
+	return Chunk{f: s.file, pos: pos, n: end - pos}
 }
 
 // finishRecovered sets a recovered segment's roll clock: the first batch's

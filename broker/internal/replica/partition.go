@@ -89,9 +89,10 @@ func (p *Partition) Read(offset int64, maxBytes int) ([]byte, error) {
 	return p.log.Read(offset, maxBytes, p.HighWatermark())
 }
 
-// ReadAppend is Read appending to dst, for callers that reuse a buffer.
-func (p *Partition) ReadAppend(dst []byte, offset int64, maxBytes int) ([]byte, error) {
-	return p.log.ReadAppend(dst, offset, maxBytes, p.HighWatermark())
+// ReadChunks is Read returning the segment-file chunks that hold the
+// batches, appended to dst; the caller releases each (see log.Chunk).
+func (p *Partition) ReadChunks(dst []log.Chunk, offset int64, maxBytes int) ([]log.Chunk, error) {
+	return p.log.ReadChunks(dst, offset, maxBytes, p.HighWatermark())
 }
 
 // Settings returns the partition's effective configuration.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
@@ -56,9 +57,10 @@ type conn struct {
 	closing  bool
 	inFlight bool
 
-	hdr     [4]byte
-	out     []byte // response buffer, reused
-	scratch []byte // fetch read buffer, reused; valid until the response is written
+	hdr   [4]byte
+	out   []byte          // response buffer, reused
+	fetch fetchData       // batches of the fetch response being written
+	raw   syscall.RawConn // for sendfile; nil if the connection cannot
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -68,6 +70,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return &conn{
 		s: s, nc: nc,
 		br:  bufio.NewReaderSize(nc, 64<<10),
+		raw: rawConnFor(nc),
 		log: s.logger.With(zap.String("peer", nc.RemoteAddr().String())),
 	}
 }
@@ -93,6 +96,7 @@ func (c *conn) setInFlight(v bool) (closing bool) {
 
 func (c *conn) serve() {
 	defer c.nc.Close()
+	defer c.fetch.reset()
 	for {
 		if idle := c.s.settings.ConnectionsMaxIdle; idle > 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
@@ -213,6 +217,7 @@ func (s *Server) decode(c *conn, buf []byte) (*Request, error) {
 
 // writeResponse frames and writes resp.
 func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
+	defer c.fetch.reset()
 	if f, ok := resp.(*kmsg.FetchResponse); ok {
 		if done, err := c.writeFetch(req, f); done || err != nil {
 			return err
@@ -220,10 +225,7 @@ func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
 	}
 	b := c.encode(req, resp)
 	_, err := c.nc.Write(b)
-	// Keep buffers for reuse up to a bound, so an idle connection does not
-	// pin a huge one.
 	c.out = keepBuffer(b)
-	c.scratch = keepBuffer(c.scratch)
 	return err
 }
 
@@ -245,6 +247,8 @@ func (c *conn) encode(req *Request, resp kmsg.Response) []byte {
 // maxKeptBuffer bounds the buffers a connection keeps between requests.
 const maxKeptBuffer = 16 << 20
 
+// keepBuffer returns b emptied for reuse, or nil if it is too large to
+// keep, so an idle connection does not pin a huge buffer.
 func keepBuffer(b []byte) []byte {
 	if cap(b) > maxKeptBuffer {
 		return nil

@@ -19,6 +19,13 @@
 // replica.Partition -> log.Log. Handlers take Server.mu only to copy the
 // listener list (DescribeConfigs), calling nothing while they hold it.
 //
+// Record data is not copied through the broker on the way out: a fetch
+// response is encoded with placeholders for its large batch sets, which go
+// to the socket from the segment files with sendfile(2) on Linux (see
+// fetch_write.go), as Kafka's zero-copy transfer does. Elsewhere, and for
+// small sets, the batches are read into a reused buffer and written with
+// the rest in one writev.
+//
 // Malformed input never crashes the broker: a frame over
 // socket.request.max.bytes, a truncated or undecodable request, or an unknown
 // API key is logged with the peer's address and the connection is closed, as

@@ -106,13 +106,14 @@ func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse)
 }
 
 // readFetch reads every target into the response, replacing what an earlier
-// pass read. The batches are read into the connection's scratch buffer,
-// which lives until the response is written. It returns the bytes read and
-// whether any partition failed.
+// pass read. Batch sets stay in the segment files, to be sent from there
+// when the response is written, or are copied into the connection's
+// scratch buffer (see fetchData). It returns the bytes read and whether
+// any partition failed.
 func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fetchTarget, maxBytes int) (int, bool) {
+	d := &req.conn.fetch
+	d.reset()
 	total, failed := 0, false
-	scratch := req.conn.scratch[:0]
-	defer func() { req.conn.scratch = scratch }()
 	for _, t := range targets {
 		sp := &resp.Topics[t.ti].Partitions[t.pi]
 		sp.ErrorCode = 0
@@ -127,34 +128,33 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 			}
 			limit = 1 // KIP-74: still return one batch
 		}
-		start := len(scratch)
+		from := len(d.chunks)
 		var err error
-		scratch, err = t.p.ReadAppend(scratch, t.req.FetchOffset, limit)
-		data := scratch[start:len(scratch):len(scratch)]
-		switch {
-		case errors.Is(err, log.ErrOffsetOutOfRange):
-			sp.ErrorCode = kerr.OffsetOutOfRange.Code
-			failed = true
-			continue
-		case errors.Is(err, replica.ErrDeleted):
-			sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			failed = true
-			continue
-		case err != nil:
-			s.logger.Error("fetch read failed", zap.String("topic", t.p.Topic), zap.Int32("partition", t.p.Index), zap.Error(err))
-			sp.ErrorCode = kerr.KafkaStorageError.Code
-			failed = true
-			continue
-		}
-		if total > 0 && len(data) > limit {
+		d.chunks, err = t.p.ReadChunks(d.chunks, t.req.FetchOffset, limit)
+		n := int(log.ChunksLen(d.chunks[from:]))
+		if err == nil && total > 0 && n > limit {
 			// The log returns at least one batch, but only the first
 			// partition with data may exceed the limits (KIP-74); the
 			// others wait for a later fetch.
+			d.drop(from)
 			continue
 		}
-		if len(data) > 0 {
-			sp.RecordBatches = data
-			total += len(data)
+		if err == nil && n > 0 {
+			err = d.add(sp, from, req.conn.raw != nil)
+		}
+		switch {
+		case err == nil:
+			total += n
+		case errors.Is(err, log.ErrOffsetOutOfRange):
+			sp.ErrorCode = kerr.OffsetOutOfRange.Code
+			failed = true
+		case errors.Is(err, replica.ErrDeleted):
+			sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			failed = true
+		default:
+			s.logger.Error("fetch read failed", zap.String("topic", t.p.Topic), zap.Int32("partition", t.p.Index), zap.Error(err))
+			sp.ErrorCode = kerr.KafkaStorageError.Code
+			failed = true
 		}
 	}
 	return total, failed
