@@ -30,6 +30,45 @@ func BenchmarkConsume(b *testing.B) {
 	}
 }
 
+// BenchmarkFetch is BenchmarkConsume with raw Fetch requests through kgo
+// (load.FetchAll): every batch is CRC-checked and stepped over but its
+// records are not decoded. kgo's per-record decoding is the same work
+// whichever broker sent the batches, and with one consumer on two cores it
+// dominates BenchmarkConsume; without it, what is measured is how fast the
+// broker serves consumers. Same topic, data, request limits (kgo's
+// defaults: 50 MiB per fetch, 1 MiB per partition) and MB/s of values.
+func BenchmarkFetch(b *testing.B) {
+	for _, size := range sizes {
+		for _, name := range targets {
+			b.Run(fmt.Sprintf("size=%s/target=%s", size.name, name), func(b *testing.B) {
+				benchFetch(b, name, size.bytes)
+			})
+		}
+	}
+}
+
+func benchFetch(b *testing.B, name string, size int) {
+	ctx := benchContext(b)
+	t := startTarget(b, name)
+	n := max(1, *consumeMiB<<20/size)
+	require.NoError(b, load.Fill(ctx, t.Addr, topic, load.AcksAll, n, value(size)))
+
+	b.SetBytes(int64(n * size))
+	b.ReportAllocs()
+	cpu := startCPU(b, t)
+	for b.Loop() {
+		records, _, err := load.FetchAll(ctx, t.Addr, topic, int64(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if records != int64(n) {
+			b.Fatalf("fetched %d records, want %d", records, n)
+		}
+	}
+	cpu.report(b)
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
 func benchConsume(b *testing.B, name string, size int) {
 	ctx := benchContext(b)
 	t := startTarget(b, name)

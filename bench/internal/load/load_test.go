@@ -74,6 +74,12 @@ func TestPipelineRoundTrip(t *testing.T) {
 			}
 			require.Equal(t, want, bytes)
 			require.Greater(t, len(last), 1, "keyed records should spread over partitions")
+
+			// FetchAll sees the same records, in whole batches with good CRCs.
+			records, batchBytes, err := load.FetchAll(ctx, tg.Addr, "t", 2*perMode)
+			require.NoError(t, err)
+			require.Equal(t, int64(2*perMode), records)
+			require.Greater(t, batchBytes, bytes, "batches are values plus keys and framing")
 		})
 	}
 }
