@@ -967,50 +967,64 @@ func TestLogAppendTime(t *testing.T) {
 	}
 }
 
+// TestFetchLongPoll: a fetch with nothing to read waits up to MaxWaitMillis
+// and is answered as soon as a record arrives in any partition it asked for.
 func TestFetchLongPoll(t *testing.T) {
 	t.Parallel()
 	addr := startBroker(t).Addr()
-	const topic = "long-poll"
-	createTopic(t, addr, topic, 1, nil)
+	for _, partitions := range []int32{1, 3} {
+		t.Run(fmt.Sprintf("partitions=%d", partitions), func(t *testing.T) {
+			topic := fmt.Sprintf("long-poll-%d", partitions)
+			createTopic(t, addr, topic, partitions, nil)
+			var parts []fetchPart
+			for p := range partitions {
+				parts = append(parts, fetchPart{Partition: p, Offset: 0, MaxBytes: 1 << 20})
+			}
+			last := partitions - 1 // the partition the record goes to
 
-	// Nothing to read and a short wait: an empty answer, no error.
-	c := dialWire(t, addr)
-	req := fetchReq(topic, 1<<20, fetchPart{Partition: 0, Offset: 0, MaxBytes: 1 << 20})
-	req.MinBytes, req.MaxWaitMillis = 1, 50
-	resp := c.do(req).(*kmsg.FetchResponse)
-	requireCode(t, nil, resp.ErrorCode)
-	requireCode(t, nil, resp.Topics[0].Partitions[0].ErrorCode)
-	require.Empty(t, resp.Topics[0].Partitions[0].RecordBatches)
+			// Nothing to read and a short wait: an empty answer, no error.
+			c := dialWire(t, addr)
+			req := fetchReq(topic, 1<<20, parts...)
+			req.MinBytes, req.MaxWaitMillis = 1, 50
+			resp := c.do(req).(*kmsg.FetchResponse)
+			requireCode(t, nil, resp.ErrorCode)
+			for _, p := range resp.Topics[0].Partitions {
+				requireCode(t, nil, p.ErrorCode)
+				require.Empty(t, p.RecordBatches)
+			}
 
-	// A long poll is answered with a record produced while it waits.
-	req.MaxWaitMillis = 5000
-	corr := c.send(req)
-	type result struct {
-		corr int32
-		body []byte
-		err  error
+			// A long poll is answered with a record produced while it waits.
+			req.MaxWaitMillis = 5000
+			corr := c.send(req)
+			type result struct {
+				corr int32
+				body []byte
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				corr, body, err := c.readFrame()
+				done <- result{corr, body, err}
+			}()
+			p := dialWire(t, addr)
+			requireCode(t, nil, produceRaw(t, p, topic, last, batch.Build(nil, 0, time.Now().UnixMilli(), values("wake up"))).ErrorCode)
+			var res result
+			select {
+			case res = <-done:
+			case <-time.After(waitFor):
+				t.Fatalf("long poll not answered within %v", waitFor)
+			}
+			require.NoError(t, res.err)
+			require.Equal(t, corr, res.corr)
+			got, err := decodeResponse(req, res.body)
+			require.NoError(t, err)
+			fr := got.(*kmsg.FetchResponse)
+			sp := fr.Topics[0].Partitions[last]
+			requireCode(t, nil, sp.ErrorCode)
+			_, recs := decodeBatches(t, sp.RecordBatches)
+			require.Equal(t, []string{"wake up"}, valuesOf(recs))
+		})
 	}
-	done := make(chan result, 1)
-	go func() {
-		corr, body, err := c.readFrame()
-		done <- result{corr, body, err}
-	}()
-	p := dialWire(t, addr)
-	requireCode(t, nil, produceRaw(t, p, topic, 0, batch.Build(nil, 0, time.Now().UnixMilli(), values("wake up"))).ErrorCode)
-	var res result
-	select {
-	case res = <-done:
-	case <-time.After(waitFor):
-		t.Fatalf("long poll not answered within %v", waitFor)
-	}
-	require.NoError(t, res.err)
-	require.Equal(t, corr, res.corr)
-	got, err := decodeResponse(req, res.body)
-	require.NoError(t, err)
-	fr := got.(*kmsg.FetchResponse)
-	requireCode(t, nil, fr.Topics[0].Partitions[0].ErrorCode)
-	_, recs := decodeBatches(t, fr.Topics[0].Partitions[0].RecordBatches)
-	require.Equal(t, []string{"wake up"}, valuesOf(recs))
 }
 
 // TestCloseAnswersLongPoll: Close answers a fetch that waits for data

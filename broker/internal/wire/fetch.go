@@ -14,6 +14,7 @@ package wire
 import (
 	"context"
 	"errors"
+	"reflect"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -176,7 +177,9 @@ func checkLeaderEpoch(client, current int32) *kerr.Error {
 	return kerr.FencedLeaderEpoch
 }
 
-// waitAny waits until one of chans closes (true), or d passes or ctx ends (false).
+// waitAny waits until one of chans closes (true), or d passes or ctx ends
+// (false). A fetch of many partitions waits on all of them at once with one
+// select built at run time, rather than a goroutine per partition.
 func waitAny(ctx context.Context, chans []<-chan struct{}, d time.Duration) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
@@ -189,26 +192,13 @@ func waitAny(ctx context.Context, chans []<-chan struct{}, d time.Duration) bool
 		}
 		return false
 	}
-	woke := make(chan struct{}, 1)
-	stop := make(chan struct{})
-	defer close(stop)
+	cases := make([]reflect.SelectCase, 0, len(chans)+2)
+	cases = append(cases,
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
+		reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
 	for _, c := range chans {
-		go func() {
-			select {
-			case <-c:
-				select {
-				case woke <- struct{}{}:
-				default:
-				}
-			case <-stop:
-			}
-		}()
+		cases = append(cases, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c)})
 	}
-	select {
-	case <-woke:
-		return true
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-	return false
+	chosen, _, _ := reflect.Select(cases)
+	return chosen >= 2
 }
