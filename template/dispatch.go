@@ -3,6 +3,7 @@ package template
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,32 +18,72 @@ import (
 // else it queues for the completer. (Waking the completer for every record
 // would cost two goroutine switches per record.) It returns when the producer
 // has shut down and handed back every record.
+//
+// The records it completed it releases (budget, in-flight list) in batches:
+// when the producer has nothing more to hand back at once, or every
+// drainBatch records. Until then they hold their budget a little longer.
 func (t *Template[K, V]) drain() {
 	successes, errs := t.producer.Successes(), t.producer.Errors()
+	var done []*inflight[K, V] // completed here, to release
+	var queued []back          // for the completer
 	for successes != nil || errs != nil {
-		select {
-		case msg, ok := <-successes:
-			if !ok {
-				successes = nil
-				continue
+		var msg *sarama.ProducerMessage
+		ok := false
+		if n := len(done) + len(queued); n > 0 && n < drainBatch {
+			select { // costs no lock when nothing waits
+			case msg, ok = <-successes:
+			default:
 			}
-			if t.quiet {
-				if r, ok := msg.Metadata.(*inflight[K, V]); ok && r.f.completeQuietly(msg) {
-					t.fl.release(r)
-					t.recycle(r)
+		}
+		if !ok {
+			// Nothing more at once: settle before waiting. Errors get a look
+			// at least every drainBatch records.
+			t.settle(done, queued)
+			done, queued = done[:0], slices.Delete(queued, 0, len(queued))
+			var perr *sarama.ProducerError
+			select {
+			case msg, ok = <-successes:
+				if !ok {
+					successes = nil
 					continue
 				}
-			}
-			t.returns.push(back{msg: msg})
-		case pe, ok := <-errs:
-			if !ok {
-				errs = nil
+			case perr, ok = <-errs:
+				if !ok {
+					errs = nil
+					continue
+				}
+				queued = append(queued, back{msg: perr.Msg, err: perr.Err})
 				continue
 			}
-			t.returns.push(back{msg: pe.Msg, err: pe.Err})
+		}
+		r, ours := msg.Metadata.(*inflight[K, V])
+		if !t.quiet || !ours {
+			queued = append(queued, back{msg: msg})
+			continue
+		}
+		switch r.f.completeQuietly(msg) {
+		case quietDone:
+			done = append(done, r)
+		case quietCallbacks:
+			queued = append(queued, back{msg: msg})
+		case quietClaimed:
+			queued = append(queued, back{msg: msg, claimed: true})
 		}
 	}
+	t.settle(done, queued)
 	t.returns.close()
+}
+
+// drainBatch bounds the records drain holds before it releases them.
+const drainBatch = 128
+
+// settle releases and recycles the records drain completed and hands the
+// others to the completer.
+func (t *Template[K, V]) settle(done []*inflight[K, V], queued []back) {
+	t.fl.releaseAll(done)
+	t.spares.put(done)
+	clear(done)
+	t.returns.push(queued)
 }
 
 // completer is the goroutine that completes the futures of records the
@@ -55,16 +96,15 @@ func (t *Template[K, V]) completer() {
 	tick := time.NewTicker(min(max(min(t.deliveryTimeout, t.maxBlock)/10, 5*time.Millisecond), time.Second))
 	defer tick.Stop()
 	var batch []back
+	var rs []*inflight[K, V]
 	for closed := false; !closed; {
 		select {
 		case <-t.returns.wake:
 			batch, closed = t.returns.take(batch[:0])
-			for i, b := range batch {
-				t.returned(b.msg, b.err)
-				batch[i] = back{}
-			}
+			rs = t.returnedAll(batch, rs)
+			clear(batch)
 		case <-tick.C:
-			close(t.pulse.Swap(&pulse{c: make(chan struct{})}).c)
+			t.tick()
 			t.expire()
 		}
 	}
@@ -80,8 +120,9 @@ func (t *Template[K, V]) completer() {
 
 // back is a record the producer handed back, with its error if it failed.
 type back struct {
-	msg *sarama.ProducerMessage
-	err error
+	msg     *sarama.ProducerMessage
+	err     error
+	claimed bool // drain claimed the future and wrote msg into it
 }
 
 // backQueue carries records from drain to the completer. It is unbounded, but
@@ -93,9 +134,12 @@ type backQueue struct {
 	wake   chan struct{} // capacity 1: there is something to take
 }
 
-func (q *backQueue) push(b back) {
+func (q *backQueue) push(bs []back) {
+	if len(bs) == 0 {
+		return
+	}
 	q.mu.Lock()
-	q.items = append(q.items, b)
+	q.items = append(q.items, bs...)
 	q.mu.Unlock()
 	select {
 	case q.wake <- struct{}{}:
@@ -123,18 +167,36 @@ func (q *backQueue) take(spare []back) ([]back, bool) {
 	return items, q.closed
 }
 
-// returned completes the future of a record sarama handed back, and
-// recycles the record.
-func (t *Template[K, V]) returned(msg *sarama.ProducerMessage, err error) {
-	r, ok := msg.Metadata.(*inflight[K, V])
-	if !ok {
-		t.log.Error("kafka template: producer returned a record it was not given", zap.String("topic", msg.Topic))
-		return
+// returnedAll releases the records sarama handed back, completes their
+// futures and recycles the records. rs is scratch space; it returns it for
+// the next batch.
+func (t *Template[K, V]) returnedAll(batch []back, rs []*inflight[K, V]) []*inflight[K, V] {
+	rs = rs[:0]
+	for _, b := range batch {
+		if r, ok := b.msg.Metadata.(*inflight[K, V]); ok {
+			rs = append(rs, r)
+		} else {
+			t.log.Error("kafka template: producer returned a record it was not given", zap.String("topic", b.msg.Topic))
+		}
 	}
-	t.fl.release(r)
-	f := r.f
+	t.fl.releaseAll(rs)
+	for _, b := range batch {
+		if r, ok := b.msg.Metadata.(*inflight[K, V]); ok {
+			t.returned(r, b)
+		}
+	}
+	t.spares.put(rs)
+	clear(rs)
+	return rs
+}
+
+// returned completes the future of r, which sarama handed back as b says.
+func (t *Template[K, V]) returned(r *inflight[K, V], b back) {
+	msg, err, f := b.msg, b.err, r.f
 	switch {
-	case err == nil && t.quiet && f.completeQuietly(msg):
+	case b.claimed:
+		t.finishClaimed(f, nil)
+	case err == nil && t.quiet && f.completeQuietly(msg) == quietDone:
 	case f.claim():
 		if err == nil {
 			f.written(msg)
@@ -143,7 +205,6 @@ func (t *Template[K, V]) returned(msg *sarama.ProducerMessage, err error) {
 		}
 		t.finishClaimed(f, err)
 	}
-	t.recycle(r)
 }
 
 // expire fails the futures older than delivery-timeout-ms.

@@ -3,36 +3,45 @@ package template
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
 )
 
 // inflight is a record between Send and the producer handing it back: the
-// sarama message and the bookkeeping of a record in flight. It comes from the
-// template's pool and goes back once sarama is done with it, so a send
-// allocates little more than its Future.
+// sarama message and the bookkeeping of a record in flight. Templates recycle
+// them (see spares), so a send allocates little more than its Future. What
+// sarama's goroutines read (the message and its placement) is here, not in the
+// Future, so they do not pull the Future's cache lines.
 type inflight[K, V any] struct {
 	msg      sarama.ProducerMessage
 	keyEnc   rawEncoder
 	valueEnc rawEncoder
 	f        *Future[K, V]
+	linkedAt int64 // monotonic nanoseconds since the template's epoch; set by push
+	size     int32 // msg.ByteSize(2): the buffer-memory it holds while holding
 
-	// Guarded by flight.mu.
+	// Placement, for NewPartitioner.
+	partition int32
+	explicit  bool
+	custom    bool // the template has a Partitioner (WithPartitioner)
+
+	holding bool // holds size bytes of buffer-memory; see flight
+
+	// Guarded by flight.mu, but for next while r is on the incoming stack or
+	// among the spares.
 	linked     bool
-	held       int32 // bytes of buffer-memory this record holds
-	linkedAt   int64 // monotonic nanoseconds since the template's epoch
 	prev, next *inflight[K, V]
 }
 
 // route tells NewPartitioner where the record goes.
 func (r *inflight[K, V]) route() (int32, bool, Partitioner, []byte) {
-	f := r.f
 	var custom Partitioner
-	if f.owner != nil {
-		custom = f.owner.partitioner
+	if r.custom {
+		custom = r.f.owner.partitioner
 	}
-	return f.partition, f.explicit, custom, r.keyEnc.b
+	return r.partition, r.explicit, custom, r.keyEnc.b
 }
 
 // rawEncoder is a sarama.Encoder over bytes the template already holds.
@@ -51,9 +60,19 @@ func (e *rawEncoder) Length() int             { return len(e.b) }
 // sarama holds. A record leaves the list when sarama hands it back or its
 // future fails early. Methods that hand out futures read them under the lock:
 // a record may be recycled as soon as it is released.
+//
+// Send touches only the first cache line: it takes budget with a
+// compare-and-swap while nobody waits for budget, and pushes its record on
+// the incoming stack. The drainer and the completer, which release records in
+// batches, and Flush move incoming records into the list under mu. So a send
+// costs no lock and no cache line the drainer writes for every record.
 type flight[K, V any] struct {
+	avail    atomic.Int64                   // budget not held
+	waiting  atomic.Int32                   // len(waiters): while not 0, Sends queue
+	incoming atomic.Pointer[inflight[K, V]] // records linked since the last absorb, newest first, by next
+	_        [64]byte                       // keeps mu and the list off the line Sends write
+
 	mu         sync.Mutex
-	avail      int64
 	waiters    []*waiter
 	head, tail *inflight[K, V]
 }
@@ -64,21 +83,22 @@ type waiter struct {
 	granted bool
 }
 
-// acquire takes need bytes of budget for r and links it, waiting while the
+// acquire takes r.size bytes of budget for r and links it, waiting while the
 // budget is short until maxBlock passes (ErrBufferFull), ctx ends or closing
-// is closed (ErrClosed).
-func (fl *flight[K, V]) acquire(ctx context.Context, r *inflight[K, V], need int32, now time.Duration,
+// is closed (ErrClosed). Sends that find others waiting queue behind them.
+func (fl *flight[K, V]) acquire(ctx context.Context, r *inflight[K, V], now time.Duration,
 	maxBlock time.Duration, closing <-chan struct{}, clock func() time.Duration) error {
-	fl.mu.Lock()
-	if len(fl.waiters) == 0 && fl.avail >= int64(need) {
-		fl.avail -= int64(need)
-		r.held = need
-		fl.link(r, now)
-		fl.mu.Unlock()
+	need := r.size
+	if fl.waiting.Load() == 0 && fl.take(int64(need)) {
+		r.holding = true
+		fl.push(r, now)
 		return nil
 	}
 	w := &waiter{need: int64(need), ready: make(chan struct{})}
+	fl.mu.Lock()
 	fl.waiters = append(fl.waiters, w)
+	fl.waiting.Add(1)
+	fl.grant() // budget may have come back since take failed
 	fl.mu.Unlock()
 
 	timer := time.NewTimer(maxBlock)
@@ -98,15 +118,16 @@ func (fl *flight[K, V]) acquire(ctx context.Context, r *inflight[K, V], need int
 	defer fl.mu.Unlock()
 	if w.granted {
 		if err == nil {
-			r.held = need
-			fl.link(r, clock())
+			r.holding = true
+			fl.push(r, clock())
 			return nil
 		}
-		fl.avail += int64(need) // granted as we gave up: hand it on
+		fl.avail.Add(int64(need)) // granted as we gave up: hand it on
 	} else {
 		for i, o := range fl.waiters {
 			if o == w {
 				fl.waiters = append(fl.waiters[:i], fl.waiters[i+1:]...)
+				fl.waiting.Add(-1)
 				break
 			}
 		}
@@ -115,18 +136,45 @@ func (fl *flight[K, V]) acquire(ctx context.Context, r *inflight[K, V], need int
 	return err
 }
 
+// take takes n bytes of budget if that many are available.
+func (fl *flight[K, V]) take(n int64) bool {
+	for {
+		a := fl.avail.Load()
+		if a < n {
+			return false
+		}
+		if fl.avail.CompareAndSwap(a, a-n) {
+			return true
+		}
+	}
+}
+
 // grant hands budget to waiters in order while it lasts. Caller holds mu.
 func (fl *flight[K, V]) grant() {
 	for len(fl.waiters) > 0 {
 		w := fl.waiters[0]
-		if fl.avail < w.need {
+		if !fl.take(w.need) {
 			return
 		}
-		fl.avail -= w.need
 		w.granted = true
 		close(w.ready)
 		fl.waiters[0] = nil
 		fl.waiters = fl.waiters[1:]
+		fl.waiting.Add(-1)
+	}
+}
+
+// giveBack returns n bytes of budget and wakes waiters it satisfies. Caller
+// holds mu.
+func (fl *flight[K, V]) giveBack(n int64) {
+	if n == 0 {
+		return
+	}
+	fl.avail.Add(n)
+	// A waiter adds itself before it looks at avail, and we look for
+	// waiters after adding: one of us sees the other.
+	if fl.waiting.Load() > 0 {
+		fl.grant()
 	}
 }
 
@@ -134,12 +182,31 @@ func (fl *flight[K, V]) grant() {
 // never reached sarama.
 func (fl *flight[K, V]) release(r *inflight[K, V]) {
 	fl.mu.Lock()
-	if r.held > 0 {
-		fl.avail += int64(r.held)
-		r.held = 0
-		fl.grant()
-	}
+	fl.absorb()
 	fl.unlink(r)
+	if r.holding {
+		r.holding = false
+		fl.giveBack(int64(r.size))
+	}
+	fl.mu.Unlock()
+}
+
+// releaseAll releases rs under one lock.
+func (fl *flight[K, V]) releaseAll(rs []*inflight[K, V]) {
+	if len(rs) == 0 {
+		return
+	}
+	fl.mu.Lock()
+	fl.absorb()
+	var held int64
+	for _, r := range rs {
+		fl.unlink(r)
+		if r.holding {
+			r.holding = false
+			held += int64(r.size)
+		}
+	}
+	fl.giveBack(held)
 	fl.mu.Unlock()
 }
 
@@ -148,6 +215,7 @@ func (fl *flight[K, V]) release(r *inflight[K, V]) {
 func (fl *flight[K, V]) expired(cutoff time.Duration) []*Future[K, V] {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.absorb()
 	var out []*Future[K, V]
 	for r := fl.head; r != nil && r.linkedAt < int64(cutoff); r = fl.head {
 		fl.unlink(r)
@@ -160,6 +228,7 @@ func (fl *flight[K, V]) expired(cutoff time.Duration) []*Future[K, V] {
 func (fl *flight[K, V]) drain() []*Future[K, V] {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.absorb()
 	var out []*Future[K, V]
 	for r := fl.head; r != nil; r = fl.head {
 		fl.unlink(r)
@@ -172,6 +241,7 @@ func (fl *flight[K, V]) drain() []*Future[K, V] {
 func (fl *flight[K, V]) snapshot() []*Future[K, V] {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.absorb()
 	var out []*Future[K, V]
 	for r := fl.head; r != nil; r = r.next {
 		out = append(out, r.f)
@@ -179,8 +249,38 @@ func (fl *flight[K, V]) snapshot() []*Future[K, V] {
 	return out
 }
 
-func (fl *flight[K, V]) link(r *inflight[K, V], now time.Duration) {
-	r.linked, r.linkedAt = true, int64(now)
+// push puts r, linked at now, on the incoming stack.
+func (fl *flight[K, V]) push(r *inflight[K, V], now time.Duration) {
+	r.linkedAt = int64(now)
+	for {
+		top := fl.incoming.Load()
+		r.next = top
+		if fl.incoming.CompareAndSwap(top, r) {
+			return
+		}
+	}
+}
+
+// absorb moves the incoming records to the list's tail, oldest first. Caller
+// holds mu.
+func (fl *flight[K, V]) absorb() {
+	r := fl.incoming.Swap(nil)
+	var oldest *inflight[K, V]
+	for r != nil { // reverse the stack
+		next := r.next
+		r.next = oldest
+		oldest = r
+		r = next
+	}
+	for r := oldest; r != nil; {
+		next := r.next
+		fl.link(r)
+		r = next
+	}
+}
+
+func (fl *flight[K, V]) link(r *inflight[K, V]) {
+	r.linked = true
 	r.prev, r.next = fl.tail, nil
 	if fl.tail != nil {
 		fl.tail.next = r
@@ -205,4 +305,53 @@ func (fl *flight[K, V]) unlink(r *inflight[K, V]) {
 		fl.tail = r.prev
 	}
 	r.linked, r.prev, r.next = false, nil, nil
+}
+
+// spares are in-flight records to reuse. The drainer gives back the records
+// sarama handed back a batch at a time; Sends take one each. (A sync.Pool
+// would cost a Send a steal from the drainer's P for nearly every record.)
+// At most maxSpares are kept; the garbage collector takes the rest.
+type spares[K, V any] struct {
+	mu   sync.Mutex
+	free *inflight[K, V] // linked by next
+	n    int
+}
+
+const maxSpares = 4096
+
+// get returns a zeroed record.
+func (s *spares[K, V]) get() *inflight[K, V] {
+	s.mu.Lock()
+	r := s.free
+	if r != nil {
+		s.free, r.next = r.next, nil
+		s.n--
+	}
+	s.mu.Unlock()
+	if r == nil {
+		r = new(inflight[K, V])
+	}
+	return r
+}
+
+// put zeroes rs and keeps them for reuse.
+func (s *spares[K, V]) put(rs []*inflight[K, V]) {
+	if len(rs) == 0 {
+		return
+	}
+	var head, tail *inflight[K, V]
+	for _, r := range rs {
+		*r = inflight[K, V]{next: head} // drop references to user data
+		head = r
+		if tail == nil {
+			tail = r
+		}
+	}
+	s.mu.Lock()
+	if s.n < maxSpares {
+		tail.next = s.free
+		s.free = head
+		s.n += len(rs)
+	}
+	s.mu.Unlock()
 }

@@ -24,29 +24,40 @@ import (
 //
 // A Future is safe for concurrent use.
 type Future[K, V any] struct {
-	mu        sync.Mutex
-	claimed   atomic.Bool // one goroutine completes it; see Template.finish
-	completed atomic.Bool
+	mu    sync.Mutex
+	state atomic.Uint32 // futClaimed, futCompleted, futWaited
 
 	// Set by Send before the hand-off.
 	partition int32 // the explicit partition; backing store for rec.Partition
 	keySize   int32 // serialized sizes, -1 for null
 	valueSize int32
-	explicit  bool
-
-	running bool // completion is running callbacks; guarded by mu
 
 	// Where the record was written; set by the goroutine that claimed f.
 	wPartition int32
+	explicit   bool // set by Send: rec.Partition was given
 	offset     int64
 	timestamp  int64 // Unix milliseconds, as Kafka keeps it
 
-	done  chan struct{}
-	cbs   []callback[K, V]
-	rec   ProducerRecord[K, V] // set by Send, read after completion
+	w     *waiters[K, V] // guarded by mu; set once someone waits
+	rec   ProducerRecord[K, V]
 	err   error
 	owner *Template[K, V]
 	key   K // backing store for rec.Key of SendKey and friends
+}
+
+// Bits of Future.state.
+const (
+	futClaimed   = 1 << iota // one goroutine completes f; see Template.finish
+	futCompleted             // the outcome is set and never changes again
+	futWaited                // f has a done channel or callbacks (f.w)
+)
+
+// waiters are what completion must wake or run. Most futures never get one:
+// a future nobody waits on completes with two atomic operations.
+type waiters[K, V any] struct {
+	done    chan struct{}
+	cbs     []callback[K, V]
+	running bool // completion is running callbacks
 }
 
 type callback[K, V any] struct {
@@ -85,11 +96,8 @@ func (f *Future[K, V]) add(cb callback[K, V]) *Future[K, V] {
 		return f
 	}
 	f.mu.Lock()
-	if !f.completed.Load() || f.running {
-		if f.cbs == nil {
-			f.cbs = make([]callback[K, V], 0, 2) // OnSuccess and OnFailure, typically
-		}
-		f.cbs = append(f.cbs, cb)
+	if w := f.wait(); w != nil {
+		w.cbs = append(w.cbs, cb)
 		f.mu.Unlock()
 		return f
 	}
@@ -99,27 +107,51 @@ func (f *Future[K, V]) add(cb callback[K, V]) *Future[K, V] {
 	return f
 }
 
+// wait returns f's waiters, creating them, if f has not completed or is
+// running callbacks; nil if f has completed, when the caller acts at once.
+// Caller holds mu.
+func (f *Future[K, V]) wait() *waiters[K, V] {
+	for {
+		s := f.state.Load()
+		if s&futCompleted != 0 {
+			if f.w != nil && f.w.running {
+				return f.w
+			}
+			return nil
+		}
+		// futWaited goes on only while f has not completed: a completion
+		// without the lock (completeQuietly) either sees it or wins first.
+		if s&futWaited != 0 || f.state.CompareAndSwap(s, s|futWaited) {
+			if f.w == nil {
+				f.w = &waiters[K, V]{}
+			}
+			return f.w
+		}
+	}
+}
+
 // Done returns a channel that is closed when the future completes.
 func (f *Future[K, V]) Done() <-chan struct{} {
-	if f.completed.Load() {
+	if f.state.Load()&futCompleted != 0 {
 		return closedChan
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.completed.Load() {
+	w := f.wait()
+	if w == nil || f.state.Load()&futCompleted != 0 {
 		return closedChan
 	}
-	if f.done == nil {
-		f.done = make(chan struct{})
+	if w.done == nil {
+		w.done = make(chan struct{})
 	}
-	return f.done
+	return w.done
 }
 
 // Get waits for the outcome or for ctx to end. The error is a *SendError[K, V]
 // if the send failed, or ctx's error if ctx ended first; the send itself goes
 // on.
 func (f *Future[K, V]) Get(ctx context.Context) (SendResult[K, V], error) {
-	if !f.completed.Load() {
+	if f.state.Load()&futCompleted == 0 {
 		select {
 		case <-f.Done():
 		case <-ctx.Done():
@@ -132,7 +164,7 @@ func (f *Future[K, V]) Get(ctx context.Context) (SendResult[K, V], error) {
 // Result returns the outcome if the future has completed. Before that it
 // returns a zero result and a nil error; use Done to know which.
 func (f *Future[K, V]) Result() (SendResult[K, V], error) {
-	if !f.completed.Load() {
+	if f.state.Load()&futCompleted == 0 {
 		return SendResult[K, V]{}, nil
 	}
 	// Everything read here is written before completed is set, and never
@@ -145,23 +177,38 @@ func (f *Future[K, V]) Result() (SendResult[K, V], error) {
 
 // claim makes the caller the one goroutine that completes f. It reports false
 // if another already has.
-func (f *Future[K, V]) claim() bool { return f.claimed.CompareAndSwap(false, true) }
+func (f *Future[K, V]) claim() bool {
+	for {
+		s := f.state.Load()
+		if s&futClaimed != 0 {
+			return false
+		}
+		if f.state.CompareAndSwap(s, s|futClaimed) {
+			return true
+		}
+	}
+}
 
 // complete sets the outcome and runs the queued callbacks. Only the goroutine
 // that claimed f calls it, once.
 func (f *Future[K, V]) complete(err error) {
 	f.mu.Lock()
 	f.err = err
-	f.completed.Store(true)
-	done, cbs := f.done, f.cbs
-	f.cbs = nil
-	f.running = len(cbs) > 0
+	f.state.Or(futCompleted)
+	w := f.w
+	if w == nil {
+		f.mu.Unlock()
+		return
+	}
+	done, cbs := w.done, w.cbs
+	w.cbs = nil
+	w.running = len(cbs) > 0
 	f.mu.Unlock()
 	if done != nil {
 		close(done)
 	}
 	if len(cbs) == 0 {
-		return // no callbacks: the common case
+		return
 	}
 	res, _ := f.Result()
 	for {
@@ -171,10 +218,10 @@ func (f *Future[K, V]) complete(err error) {
 		// Run what was added meanwhile, in order, before later ones run at
 		// once on the goroutine adding them.
 		f.mu.Lock()
-		cbs = f.cbs
-		f.cbs = nil
+		cbs = w.cbs
+		w.cbs = nil
 		if len(cbs) == 0 {
-			f.running = false
+			w.running = false
 			f.mu.Unlock()
 			return
 		}
@@ -203,28 +250,64 @@ func (f *Future[K, V]) metadata() RecordMetadata {
 	}
 }
 
-// completeQuietly completes f as a success written as msg says, if it has no
-// callbacks to run. It reports false, doing nothing, if f has callbacks or
-// already completed; true if f is now complete or another goroutine has
-// claimed it.
-func (f *Future[K, V]) completeQuietly(msg *sarama.ProducerMessage) bool {
-	f.mu.Lock()
-	if len(f.cbs) > 0 || f.completed.Load() {
+// Outcomes of completeQuietly.
+const (
+	quietDone      = iota // f is complete, or another goroutine claimed it
+	quietCallbacks        // f has callbacks to run; nothing was done
+	quietClaimed          // the caller claimed f and wrote msg, but callbacks came: it must finish f
+)
+
+// completeQuietly completes f as a success written as msg says, unless f has
+// callbacks to run, which it leaves to the caller. It runs no user code. A
+// future nobody waits on completes without taking the lock.
+func (f *Future[K, V]) completeQuietly(msg *sarama.ProducerMessage) int {
+	s := f.state.Load()
+	if s&futClaimed != 0 {
+		return quietDone
+	}
+	if s == 0 {
+		if !f.state.CompareAndSwap(0, futClaimed) {
+			return f.completeQuietly(msg) // claimed or waited meanwhile
+		}
+		f.written(msg)
+		if f.state.CompareAndSwap(futClaimed, futClaimed|futCompleted) {
+			return quietDone
+		}
+		// Someone started waiting after the claim.
+		f.mu.Lock()
+		if len(f.w.cbs) > 0 {
+			f.mu.Unlock()
+			return quietClaimed
+		}
+		f.state.Or(futCompleted)
+		done := f.w.done
 		f.mu.Unlock()
-		return false
+		if done != nil {
+			close(done)
+		}
+		return quietDone
+	}
+	// Someone waits: complete under the lock, if only a done channel waits.
+	f.mu.Lock()
+	if f.w != nil && len(f.w.cbs) > 0 {
+		f.mu.Unlock()
+		return quietCallbacks
 	}
 	if !f.claim() {
 		f.mu.Unlock()
-		return true
+		return quietDone
 	}
 	f.written(msg)
-	f.completed.Store(true)
-	done := f.done
+	f.state.Or(futCompleted)
+	var done chan struct{}
+	if f.w != nil {
+		done = f.w.done
+	}
 	f.mu.Unlock()
 	if done != nil {
 		close(done)
 	}
-	return true
+	return quietDone
 }
 
 func (f *Future[K, V]) run(cb callback[K, V], res SendResult[K, V], err error) {

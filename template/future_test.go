@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,4 +159,74 @@ func TestFutureGetWaitsForCompletion(t *testing.T) {
 	r, err := f.Get(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(9), r.Metadata.Offset)
+}
+
+func TestFutureCompletesQuietly(t *testing.T) {
+	written := &sarama.ProducerMessage{Topic: "t", Partition: 2, Offset: 5}
+	tests := []struct {
+		name      string
+		setup     func(f *Future[string, string]) (ran *int)
+		want      int
+		completed bool
+	}{
+		{"nobody waits", func(*Future[string, string]) *int { return new(int) }, quietDone, true},
+		{"a done channel waits", func(f *Future[string, string]) *int { f.Done(); return new(int) }, quietDone, true},
+		{"a callback waits", func(f *Future[string, string]) *int {
+			ran := new(int)
+			f.OnSuccess(func(SendResult[string, string]) { *ran++ })
+			return ran
+		}, quietCallbacks, false},
+		{"another goroutine claimed it", func(f *Future[string, string]) *int {
+			require.True(t, f.claim())
+			return new(int)
+		}, quietDone, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &Future[string, string]{}
+			f.rec.Topic = "t"
+			ran := tc.setup(f)
+			require.Equal(t, tc.want, f.completeQuietly(written))
+			require.Zero(t, *ran, "completeQuietly runs no callback")
+			if !tc.completed {
+				select {
+				case <-f.Done():
+					t.Fatal("completed")
+				default:
+				}
+				return
+			}
+			<-f.Done()
+			r, err := f.Result()
+			require.NoError(t, err)
+			require.Equal(t, int32(2), r.Metadata.Partition)
+			require.Equal(t, int64(5), r.Metadata.Offset)
+		})
+	}
+}
+
+// A callback added while completeQuietly runs without the lock is run once,
+// by whoever the outcome tells to: never lost, never by completeQuietly.
+func TestFutureQuietCompletionRacesRegistration(t *testing.T) {
+	msg := &sarama.ProducerMessage{Topic: "t", Offset: 1}
+	for range 2000 {
+		f := &Future[string, string]{}
+		var calls atomic.Int64
+		added := make(chan struct{})
+		go func() {
+			defer close(added)
+			f.OnSuccess(func(SendResult[string, string]) { calls.Add(1) })
+		}()
+		switch f.completeQuietly(msg) {
+		case quietClaimed: // claimed and written: finish it, as the completer does
+			f.complete(nil)
+		case quietCallbacks: // not claimed: the completer claims it
+			require.True(t, f.claim())
+			f.written(msg)
+			f.complete(nil)
+		}
+		<-added
+		<-f.Done()
+		require.Equal(t, int64(1), calls.Load())
+	}
 }

@@ -95,8 +95,7 @@ func TestExplicitAndCustomPlacement(t *testing.T) {
 	p := NewPartitioner("orders")
 	route := func(explicit bool, part int32, custom Partitioner) *sarama.ProducerMessage {
 		f := &Future[string, string]{owner: &Template[string, string]{partitioner: custom}}
-		f.explicit, f.partition = explicit, part
-		r := &inflight[string, string]{f: f}
+		r := &inflight[string, string]{f: f, partition: part, explicit: explicit, custom: custom != nil}
 		r.keyEnc.b = []byte("k")
 		r.msg.Key = &r.keyEnc
 		r.msg.Metadata = r

@@ -3,6 +3,7 @@ package template
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -89,24 +90,18 @@ func (t *Template[K, V]) newFuture() *Future[K, V] {
 // goroutine may recycle it at once.
 func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
 	now := time.Now()
-	r := t.records.Get().(*inflight[K, V])
+	r := t.spares.get()
 	r.f = f
 	if err := t.prepare(ctx, f, r, now); err != nil {
 		t.finish(f, err)
-		t.recycle(r)
+		t.spares.put([]*inflight[K, V]{r})
 		return
 	}
 	if err := t.handOff(ctx, r, now.Sub(t.epoch)); err != nil {
 		t.fl.release(r)
 		t.finish(f, err)
-		t.recycle(r)
+		t.spares.put([]*inflight[K, V]{r})
 	}
-}
-
-// recycle returns a record sarama no longer holds to the pool.
-func (t *Template[K, V]) recycle(r *inflight[K, V]) {
-	*r = inflight[K, V]{} // drop references to user data
-	t.records.Put(r)
 }
 
 // prepare fills r.msg from f's record; now is the time of Send.
@@ -163,7 +158,9 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	}
 	if rec.Partition != nil {
 		f.partition, f.explicit = *rec.Partition, true
+		r.partition, r.explicit = f.partition, true
 	}
+	r.custom = t.partitioner != nil
 	msg.Timestamp = rec.Timestamp
 	if msg.Timestamp.IsZero() {
 		msg.Timestamp = now
@@ -172,6 +169,7 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	msg.Metadata = r
 
 	size := msg.ByteSize(2)
+	r.size = int32(min(size, math.MaxInt32))
 	if size > t.maxRecord {
 		return fmt.Errorf("%w: %d bytes serialized, more than max-request-size %d: %w",
 			ErrRecordTooLarge, size, t.maxRecord, kerr.MessageTooLarge)
@@ -192,7 +190,7 @@ func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now tim
 	if t.closed.Load() {
 		return ErrClosed
 	}
-	if err := t.fl.acquire(ctx, r, int32(r.msg.ByteSize(2)), now, t.maxBlock, t.closing, t.clock); err != nil {
+	if err := t.fl.acquire(ctx, r, now, t.maxBlock, t.closing, t.clock); err != nil {
 		return err
 	}
 	select {
@@ -202,21 +200,33 @@ func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now tim
 	}
 	// The producer is busy. Wait without a timer of our own (a timer per send
 	// costs an allocation and the runtime's timer locks): the completer's
-	// pulse wakes us to check the max-block-ms deadline.
+	// pulse wakes us to check the max-block-ms deadline, and Close's to
+	// return. Every channel in a select costs a lock, so a context that
+	// cannot end is left out.
 	deadline := now + t.maxBlock
+	done := ctx.Done()
 	for {
 		pulse := t.pulse.Load()
-		select {
-		case t.input <- &r.msg:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.closing:
-			return ErrClosed
-		case <-pulse.c:
-			if t.clock() >= deadline {
-				return fmt.Errorf("%w: the producer took no record for max-block-ms %v", ErrBufferFull, t.maxBlock)
+		if done == nil {
+			select {
+			case t.input <- &r.msg:
+				return nil
+			case <-pulse.c:
 			}
+		} else {
+			select {
+			case t.input <- &r.msg:
+				return nil
+			case <-done:
+				return ctx.Err()
+			case <-pulse.c:
+			}
+		}
+		if t.closed.Load() {
+			return ErrClosed
+		}
+		if t.clock() >= deadline {
+			return fmt.Errorf("%w: the producer took no record for max-block-ms %v", ErrBufferFull, t.maxBlock)
 		}
 	}
 }

@@ -42,8 +42,8 @@ type Template[K, V any] struct {
 	maxBlock        time.Duration
 	deliveryTimeout time.Duration
 
-	fl      flight[K, V]
-	records sync.Pool // of *inflight[K, V]
+	fl     flight[K, V]
+	spares spares[K, V]
 
 	// sendMu is read-held by a Send while it hands its record to the
 	// producer; Close takes it to wait until no Send is doing so.
@@ -57,8 +57,28 @@ type Template[K, V any] struct {
 }
 
 // pulse is a channel the completer closes, and replaces, on every tick: a
-// shared, allocation-free clock for Sends waiting on the producer.
+// shared, allocation-free clock for Sends waiting on the producer. Close
+// closes the last one and puts closedPulse in its place, so it also wakes
+// Sends when the template closes.
 type pulse struct{ c chan struct{} }
+
+var closedPulse = &pulse{c: closedChan}
+
+// tick closes the current pulse and starts the next one, unless the template
+// has closed.
+func (t *Template[K, V]) tick() {
+	next := &pulse{c: make(chan struct{})}
+	for {
+		cur := t.pulse.Load()
+		if cur == closedPulse {
+			return
+		}
+		if t.pulse.CompareAndSwap(cur, next) {
+			close(cur.c)
+			return
+		}
+	}
+}
 
 // New returns a template that sends through a new sarama AsyncProducer on
 // client. The template owns the producer; the caller keeps owning client and
@@ -130,8 +150,7 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		closing:         make(chan struct{}),
 		dispatched:      make(chan struct{}),
 	}
-	t.fl.avail = s.bufferMemory
-	t.records.New = func() any { return new(inflight[K, V]) }
+	t.fl.avail.Store(s.bufferMemory)
 	t.pulse.Store(&pulse{c: make(chan struct{})})
 	if t.log == nil {
 		t.log = zap.L()
@@ -228,8 +247,7 @@ func (t *Template[K, V]) Flush(ctx context.Context) error {
 // once, but not from a callback.
 func (t *Template[K, V]) Close(ctx context.Context) error {
 	t.closeOnce.Do(func() {
-		t.closed.Store(true)
-		close(t.closing)
+		t.markClosed()
 		// Wait for Sends handing a record to the producer; closing woke
 		// any that were blocked.
 		t.sendMu.Lock()
@@ -243,6 +261,14 @@ func (t *Template[K, V]) Close(ctx context.Context) error {
 		t.failAll(fmt.Errorf("%w before the broker confirmed delivery: %w", ErrClosed, ctx.Err()))
 		return fmt.Errorf("template: close: %w", ctx.Err())
 	}
+}
+
+// markClosed makes later Sends fail with ErrClosed and wakes the ones
+// waiting for budget or for the producer.
+func (t *Template[K, V]) markClosed() {
+	t.closed.Store(true)
+	close(t.closing)
+	close(t.pulse.Swap(closedPulse).c)
 }
 
 // failAll completes every outstanding future with err.
