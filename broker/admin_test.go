@@ -732,6 +732,7 @@ func TestAdminDescribeBrokerConfigs(t *testing.T) {
 	b := startAdminBroker(t, func(c *broker.Config) {
 		c.NodeID = 7
 		c.LogRetentionMs = time.Hour
+		c.ProducerIDExpirationMs = 2 * time.Hour
 	})
 	adm := adminKadm(t, b)
 	rcs, err := adm.DescribeBrokerConfigs(adminCtx(t), 7)
@@ -750,6 +751,7 @@ func TestAdminDescribeBrokerConfigs(t *testing.T) {
 		"auto.create.topics.enable": "true",
 		"num.partitions":            "1",
 		"message.max.bytes":         "1048588",
+		"producer.id.expiration.ms": "7200000",
 	} {
 		require.Contains(t, cfgs, key)
 		require.Equal(t, want, adminValue(t, cfgs[key]), key)

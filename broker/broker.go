@@ -193,6 +193,7 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		DeleteTopicEnable:        b.cfg.DeleteTopicEnable,
 		MaxRequestBytes:          b.cfg.SocketRequestMaxBytes,
 		ConnectionsMaxIdle:       b.cfg.ConnectionsMaxIdleMs,
+		ProducerIDExpiration:     b.cfg.ProducerIDExpirationMs,
 		OffsetsTopicPartitions:   b.cfg.OffsetsTopicNumPartitions,
 		OffsetsTopicReplication:  b.cfg.OffsetsTopicReplicationFactor,
 		BrokerConfigs:            b.cfg.topicDefaults(),

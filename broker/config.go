@@ -58,6 +58,7 @@ type Config struct {
 	GroupMinSessionTimeoutMs        time.Duration // group.min.session.timeout.ms
 	GroupMaxSessionTimeoutMs        time.Duration // group.max.session.timeout.ms
 	ConnectionsMaxIdleMs            time.Duration // connections.max.idle.ms
+	ProducerIDExpirationMs          time.Duration // producer.id.expiration.ms (< 0: never)
 	ControlledShutdownTimeout       time.Duration // how long Close waits for in-flight requests
 	OffsetsRetentionCheckIntervalMs time.Duration // offsets.retention.check.interval.ms
 }
@@ -92,6 +93,7 @@ func DefaultConfig() Config {
 		GroupMinSessionTimeoutMs:        6 * time.Second,
 		GroupMaxSessionTimeoutMs:        30 * time.Minute,
 		ConnectionsMaxIdleMs:            10 * time.Minute,
+		ProducerIDExpirationMs:          24 * time.Hour,
 		ControlledShutdownTimeout:       30 * time.Second,
 		OffsetsRetentionCheckIntervalMs: 10 * time.Minute,
 	}
@@ -111,6 +113,7 @@ func (c Config) withDefaults() (Config, error) {
 	setIfZero(&c.LogSegmentBytes, d.LogSegmentBytes)
 	setIfZero(&c.LogRollMs, d.LogRollMs)
 	setIfZero(&c.LogRetentionMs, d.LogRetentionMs)
+	setIfZero(&c.ProducerIDExpirationMs, d.ProducerIDExpirationMs)
 	setIfZero(&c.LogRetentionBytes, d.LogRetentionBytes)
 	setIfZero(&c.LogRetentionCheckIntervalMs, d.LogRetentionCheckIntervalMs)
 	setIfZero(&c.LogFlushIntervalMessages, d.LogFlushIntervalMessages)

@@ -109,6 +109,7 @@ var properties = map[string]property{
 	"group.min.session.timeout.ms":        msProp(func(c *Config) *time.Duration { return &c.GroupMinSessionTimeoutMs }, time.Millisecond),
 	"group.max.session.timeout.ms":        msProp(func(c *Config) *time.Duration { return &c.GroupMaxSessionTimeoutMs }, time.Millisecond),
 	"connections.max.idle.ms":             msProp(func(c *Config) *time.Duration { return &c.ConnectionsMaxIdleMs }, time.Millisecond),
+	"producer.id.expiration.ms":           msProp(func(c *Config) *time.Duration { return &c.ProducerIDExpirationMs }, time.Millisecond),
 }
 
 // ignoredProperties are common server.properties keys that a single-process

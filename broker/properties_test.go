@@ -20,6 +20,7 @@ auto.create.topics.enable=false
 log.retention.hours=24
 log.segment.bytes=\
   1048576
+producer.id.expiration.ms=3600000
 process.roles=broker,controller
 some.plugin.setting=1
 `
@@ -35,6 +36,7 @@ some.plugin.setting=1
 	require.False(t, cfg.AutoCreateTopicsEnable)
 	require.Equal(t, 24*time.Hour, cfg.LogRetentionMs)
 	require.Equal(t, int64(1048576), cfg.LogSegmentBytes)
+	require.Equal(t, time.Hour, cfg.ProducerIDExpirationMs)
 }
 
 func TestSetRejectsBadValues(t *testing.T) {

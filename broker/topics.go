@@ -31,7 +31,9 @@ var _ wire.Topics = (*topics)(nil)
 
 // settings returns the partition settings of a topic with the given overrides.
 func (t *topics) settings(overrides map[string]string) (replica.Settings, error) {
-	return replica.SettingsFromConfigs(topicconf.Effective(overrides, t.cfg.topicDefaults()))
+	s, err := replica.SettingsFromConfigs(topicconf.Effective(overrides, t.cfg.topicDefaults()))
+	s.Log.ProducerIDExpiration = t.cfg.ProducerIDExpirationMs // a broker setting, not a topic's
+	return s, err
 }
 
 // openAll opens every partition in the metadata (recovering its log) and

@@ -31,6 +31,12 @@ type Config struct {
 	MaxCompactionLagMs     time.Duration // max.compaction.lag.ms: dirty records older than this are compacted whatever the ratio; <= 0 = never (default)
 	MinCleanableDirtyRatio float64       // min.cleanable.dirty.ratio: dirty share of the log that triggers a clean; default 0.5
 
+	// ProducerIDExpiration is the broker's producer.id.expiration.ms: an
+	// idempotent producer's state (epoch, recent sequences) is forgotten
+	// once it has not written for this long; default 1 day, < 0 never. A
+	// producer that comes back after that is taken as new, as in Kafka.
+	ProducerIDExpiration time.Duration
+
 	// MessageTimestampType is message.timestamp.type: "CreateTime" (default)
 	// or "LogAppendTime", in which case Append stamps every batch with the
 	// append time.
@@ -47,6 +53,8 @@ const (
 	DefaultFileDeleteDelay    = time.Minute
 	DefaultDeleteRetentionMs  = 24 * time.Hour
 	DefaultMinCleanableRatio  = 0.5
+
+	DefaultProducerIDExpiration = 24 * time.Hour
 )
 
 // DefaultConfig returns Kafka's defaults.
@@ -61,6 +69,7 @@ func DefaultConfig() Config {
 		IndexIntervalBytes:    DefaultIndexIntervalBytes,
 		SegmentIndexBytes:     DefaultSegmentIndexBytes,
 		FileDeleteDelay:       DefaultFileDeleteDelay,
+		ProducerIDExpiration:  DefaultProducerIDExpiration,
 		CleanupPolicy:         "delete",
 		MessageTimestampType:  "CreateTime",
 
@@ -99,6 +108,9 @@ func (c Config) normalized() Config {
 	c.SegmentIndexBytes = max(c.SegmentIndexBytes, 4*timeEntrySize)
 	if c.FileDeleteDelay < 0 {
 		c.FileDeleteDelay = 0
+	}
+	if c.ProducerIDExpiration == 0 {
+		c.ProducerIDExpiration = DefaultProducerIDExpiration
 	}
 	if c.CleanupPolicy == "" {
 		c.CleanupPolicy = "delete"

@@ -265,7 +265,7 @@ func (l *Log) appendLocked(data []byte, list []appendBatch, records int64, leade
 		}
 		pos += int64(ab.h.Size())
 		if ab.h.Idempotent() {
-			l.producers.update(ab.h, ab.h.BaseOffset, ab.h.LastOffset())
+			l.producers.update(ab.h, ab.h.BaseOffset, ab.h.LastOffset(), now.UnixMilli())
 		}
 	}
 	seg.size = pos

@@ -265,7 +265,7 @@ func (l *Log) loadProducers() error {
 		b, err := os.ReadFile(snapshotPath(l.dir, off))
 		if err == nil {
 			var ps producerState
-			if ps, err = decodeProducerState(b); err == nil {
+			if ps, err = decodeProducerState(b, time.Now().UnixMilli()); err == nil {
 				l.producers, from = ps, max(off, from)
 				break
 			}
@@ -299,7 +299,7 @@ func (l *Log) replayProducers(from int64) error {
 				return err
 			}
 			if h.Idempotent() && h.LastOffset() >= from {
-				l.producers.update(h, h.BaseOffset, h.LastOffset())
+				l.producers.update(h, h.BaseOffset, h.LastOffset(), h.MaxTimestamp)
 			}
 			pos += int64(h.Size())
 		}

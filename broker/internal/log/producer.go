@@ -32,8 +32,9 @@ type batchMeta struct {
 }
 
 type producerEntry struct {
-	epoch   int16
-	batches []batchMeta // oldest first, at most maxProducerBatches
+	epoch     int16
+	lastWrite int64       // unix ms of the producer's last batch, for expiry
+	batches   []batchMeta // oldest first, at most maxProducerBatches
 }
 
 // lastSeq is the sequence of the producer's last batch, -1 if none is known.
@@ -45,7 +46,7 @@ func (e *producerEntry) lastSeq() int32 {
 }
 
 func (e *producerEntry) clone() *producerEntry {
-	return &producerEntry{epoch: e.epoch, batches: slices.Clone(e.batches)}
+	return &producerEntry{epoch: e.epoch, lastWrite: e.lastWrite, batches: slices.Clone(e.batches)}
 }
 
 // add records a batch, dropping the oldest beyond the limit.
@@ -110,15 +111,30 @@ func checkProducerBatch(e *producerEntry, h batch.Header) error {
 	return nil
 }
 
-// update records a batch written at base..last. It does no checks: callers
-// have run checkProducerBatch, or are replaying the log.
-func (ps producerState) update(h batch.Header, base, last int64) {
+// update records a batch written at base..last at time at (unix ms). It
+// does no checks: callers have run checkProducerBatch, or are replaying the
+// log.
+func (ps producerState) update(h batch.Header, base, last, at int64) {
 	e, ok := ps[h.ProducerID]
 	if !ok {
 		e = &producerEntry{epoch: h.ProducerEpoch}
 		ps[h.ProducerID] = e
 	}
 	e.apply(h, base, last)
+	e.lastWrite = max(e.lastWrite, at)
+}
+
+// expire forgets the producers that last wrote at or before cutoff (unix
+// ms) and returns how many.
+func (ps producerState) expire(cutoff int64) int {
+	n := 0
+	for id, e := range ps {
+		if e.lastWrite <= cutoff {
+			delete(ps, id)
+			n++
+		}
+	}
+	return n
 }
 
 // apply records a batch in e: a new epoch forgets the old epoch's batches,
@@ -135,13 +151,14 @@ func (e *producerEntry) apply(h batch.Header, base, last int64) {
 
 // Snapshots: "<20-digit offset>.snapshot" holds the state after every batch
 // below that offset. Layout (big-endian): version int16, count int32, then
-// per producer: id int64, epoch int16, n int8, n x (firstSeq int32, lastSeq
-// int32, baseOffset int64, lastOffset int64); then a CRC-32C of everything
-// before it. A torn or corrupt snapshot fails its CRC and is ignored.
+// per producer: id int64, epoch int16, last write int64 (unix ms; not in
+// version 1), n int8, n x (firstSeq int32, lastSeq int32, baseOffset int64,
+// lastOffset int64); then a CRC-32C of everything before it. A torn or
+// corrupt snapshot fails its CRC and is ignored.
 
 const (
 	snapshotExt     = ".snapshot"
-	snapshotVersion = 1
+	snapshotVersion = 2
 	keepSnapshots   = 3
 )
 
@@ -154,6 +171,7 @@ func (ps producerState) encode() []byte {
 		e := ps[id]
 		b = binary.BigEndian.AppendUint64(b, uint64(id))
 		b = binary.BigEndian.AppendUint16(b, uint16(e.epoch))
+		b = binary.BigEndian.AppendUint64(b, uint64(e.lastWrite))
 		b = append(b, byte(len(e.batches)))
 		for _, m := range e.batches {
 			b = binary.BigEndian.AppendUint32(b, uint32(m.firstSeq))
@@ -167,25 +185,35 @@ func (ps producerState) encode() []byte {
 
 var errBadSnapshot = errors.New("producer snapshot corrupt")
 
-func decodeProducerState(b []byte) (producerState, error) {
+// decodeProducerState decodes a snapshot. Producers from a version 1
+// snapshot, which has no write times, count as having written at loadedAt.
+func decodeProducerState(b []byte, loadedAt int64) (producerState, error) {
 	if len(b) < 10 {
 		return nil, errBadSnapshot
 	}
 	body, sum := b[:len(b)-4], binary.BigEndian.Uint32(b[len(b)-4:])
-	if crc32.Checksum(body, castagnoli) != sum || binary.BigEndian.Uint16(body) != snapshotVersion {
+	version := binary.BigEndian.Uint16(body)
+	if crc32.Checksum(body, castagnoli) != sum || version < 1 || version > snapshotVersion {
 		return nil, errBadSnapshot
+	}
+	head := 11 // id, epoch, batch count
+	if version >= 2 {
+		head += 8 // last write
 	}
 	n := binary.BigEndian.Uint32(body[2:])
 	body = body[6:]
-	ps := make(producerState, min(int(n), len(body)/11))
+	ps := make(producerState, min(int(n), len(body)/head))
 	for range n {
-		if len(body) < 11 {
+		if len(body) < head {
 			return nil, errBadSnapshot
 		}
 		id := int64(binary.BigEndian.Uint64(body))
-		e := &producerEntry{epoch: int16(binary.BigEndian.Uint16(body[8:]))}
-		nb := int(body[10])
-		body = body[11:]
+		e := &producerEntry{epoch: int16(binary.BigEndian.Uint16(body[8:])), lastWrite: loadedAt}
+		if version >= 2 {
+			e.lastWrite = int64(binary.BigEndian.Uint64(body[10:]))
+		}
+		nb := int(body[head-1])
+		body = body[head:]
 		if nb > maxProducerBatches || len(body) < nb*24 {
 			return nil, errBadSnapshot
 		}

@@ -1,8 +1,11 @@
 package log
 
 import (
+	"encoding/binary"
+	"hash/crc32"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -208,4 +211,90 @@ func TestProducerStateAfterTruncate(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, int32(29), last)
 	mustProduce(t, l, 1, 0, 30, 2)
+}
+
+// produceAt is produce with the append happening at now.
+func produceAt(t *testing.T, l *Log, now time.Time, pid int64, seq int32) AppendResult {
+	t.Helper()
+	b := batch.Build(nil, 0, now.UnixMilli(), records(0, 1, 10), batch.WithProducer(pid, 0, seq))
+	res, err := l.Append(b, 3, now)
+	require.NoError(t, err)
+	return res
+}
+
+// TestProducerStateExpires: a producer that has not written for
+// ProducerIDExpiration is forgotten by Maintain, one that has is kept, and
+// the write times survive a reopen (snapshot version 2).
+func TestProducerStateExpires(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.ProducerIDExpiration = time.Hour
+	l := openLog(t, dir, cfg)
+	old := produceAt(t, l, t0, 1, 0)
+	produceAt(t, l, t0.Add(40*time.Minute), 2, 0)
+
+	require.NoError(t, l.Maintain(t0.Add(59*time.Minute)))
+	_, _, ok := l.ProducerState(1)
+	require.True(t, ok, "not idle for an hour yet")
+
+	require.NoError(t, l.Maintain(t0.Add(time.Hour)))
+	_, _, ok = l.ProducerState(1)
+	require.False(t, ok, "idle for an hour: expired")
+	_, _, ok = l.ProducerState(2)
+	require.True(t, ok)
+
+	// An expired producer is new again: its retry is no longer recognised
+	// (as in Kafka), and it may go on at any sequence.
+	again := produceAt(t, l, t0.Add(time.Hour), 1, 0)
+	require.False(t, again.Duplicate)
+	require.Greater(t, again.BaseOffset, old.BaseOffset)
+	produceAt(t, l, t0.Add(time.Hour), 3, 7)
+
+	// Write times survive a clean reopen: producer 2 (last write at 40m)
+	// expires at 1h40m, not an hour after the reopen.
+	require.NoError(t, l.Close())
+	l = openLog(t, dir, cfg)
+	require.NoError(t, l.Maintain(t0.Add(100*time.Minute)))
+	_, _, ok = l.ProducerState(2)
+	require.False(t, ok)
+	_, _, ok = l.ProducerState(1)
+	require.True(t, ok)
+}
+
+func TestProducerStateNeverExpiresWhenDisabled(t *testing.T) {
+	cfg := testConfig()
+	cfg.ProducerIDExpiration = -1
+	l := openLog(t, t.TempDir(), cfg)
+	produceAt(t, l, t0, 1, 0)
+	require.NoError(t, l.Maintain(t0.Add(365*24*time.Hour)))
+	_, _, ok := l.ProducerState(1)
+	require.True(t, ok)
+}
+
+// TestProducerSnapshotVersion1: a snapshot written before write times were
+// kept still loads; its producers count as written when it was loaded.
+func TestProducerSnapshotVersion1(t *testing.T) {
+	ps := producerState{7: {epoch: 2, lastWrite: 123, batches: []batchMeta{{firstSeq: 0, lastSeq: 4, baseOffset: 10, lastOffset: 14}}}}
+	v2 := ps.encode()
+	// Version 1 is version 2 without the 8-byte write time.
+	body := v2[:len(v2)-4]
+	v1 := binary.BigEndian.AppendUint16(nil, 1)
+	v1 = append(v1, body[2:6]...)  // count
+	v1 = append(v1, body[6:16]...) // id, epoch
+	v1 = append(v1, body[24:]...)  // n, batches
+	v1 = binary.BigEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
+
+	got, err := decodeProducerState(v1, 999)
+	require.NoError(t, err)
+	want := producerState{7: {epoch: 2, lastWrite: 999, batches: ps[7].batches}}
+	require.Equal(t, want, got)
+
+	got, err = decodeProducerState(v2, 999)
+	require.NoError(t, err)
+	require.Equal(t, ps, got)
+
+	v3 := append(binary.BigEndian.AppendUint16(nil, 3), body[2:]...) // a version from the future
+	v3 = binary.BigEndian.AppendUint32(v3, crc32.Checksum(v3, castagnoli))
+	_, err = decodeProducerState(v3, 999)
+	require.ErrorIs(t, err, errBadSnapshot)
 }

@@ -43,6 +43,7 @@ func (l *Log) Maintain(now time.Time) error {
 		}
 	}
 	l.removeDueFiles(now)
+	l.expireProducers(now)
 	flush := len(l.segs) > 1 && !l.segs[len(l.segs)-2].indexSynced
 	if l.cfg.FlushIntervalMs > 0 {
 		if l.lastTimeFlush.IsZero() {
@@ -152,6 +153,20 @@ func (l *Log) dropFront(n int, now time.Time, why string) error {
 	l.start = max(l.start, l.segs[0].base)
 	l.deleteSegments(del, now, why)
 	return nil
+}
+
+// expireProducers forgets idempotent producers that have not written for
+// ProducerIDExpiration (Kafka's producer.id.expiration.ms), so the state of
+// short-lived producers, one per client with kgo's and Java's idempotent
+// defaults, does not pile up in memory and snapshots. Callers hold mu.
+func (l *Log) expireProducers(now time.Time) {
+	if l.cfg.ProducerIDExpiration < 0 || len(l.producers) == 0 {
+		return
+	}
+	if n := l.producers.expire(now.Add(-l.cfg.ProducerIDExpiration).UnixMilli()); n > 0 {
+		l.logger.Info("expired idempotent producers", zap.String("dir", l.dir), zap.Int("producers", n),
+			zap.Int("remaining", len(l.producers)), zap.Duration("producer_id_expiration", l.cfg.ProducerIDExpiration))
+	}
 }
 
 // removeDueFiles removes deleted files whose delay has passed.

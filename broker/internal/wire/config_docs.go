@@ -38,6 +38,7 @@ var configDocs = map[string]string{
 	"delete.topic.enable":              "Whether topics may be deleted.",
 	"socket.request.max.bytes":         "Largest request the broker reads; larger ones close the connection.",
 	"connections.max.idle.ms":          "Idle time after which a connection is closed.",
+	"producer.id.expiration.ms":        "How long an idempotent producer's state is kept after its last write.",
 	"offsets.topic.num.partitions":     "Partitions of __consumer_offsets.",
 	"offsets.topic.replication.factor": "Replication factor of __consumer_offsets.",
 	"log.cleanup.policy":               "Default cleanup.policy of topics.",

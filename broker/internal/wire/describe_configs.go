@@ -148,6 +148,7 @@ func (s *Server) describeBrokerConfigs() []describedConfig {
 	static("delete.topic.enable", strconv.FormatBool(st.DeleteTopicEnable), kmsg.ConfigTypeBoolean)
 	static("socket.request.max.bytes", itoa(int64(st.MaxRequestBytes)), kmsg.ConfigTypeInt)
 	static("connections.max.idle.ms", itoa(st.ConnectionsMaxIdle.Milliseconds()), kmsg.ConfigTypeLong)
+	static("producer.id.expiration.ms", itoa(st.ProducerIDExpiration.Milliseconds()), kmsg.ConfigTypeInt)
 	static("offsets.topic.num.partitions", itoa(int64(st.OffsetsTopicPartitions)), kmsg.ConfigTypeInt)
 	static("offsets.topic.replication.factor", itoa(int64(st.OffsetsTopicReplication)), kmsg.ConfigTypeShort)
 	// The broker keys topic configs default to, with the topic config's type.

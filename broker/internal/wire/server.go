@@ -27,6 +27,7 @@ type Settings struct {
 	DeleteTopicEnable        bool
 	MaxRequestBytes          int32
 	ConnectionsMaxIdle       time.Duration
+	ProducerIDExpiration     time.Duration
 	OffsetsTopicPartitions   int32
 	OffsetsTopicReplication  int16
 	// BrokerConfigs are the broker-level values that topic configs default to,
