@@ -130,7 +130,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		b.parts.Run(runCtx, b.maintenanceInterval())
+		b.parts.Run(runCtx, b.maintenanceInterval(), max(b.cfg.LogCleanerBackoffMs, 10*time.Millisecond))
 	}()
 	b.logger.Info("kspring broker started", zap.Int32("node.id", b.cfg.NodeID),
 		zap.String("cluster.id", b.meta.ClusterID()), zap.Strings("listeners", b.Addrs()),

@@ -18,7 +18,10 @@ import (
 )
 
 func TestCompactionKeepsLatestValuePerKey(t *testing.T) {
-	b := startBroker(t, func(c *broker.Config) { c.LogRetentionCheckIntervalMs = 20 * time.Millisecond })
+	b := startBroker(t, func(c *broker.Config) {
+		c.LogRetentionCheckIntervalMs = 20 * time.Millisecond
+		c.LogCleanerBackoffMs = 20 * time.Millisecond
+	})
 	addr := b.Addr()
 	const topic = "compaction-latest"
 	createTopic(t, addr, topic, 1, map[string]string{

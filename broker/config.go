@@ -45,6 +45,7 @@ type Config struct {
 	LogIndexIntervalBytes       int32         // log.index.interval.bytes
 	LogSegmentDeleteDelayMs     time.Duration // log.segment.delete.delay.ms
 	LogCleanupPolicy            string        // log.cleanup.policy
+	LogCleanerBackoffMs         time.Duration // log.cleaner.backoff.ms: how often the cleaner looks for logs to compact
 	LogMessageTimestampType     string        // log.message.timestamp.type
 	MessageMaxBytes             int32         // message.max.bytes
 	MinInsyncReplicas           int16         // min.insync.replicas
@@ -82,6 +83,7 @@ func DefaultConfig() Config {
 		LogIndexIntervalBytes:           4096,
 		LogSegmentDeleteDelayMs:         time.Minute,
 		LogCleanupPolicy:                "delete",
+		LogCleanerBackoffMs:             15 * time.Second,
 		LogMessageTimestampType:         "CreateTime",
 		MessageMaxBytes:                 1048588,
 		MinInsyncReplicas:               1,
@@ -114,6 +116,7 @@ func (c Config) withDefaults() (Config, error) {
 	setIfZero(&c.LogRollMs, d.LogRollMs)
 	setIfZero(&c.LogRetentionMs, d.LogRetentionMs)
 	setIfZero(&c.ProducerIDExpirationMs, d.ProducerIDExpirationMs)
+	setIfZero(&c.LogCleanerBackoffMs, d.LogCleanerBackoffMs)
 	setIfZero(&c.LogRetentionBytes, d.LogRetentionBytes)
 	setIfZero(&c.LogRetentionCheckIntervalMs, d.LogRetentionCheckIntervalMs)
 	setIfZero(&c.LogFlushIntervalMessages, d.LogFlushIntervalMessages)

@@ -97,6 +97,7 @@ var properties = map[string]property{
 	"log.index.interval.bytes":            intProp(func(c *Config) *int32 { return &c.LogIndexIntervalBytes }, 32),
 	"log.segment.delete.delay.ms":         msProp(func(c *Config) *time.Duration { return &c.LogSegmentDeleteDelayMs }, time.Millisecond),
 	"log.cleanup.policy":                  stringProp(func(c *Config) *string { return &c.LogCleanupPolicy }),
+	"log.cleaner.backoff.ms":              msProp(func(c *Config) *time.Duration { return &c.LogCleanerBackoffMs }, time.Millisecond),
 	"log.message.timestamp.type":          stringProp(func(c *Config) *string { return &c.LogMessageTimestampType }),
 	"message.max.bytes":                   intProp(func(c *Config) *int32 { return &c.MessageMaxBytes }, 32),
 	"min.insync.replicas":                 intProp(func(c *Config) *int16 { return &c.MinInsyncReplicas }, 16),

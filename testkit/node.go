@@ -23,6 +23,7 @@ func testConfig(dir string) broker.Config {
 	cfg.GroupInitialRebalanceDelayMs = 0 // the first join completes at once
 	cfg.OffsetsTopicNumPartitions = 1    // __consumer_offsets: 1 partition, not 50
 	cfg.LogRetentionCheckIntervalMs = time.Second
+	cfg.LogCleanerBackoffMs = time.Second // compacted topics are cleaned within seconds
 	cfg.LogSegmentDeleteDelayMs = time.Millisecond
 	return cfg
 }

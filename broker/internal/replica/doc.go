@@ -4,8 +4,9 @@
 // replication) the leader/follower role, the ISR and leader epochs.
 //
 // Start from [Manager]: it opens, creates and deletes partitions in the log
-// directories and runs their background maintenance (retention, time-based
-// roll and flush).
+// directories and runs their background work: retention, time-based roll
+// and flush on one goroutine, compaction on another (Kafka's log cleaner),
+// so a long compaction holds up no other partition's maintenance.
 //
 // Concurrency: a Manager and its Partitions are safe for concurrent use.
 // Partitions are independent: there is no lock shared by two partitions on the

@@ -182,18 +182,29 @@ func parseDirName(name string) (string, int32, bool) {
 	return name[:i], int32(n), true
 }
 
-// Run does the partitions' background work every interval until ctx ends:
-// retention, time-based segment rolls and flushes, and compaction of
-// compacted topics.
-func (m *Manager) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+// Run does the partitions' background work until ctx ends, on two
+// goroutines so that a long compaction does not hold up the rest: every
+// interval, retention, time-based segment rolls and flushes; every
+// cleanerBackoff (Kafka's log.cleaner.backoff.ms), compaction of the
+// compacted topics that are due, as Kafka's log cleaner thread does. Run
+// returns when both have stopped; a compaction under way is finished first.
+func (m *Manager) Run(ctx context.Context, interval, cleanerBackoff time.Duration) {
+	var wg sync.WaitGroup
+	wg.Go(func() { every(ctx, interval, m.maintain) })
+	wg.Go(func() { every(ctx, cleanerBackoff, m.clean) })
+	wg.Wait()
+}
+
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func(time.Time)) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			m.maintain(now)
+			fn(now)
 		}
 	}
 }
@@ -204,8 +215,13 @@ func (m *Manager) maintain(now time.Time) {
 			m.logger.Warn("log maintenance failed", zap.String("topic", p.Topic),
 				zap.Int32("partition", p.Index), zap.Error(err))
 		}
+	}
+}
+
+func (m *Manager) clean(now time.Time) {
+	for _, p := range m.All() {
 		// A no-op unless cleanup.policy includes compact and the log is due.
-		if _, err := p.log.Compact(now); err != nil {
+		if _, err := p.log.Compact(now); err != nil && !errors.Is(err, log.ErrClosed) {
 			m.logger.Warn("log compaction failed", zap.String("topic", p.Topic),
 				zap.Int32("partition", p.Index), zap.Error(err))
 		}

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,4 +95,59 @@ func TestRemoveStray(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	require.ElementsMatch(t, []string{"kept-0", "not a partition", "cluster-metadata.json"}, names)
+}
+
+// TestRunCleansApartFromMaintenance: Run's retention and compaction loops
+// run on their own intervals, so a compaction does not wait for, or hold
+// up, the other partitions' maintenance.
+func TestRunCleansApartFromMaintenance(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		interval, cleanBackoff time.Duration
+		wantRetention, wantCmp bool
+	}{
+		{"maintenance only", 10 * time.Millisecond, time.Hour, true, false},
+		{"cleaner only", time.Hour, 10 * time.Millisecond, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := NewManager([]string{t.TempDir()}, zaptest.NewLogger(t))
+			require.NoError(t, err)
+			del, err := m.Open("del", 0, settings(t, map[string]string{"retention.ms": "60000", "segment.bytes": "1024"}))
+			require.NoError(t, err)
+			cmp, err := m.Open("cmp", 0, settings(t, map[string]string{
+				"cleanup.policy": "compact", "segment.bytes": "1024", "min.cleanable.dirty.ratio": "0",
+			}))
+			require.NoError(t, err)
+			old := time.Now().Add(-time.Hour)
+			for i := range 60 {
+				key := []byte{byte('a' + i%3)}
+				for _, p := range []*Partition{del, cmp} {
+					b := batch.Build(nil, 0, old.UnixMilli(), []batch.Record{{Key: key, Value: make([]byte, 100)}})
+					_, err := p.Append(b, old)
+					require.NoError(t, err)
+				}
+			}
+			cmpSize := cmp.Log().Size()
+
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				m.Run(ctx, tc.interval, tc.cleanBackoff)
+			}()
+			retained := func() bool { return del.StartOffset() > 0 }
+			compacted := func() bool { return cmp.Log().Size() < cmpSize }
+			if tc.wantRetention {
+				require.Eventually(t, retained, 10*time.Second, 5*time.Millisecond)
+			}
+			if tc.wantCmp {
+				require.Eventually(t, compacted, 10*time.Second, 5*time.Millisecond)
+			}
+			cancel()
+			<-done
+			require.Equal(t, tc.wantRetention, retained(), "retention")
+			require.Equal(t, tc.wantCmp, compacted(), "compaction")
+			require.NoError(t, m.Close())
+		})
+	}
 }
