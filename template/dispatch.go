@@ -3,7 +3,6 @@ package template
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -19,9 +18,11 @@ import (
 // would cost two goroutine switches per record.) It returns when the producer
 // has shut down and handed back every record.
 //
-// The records it completed it releases (budget, in-flight list) in batches:
-// when the producer has nothing more to hand back at once, or every
-// drainBatch records. Until then they hold their budget a little longer.
+// The records it completed it releases (budget, in-flight list, spares) in
+// batches of drainBatch, so that the lines Sends write are not pulled over
+// for every record. It releases them sooner when a Send waits for budget, and
+// at the completer's tick (settleNow), so an idle template holds nothing
+// long. Records for the completer go to it before the drainer waits.
 func (t *Template[K, V]) drain() {
 	successes, errs := t.producer.Successes(), t.producer.Errors()
 	var done []*inflight[K, V] // completed here, to release
@@ -29,17 +30,19 @@ func (t *Template[K, V]) drain() {
 	for successes != nil || errs != nil {
 		var msg *sarama.ProducerMessage
 		ok := false
-		if n := len(done) + len(queued); n > 0 && n < drainBatch {
+		if len(done) < drainBatch && len(queued) < drainBatch {
 			select { // costs no lock when nothing waits
 			case msg, ok = <-successes:
 			default:
 			}
 		}
 		if !ok {
-			// Nothing more at once: settle before waiting. Errors get a look
-			// at least every drainBatch records.
-			t.settle(done, queued)
-			done, queued = done[:0], slices.Delete(queued, 0, len(queued))
+			// Nothing at once, or a full batch. Errors get a look at least
+			// every drainBatch records.
+			if len(done) >= drainBatch || t.fl.waiting.Load() > 0 {
+				done = t.settle(done)
+			}
+			queued = t.returns.push(queued)
 			var perr *sarama.ProducerError
 			select {
 			case msg, ok = <-successes:
@@ -53,6 +56,9 @@ func (t *Template[K, V]) drain() {
 					continue
 				}
 				queued = append(queued, back{msg: perr.Msg, err: perr.Err})
+				continue
+			case <-t.settleNow:
+				done = t.settle(done)
 				continue
 			}
 		}
@@ -70,20 +76,22 @@ func (t *Template[K, V]) drain() {
 			queued = append(queued, back{msg: msg, claimed: true})
 		}
 	}
-	t.settle(done, queued)
+	t.settle(done)
+	t.returns.push(queued)
 	t.returns.close()
 }
 
-// drainBatch bounds the records drain holds before it releases them.
+// drainBatch is how many completed records the drainer holds before it
+// releases them.
 const drainBatch = 128
 
-// settle releases and recycles the records drain completed and hands the
-// others to the completer.
-func (t *Template[K, V]) settle(done []*inflight[K, V], queued []back) {
+// settle releases and recycles the records drain completed, and returns
+// done emptied.
+func (t *Template[K, V]) settle(done []*inflight[K, V]) []*inflight[K, V] {
 	t.fl.releaseAll(done)
 	t.spares.put(done)
 	clear(done)
-	t.returns.push(queued)
+	return done[:0]
 }
 
 // completer is the goroutine that completes the futures of records the
@@ -106,6 +114,10 @@ func (t *Template[K, V]) completer() {
 		case <-tick.C:
 			t.tick()
 			t.expire()
+			select { // release what the drainer holds: the template may be idle
+			case t.settleNow <- struct{}{}:
+			default:
+			}
 		}
 	}
 	// sarama hands back every record before closing its channels; anything
@@ -134,9 +146,10 @@ type backQueue struct {
 	wake   chan struct{} // capacity 1: there is something to take
 }
 
-func (q *backQueue) push(bs []back) {
+// push queues bs and returns it emptied.
+func (q *backQueue) push(bs []back) []back {
 	if len(bs) == 0 {
-		return
+		return bs
 	}
 	q.mu.Lock()
 	q.items = append(q.items, bs...)
@@ -145,6 +158,8 @@ func (q *backQueue) push(bs []back) {
 	case q.wake <- struct{}{}:
 	default:
 	}
+	clear(bs)
+	return bs[:0]
 }
 
 func (q *backQueue) close() {

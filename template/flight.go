@@ -29,8 +29,7 @@ type inflight[K, V any] struct {
 
 	holding bool // holds size bytes of buffer-memory; see flight
 
-	// Guarded by flight.mu, but for next while r is on the incoming stack or
-	// among the spares.
+	// Guarded by flight.mu.
 	linked     bool
 	prev, next *inflight[K, V]
 }
@@ -55,26 +54,35 @@ func (e *rawEncoder) Length() int             { return len(e.b) }
 // whose futures have not completed, for Flush, Close and the delivery-timeout
 // sweep.
 //
-// A record holds budget from Send until sarama hands it back, even if its
-// future completed earlier (delivery timeout, Close), so the budget bounds what
-// sarama holds. A record leaves the list when sarama hands it back or its
-// future fails early. Methods that hand out futures read them under the lock:
-// a record may be recycled as soon as it is released.
+// A record holds budget from Send until it is released after sarama hands it
+// back, even if its future completed earlier (delivery timeout, Close), so the
+// budget bounds what sarama holds. (The drainer releases the records it
+// completed in batches: at once when a Send waits for budget, else within
+// drainBatch records or a tick of the completer.) A record leaves the list when
+// it is released or its future fails early. Methods that hand out futures read
+// them under the lock: a record may be recycled as soon as it is released.
 //
 // Send touches only the first cache line: it takes budget with a
-// compare-and-swap while nobody waits for budget, and pushes its record on
-// the incoming stack. The drainer and the completer, which release records in
-// batches, and Flush move incoming records into the list under mu. So a send
-// costs no lock and no cache line the drainer writes for every record.
+// compare-and-swap while nobody waits for budget, and appends its record to
+// incoming. The drainer and the completer, which release records in batches,
+// and Flush move incoming records into the list under mu. So the cache lines a
+// Send writes are written by the others once a batch, not once a record.
 type flight[K, V any] struct {
-	avail    atomic.Int64                   // budget not held
-	waiting  atomic.Int32                   // len(waiters): while not 0, Sends queue
-	incoming atomic.Pointer[inflight[K, V]] // records linked since the last absorb, newest first, by next
-	_        [64]byte                       // keeps mu and the list off the line Sends write
+	// Written by Sends for every record.
+	avail    atomic.Int64      // budget not held
+	inMu     sync.Mutex        // guards incoming; taken after mu, if both
+	incoming []*inflight[K, V] // linked since the last absorb, oldest first
+	_        [64]byte
+
+	// Read by Sends and the drainer for every record, written rarely.
+	waiting atomic.Int32  // len(waiters): while not 0, Sends queue
+	short   chan struct{} // if not nil, poked (capacity 1) when a Send starts to wait for budget
+	_       [64]byte
 
 	mu         sync.Mutex
 	waiters    []*waiter
 	head, tail *inflight[K, V]
+	absorbed   []*inflight[K, V] // the last incoming, kept for reuse
 }
 
 type waiter struct {
@@ -100,6 +108,12 @@ func (fl *flight[K, V]) acquire(ctx context.Context, r *inflight[K, V], now time
 	fl.waiting.Add(1)
 	fl.grant() // budget may have come back since take failed
 	fl.mu.Unlock()
+	if fl.short != nil {
+		select {
+		case fl.short <- struct{}{}:
+		default:
+		}
+	}
 
 	timer := time.NewTimer(maxBlock)
 	defer timer.Stop()
@@ -249,34 +263,25 @@ func (fl *flight[K, V]) snapshot() []*Future[K, V] {
 	return out
 }
 
-// push puts r, linked at now, on the incoming stack.
+// push adds r, linked at now, to incoming.
 func (fl *flight[K, V]) push(r *inflight[K, V], now time.Duration) {
 	r.linkedAt = int64(now)
-	for {
-		top := fl.incoming.Load()
-		r.next = top
-		if fl.incoming.CompareAndSwap(top, r) {
-			return
-		}
-	}
+	fl.inMu.Lock()
+	fl.incoming = append(fl.incoming, r)
+	fl.inMu.Unlock()
 }
 
-// absorb moves the incoming records to the list's tail, oldest first. Caller
-// holds mu.
+// absorb moves the incoming records to the list's tail. Caller holds mu.
 func (fl *flight[K, V]) absorb() {
-	r := fl.incoming.Swap(nil)
-	var oldest *inflight[K, V]
-	for r != nil { // reverse the stack
-		next := r.next
-		r.next = oldest
-		oldest = r
-		r = next
-	}
-	for r := oldest; r != nil; {
-		next := r.next
+	fl.inMu.Lock()
+	in := fl.incoming
+	fl.incoming = fl.absorbed[:0]
+	fl.inMu.Unlock()
+	for _, r := range in {
 		fl.link(r)
-		r = next
 	}
+	clear(in)
+	fl.absorbed = in
 }
 
 func (fl *flight[K, V]) link(r *inflight[K, V]) {
@@ -313,8 +318,7 @@ func (fl *flight[K, V]) unlink(r *inflight[K, V]) {
 // At most maxSpares are kept; the garbage collector takes the rest.
 type spares[K, V any] struct {
 	mu   sync.Mutex
-	free *inflight[K, V] // linked by next
-	n    int
+	free []*inflight[K, V]
 }
 
 const maxSpares = 4096
@@ -322,36 +326,23 @@ const maxSpares = 4096
 // get returns a zeroed record.
 func (s *spares[K, V]) get() *inflight[K, V] {
 	s.mu.Lock()
-	r := s.free
-	if r != nil {
-		s.free, r.next = r.next, nil
-		s.n--
+	if n := len(s.free); n > 0 {
+		r := s.free[n-1]
+		s.free = s.free[:n-1]
+		s.mu.Unlock()
+		return r
 	}
 	s.mu.Unlock()
-	if r == nil {
-		r = new(inflight[K, V])
-	}
-	return r
+	return new(inflight[K, V])
 }
 
 // put zeroes rs and keeps them for reuse.
 func (s *spares[K, V]) put(rs []*inflight[K, V]) {
-	if len(rs) == 0 {
-		return
-	}
-	var head, tail *inflight[K, V]
 	for _, r := range rs {
-		*r = inflight[K, V]{next: head} // drop references to user data
-		head = r
-		if tail == nil {
-			tail = r
-		}
+		*r = inflight[K, V]{} // drop references to user data
 	}
 	s.mu.Lock()
-	if s.n < maxSpares {
-		tail.next = s.free
-		s.free = head
-		s.n += len(rs)
-	}
+	n := min(len(rs), maxSpares-len(s.free))
+	s.free = append(s.free, rs[:max(n, 0)]...)
 	s.mu.Unlock()
 }

@@ -412,3 +412,32 @@ func TestIdempotentProducer(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A template without callbacks or listeners, whose buffer holds three
+// records, keeps sending: the drainer, which releases the records it completes
+// in batches, hands their budget back as soon as a Send waits for it.
+func TestSmallBufferKeepsSending(t *testing.T) {
+	b := testkit.NewBroker(t, testkit.WithTopic("small", 1, nil))
+	cfg := quick()
+	cfg.BufferMemory = 120 // a record of value "v" holds 37 bytes
+	cfg.MaxBlockMs = 60_000
+	cfg.DeliveryTimeoutMs = 120_000 // the completer ticks once a second
+	tp := dial[string, string](t, b.Addr(), cfg)
+
+	// Each round fills the buffer and waits until the drainer has completed
+	// the records, so the next round's Send waits for budget the drainer
+	// holds. Waiting for the tick instead would take 100 seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const rounds = 100
+	for range rounds {
+		futures := []*template.Future[string, string]{
+			tp.Send(ctx, "small", "v"), tp.Send(ctx, "small", "v"), tp.Send(ctx, "small", "v"),
+		}
+		for _, f := range futures {
+			_, err := get(t, f)
+			require.NoError(t, err)
+		}
+	}
+	require.Equal(t, int64(3*rounds), highWater(t, b.Addr(), "small")[0])
+}

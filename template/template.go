@@ -52,6 +52,7 @@ type Template[K, V any] struct {
 	closing    chan struct{} // closed by Close: wakes blocked Sends
 	closeOnce  sync.Once
 	dispatched chan struct{} // closed when the completer has returned
+	settleNow  chan struct{} // capacity 1: the drainer should release what it holds
 	pulse      atomic.Pointer[pulse]
 	returns    backQueue
 }
@@ -188,6 +189,8 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 	}
 	t.input = t.producer.Input()
 	t.returns.wake = make(chan struct{}, 1)
+	t.settleNow = make(chan struct{}, 1)
+	t.fl.short = t.settleNow
 	go t.drain()
 	go t.completer()
 	return t, nil
