@@ -1,11 +1,13 @@
 // Package target starts the brokers the benchmarks drive: kspring's broker,
-// in-process and persisting to a directory, and franz-go's in-memory kfake
-// cluster as the peer. Both come up with one topic of a given partition count
-// already created, listening on 127.0.0.1 with an ephemeral port.
+// persisting to a directory, and franz-go's in-memory kfake cluster as the
+// peer. Both come up with one topic of a given partition count already
+// created, listening on 127.0.0.1 with an ephemeral port, either in the
+// calling process or in a child process of their own ([Spawn]).
 //
-// Start from [Kspring] and [Kfake]; both return a [*Target]. A Target is safe
-// for concurrent use by clients; Close must be called once, after every client
-// using it has been closed.
+// Start from [Start] with a [Spec]; it returns a [*Target]. A binary that
+// spawns targets calls [IsChild] and [RunChild] first thing in main or
+// TestMain. A Target is safe for concurrent use by clients; Close must be
+// called once, after every client using it has been closed.
 package target
 
 import (
