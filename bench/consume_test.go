@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"testing"
@@ -24,7 +25,7 @@ func BenchmarkConsume(b *testing.B) {
 	for _, size := range sizes {
 		for _, name := range targets {
 			b.Run(fmt.Sprintf("size=%s/target=%s", size.name, name), func(b *testing.B) {
-				benchConsume(b, name, size.bytes)
+				benchRead(b, name, size.bytes, consumeOnce)
 			})
 		}
 	}
@@ -41,35 +42,34 @@ func BenchmarkFetch(b *testing.B) {
 	for _, size := range sizes {
 		for _, name := range targets {
 			b.Run(fmt.Sprintf("size=%s/target=%s", size.name, name), func(b *testing.B) {
-				benchFetch(b, name, size.bytes)
+				benchRead(b, name, size.bytes, fetchOnce)
 			})
 		}
 	}
 }
 
-func benchFetch(b *testing.B, name string, size int) {
-	ctx := benchContext(b)
-	t := startTarget(b, name)
-	n := max(1, *consumeMiB<<20/size)
-	require.NoError(b, load.Fill(ctx, t.Addr, topic, load.AcksAll, n, value(size)))
-
-	b.SetBytes(int64(n * size))
-	b.ReportAllocs()
-	cpu := startCPU(b, t)
-	for b.Loop() {
-		records, _, err := load.FetchAll(ctx, t.Addr, topic, int64(n))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if records != int64(n) {
-			b.Fatalf("fetched %d records, want %d", records, n)
-		}
+// consumeOnce reads the topic with a kgo consumer and checks it saw n
+// records of size bytes.
+func consumeOnce(ctx context.Context, addr string, n, size int) error {
+	records, bytes, err := load.ConsumeAll(ctx, addr, topic, int64(n), nil)
+	if err == nil && (records != int64(n) || bytes != int64(n*size)) {
+		err = fmt.Errorf("consumed %d records, %d bytes; want %d, %d", records, bytes, n, n*size)
 	}
-	cpu.report(b)
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	return err
 }
 
-func benchConsume(b *testing.B, name string, size int) {
+// fetchOnce reads the topic with raw fetches and checks it saw n records.
+func fetchOnce(ctx context.Context, addr string, n, _ int) error {
+	records, _, err := load.FetchAll(ctx, addr, topic, int64(n))
+	if err == nil && records != int64(n) {
+		err = fmt.Errorf("fetched %d records, want %d", records, n)
+	}
+	return err
+}
+
+// benchRead pre-produces -consume.mib MiB of size-byte records to the
+// named target once, then reads all of them with read in every op.
+func benchRead(b *testing.B, name string, size int, read func(ctx context.Context, addr string, n, size int) error) {
 	ctx := benchContext(b)
 	t := startTarget(b, name)
 	n := max(1, *consumeMiB<<20/size)
@@ -79,12 +79,8 @@ func benchConsume(b *testing.B, name string, size int) {
 	b.ReportAllocs()
 	cpu := startCPU(b, t)
 	for b.Loop() {
-		records, bytes, err := load.ConsumeAll(ctx, t.Addr, topic, int64(n), nil)
-		if err != nil {
+		if err := read(ctx, t.Addr, n, size); err != nil {
 			b.Fatal(err)
-		}
-		if records != int64(n) || bytes != int64(n*size) {
-			b.Fatalf("consumed %d records, %d bytes; want %d, %d", records, bytes, n, n*size)
 		}
 	}
 	cpu.report(b)
