@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -49,7 +50,7 @@ func (p *Partition) Append(batches []byte, now time.Time) (log.AppendResult, err
 	}
 	res, err := p.log.Append(batches, epoch, now)
 	if err != nil {
-		return res, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, err)
+		return res, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, p.deletedErr(err))
 	}
 	if !res.Duplicate {
 		p.notify()
@@ -86,13 +87,32 @@ func (p *Partition) StartOffset() int64 { return p.log.StartOffset() }
 // Read returns whole batches from offset, up to maxBytes (at least one batch),
 // below the high watermark.
 func (p *Partition) Read(offset int64, maxBytes int) ([]byte, error) {
-	return p.log.Read(offset, maxBytes, p.HighWatermark())
+	b, err := p.log.Read(offset, maxBytes, p.HighWatermark())
+	return b, p.deletedErr(err)
 }
 
 // ReadChunks is Read returning the segment-file chunks that hold the
 // batches, appended to dst; the caller releases each (see log.Chunk).
 func (p *Partition) ReadChunks(dst []log.Chunk, offset int64, maxBytes int) ([]log.Chunk, error) {
-	return p.log.ReadChunks(dst, offset, maxBytes, p.HighWatermark())
+	out, err := p.log.ReadChunks(dst, offset, maxBytes, p.HighWatermark())
+	return out, p.deletedErr(err)
+}
+
+// deletedErr returns err, marked as ErrDeleted too when it is the log's
+// ErrClosed because the partition's topic was deleted under the caller: a
+// request racing a deletion gets UNKNOWN_TOPIC_OR_PARTITION, not a storage
+// error.
+func (p *Partition) deletedErr(err error) error {
+	if err == nil || !errors.Is(err, log.ErrClosed) {
+		return err
+	}
+	p.mu.Lock()
+	deleted := p.deleted
+	p.mu.Unlock()
+	if deleted {
+		return errors.Join(ErrDeleted, err)
+	}
+	return err
 }
 
 // Settings returns the partition's effective configuration.

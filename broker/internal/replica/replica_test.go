@@ -75,6 +75,12 @@ func TestManagerPartitionLifecycle(t *testing.T) {
 	<-waiting // deletion wakes waiters too
 	_, err = p.Append(batch.Build(nil, 0, 0, []batch.Record{{Value: []byte("v")}}), time.Now())
 	require.ErrorIs(t, err, ErrDeleted)
+	// A fetch that raced the deletion learns the partition is gone, not
+	// that storage failed.
+	_, err = p.Read(0, 100)
+	require.ErrorIs(t, err, ErrDeleted)
+	_, err = p.ReadChunks(nil, 0, 100)
+	require.ErrorIs(t, err, ErrDeleted)
 	require.Empty(t, m.Partitions("orders"))
 	require.NoError(t, m.Close())
 }
