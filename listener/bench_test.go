@@ -32,12 +32,13 @@ var benchGroups atomic.Int64
 // side in one run. One op is the whole topic; records/s is reported.
 func BenchmarkListenerThroughput(b *testing.B) {
 	br := testkit.NewBroker(b, testkit.WithTopic("bench", benchPartitions, nil))
-	fillBench(b, br.Addr(), *benchRecords)
+	topic := br.Topic("bench")
+	fillBench(b, br.Addr(), topic, *benchRecords)
 	n := int64(*benchRecords)
 
 	targets := []struct {
 		name string
-		run  func(b *testing.B, addr, group string, n int64)
+		run  func(b *testing.B, addr, topic, group string, n int64)
 	}{
 		{"sarama", consumeRaw},
 		{"listener-RECORD", consumeListener(listener.AckRecord)},
@@ -48,15 +49,20 @@ func BenchmarkListenerThroughput(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(n * 100)
 			for b.Loop() {
-				// A fresh group each op, also across -count repetitions.
-				tg.run(b, br.Addr(), fmt.Sprintf("bench-%s-%d", tg.name, benchGroups.Add(1)), n)
+				// A fresh group each op, also across -count repetitions
+				// (and runs, against an external cluster).
+				group := fmt.Sprintf("bench-%s-%d", tg.name, benchGroups.Add(1))
+				if br.External() {
+					group = testkit.UniqueName(b, group)
+				}
+				tg.run(b, br.Addr(), topic, group, n)
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
 }
 
-func fillBench(b *testing.B, addr string, n int) {
+func fillBench(b *testing.B, addr, topic string, n int) {
 	tp, err := template.Dial[[]byte, []byte]([]string{addr}, template.Config{LingerMs: 5},
 		template.WithLogger(zap.NewNop()))
 	require.NoError(b, err)
@@ -66,7 +72,7 @@ func fillBench(b *testing.B, addr string, n int) {
 	futures := make([]*template.Future[[]byte, []byte], 0, n)
 	for i := range n {
 		p := int32(i % benchPartitions)
-		futures = append(futures, tp.SendRecord(ctx, template.ProducerRecord[[]byte, []byte]{Topic: "bench", Partition: &p, Value: value}))
+		futures = append(futures, tp.SendRecord(ctx, template.ProducerRecord[[]byte, []byte]{Topic: topic, Partition: &p, Value: value}))
 	}
 	for _, f := range futures {
 		_, err := f.Get(ctx)
@@ -78,8 +84,8 @@ func fillBench(b *testing.B, addr string, n int) {
 // benchWork is the per-record work of both sides.
 func benchWork(v string, sum *atomic.Int64) { sum.Add(int64(len(v))) }
 
-func consumeListener(mode listener.AckMode) func(b *testing.B, addr, group string, n int64) {
-	return func(b *testing.B, addr, group string, n int64) {
+func consumeListener(mode listener.AckMode) func(b *testing.B, addr, topic, group string, n int64) {
+	return func(b *testing.B, addr, topic, group string, n int64) {
 		r, err := listener.NewRegistry([]string{addr}, testConfig(), listener.WithLogger(zap.NewNop()))
 		require.NoError(b, err)
 		var count, sum atomic.Int64
@@ -90,7 +96,7 @@ func consumeListener(mode listener.AckMode) func(b *testing.B, addr, group strin
 				close(done)
 			}
 			return nil
-		}, listener.Topics("bench"), listener.WithAckMode(mode))))
+		}, listener.Topics(topic), listener.WithAckMode(mode))))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		require.NoError(b, r.Start(ctx))
@@ -129,7 +135,7 @@ func (h *rawHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama
 	}
 }
 
-func consumeRaw(b *testing.B, addr, group string, n int64) {
+func consumeRaw(b *testing.B, addr, topic, group string, n int64) {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.DefaultVersion
 	cfg.ClientID = "raw-" + strconv.Itoa(int(n))
@@ -152,7 +158,7 @@ func consumeRaw(b *testing.B, addr, group string, n int64) {
 	go func() {
 		defer close(consumed)
 		for ctx.Err() == nil {
-			if err := cg.Consume(ctx, []string{"bench"}, h); err != nil {
+			if err := cg.Consume(ctx, []string{topic}, h); err != nil {
 				return
 			}
 		}

@@ -51,22 +51,23 @@ func distinct(ds []delivered) map[string]int {
 func TestStopMidBatchCommitsWhatWasProcessed(t *testing.T) {
 	const parts, per = 3, 60
 	b := broker(t, map[string]int32{"orders": parts})
-	fill(t, b.Addr(), "orders", parts, per)
+	orders, billing := b.Topic("orders"), groupID(t, b, "billing")
+	fill(t, b.Addr(), orders, parts, per)
 	r := registry(t, b.Addr(), testConfig())
 
 	var got seen[delivered]
 	var n atomic.Int32
 	blocked, gate := make(chan struct{}), make(chan struct{})
-	require.NoError(t, r.Register(listener.ListenRecord("billing", func(_ context.Context, rec *listener.Record[string]) error {
+	require.NoError(t, r.Register(listener.ListenRecord(billing, func(_ context.Context, rec *listener.Record[string]) error {
 		if n.Add(1) == 50 {
 			close(blocked)
 			<-gate
 		}
 		got.add(delivered{rec.Partition, rec.Offset, rec.Value, rec.DeliveryAttempt})
 		return nil
-	}, listener.Topics("orders"), listener.WithAckMode(listener.AckBatch))))
+	}, listener.Topics(orders), listener.WithAckMode(listener.AckBatch))))
 	start(t, r)
-	c, _ := r.Container("billing")
+	c, _ := r.Container(billing)
 
 	<-blocked
 	stopped := make(chan error, 1)
@@ -97,7 +98,7 @@ func TestStopMidBatchCommitsWhatWasProcessed(t *testing.T) {
 		if last < 0 {
 			want = -1 // nothing processed, nothing committed
 		}
-		require.Equal(t, want, committed(t, b.Addr(), "billing", "orders", p), "partition %d", p)
+		require.Equal(t, want, committed(t, b.Addr(), billing, orders, p), "partition %d", p)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -105,7 +106,7 @@ func TestStopMidBatchCommitsWhatWasProcessed(t *testing.T) {
 	require.NoError(t, c.Start(ctx))
 	eventually(t, func() error {
 		for p := range int32(parts) {
-			if off := committed(t, b.Addr(), "billing", "orders", p); off != per {
+			if off := committed(t, b.Addr(), billing, orders, p); off != per {
 				return fmt.Errorf("partition %d committed %d", p, off)
 			}
 		}
@@ -121,14 +122,15 @@ func TestStopMidBatchCommitsWhatWasProcessed(t *testing.T) {
 func TestCrashLosesNoRecord(t *testing.T) {
 	const parts, per = 3, 40
 	b := broker(t, map[string]int32{"orders": parts})
-	fill(t, b.Addr(), "orders", parts, per)
+	orders, billing := b.Topic("orders"), groupID(t, b, "billing")
+	fill(t, b.Addr(), orders, parts, per)
 	r := registry(t, b.Addr(), testConfig())
 
 	var got seen[delivered]
 	var n atomic.Int32
 	var c *listener.Container
 	crashed := make(chan struct{})
-	require.NoError(t, r.Register(listener.ListenRecord("billing", func(_ context.Context, rec *listener.Record[string]) error {
+	require.NoError(t, r.Register(listener.ListenRecord(billing, func(_ context.Context, rec *listener.Record[string]) error {
 		got.add(delivered{rec.Partition, rec.Offset, rec.Value, rec.DeliveryAttempt})
 		switch n.Add(1) {
 		case 1:
@@ -139,8 +141,8 @@ func TestCrashLosesNoRecord(t *testing.T) {
 			close(crashed)
 		}
 		return nil
-	}, listener.Topics("orders"), listener.WithAckMode(listener.AckRecord))))
-	c, _ = r.Container("billing")
+	}, listener.Topics(orders), listener.WithAckMode(listener.AckRecord))))
+	c, _ = r.Container(billing)
 	start(t, r)
 	<-crashed
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
@@ -148,7 +150,7 @@ func TestCrashLosesNoRecord(t *testing.T) {
 	require.NoError(t, c.Stop(ctx))
 	var committedSum int64
 	for p := range int32(parts) {
-		committedSum += max(committed(t, b.Addr(), "billing", "orders", p), 0)
+		committedSum += max(committed(t, b.Addr(), billing, orders, p), 0)
 	}
 	first := len(got.get())
 	require.GreaterOrEqual(t, first, 60)
@@ -157,7 +159,7 @@ func TestCrashLosesNoRecord(t *testing.T) {
 	require.NoError(t, c.Start(ctx))
 	eventually(t, func() error {
 		for p := range int32(parts) {
-			if off := committed(t, b.Addr(), "billing", "orders", p); off != per {
+			if off := committed(t, b.Addr(), billing, orders, p); off != per {
 				return fmt.Errorf("partition %d committed %d", p, off)
 			}
 		}
@@ -170,7 +172,8 @@ func TestCrashLosesNoRecord(t *testing.T) {
 
 func TestAckModes(t *testing.T) {
 	b := broker(t, map[string]int32{"acks": 1})
-	fill(t, b.Addr(), "acks", 1, 10)
+	acks := b.Topic("acks")
+	fill(t, b.Addr(), acks, 1, 10)
 	for _, mode := range []listener.AckMode{
 		listener.AckRecord, listener.AckBatch, listener.AckCount, listener.AckTime, listener.AckCountTime,
 		listener.AckManual, listener.AckManualImmediate,
@@ -180,7 +183,7 @@ func TestAckModes(t *testing.T) {
 			cfg.Listener.AckCount = 3
 			cfg.Listener.AckTime = listener.Duration(time.Hour) // TIME commits at stop only
 			r := registry(t, b.Addr(), cfg)
-			group := "g-" + mode.String()
+			group := groupID(t, b, "g-"+mode.String())
 			manual := mode == listener.AckManual || mode == listener.AckManualImmediate
 			var got seen[int64]
 			var immediate atomic.Int64
@@ -190,12 +193,12 @@ func TestAckModes(t *testing.T) {
 				if manual && rec.Offset < 7 {
 					rec.Ack.Acknowledge()
 					if mode == listener.AckManualImmediate && rec.Offset == 6 {
-						immediate.Store(committed(t, b.Addr(), group, "acks", 0))
+						immediate.Store(committed(t, b.Addr(), group, acks, 0))
 					}
 				}
 				got.add(rec.Offset)
 				return nil
-			}, listener.Topics("acks"), listener.WithAckMode(mode))))
+			}, listener.Topics(acks), listener.WithAckMode(mode))))
 			start(t, r)
 			got.waitLen(t, 10)
 
@@ -207,7 +210,7 @@ func TestAckModes(t *testing.T) {
 			case listener.AckRecord, listener.AckBatch, listener.AckManual, listener.AckCount:
 				// Committed while running.
 				eventually(t, func() error {
-					if off := committed(t, b.Addr(), group, "acks", 0); off != want {
+					if off := committed(t, b.Addr(), group, acks, 0); off != want {
 						return fmt.Errorf("committed %d, want %d", off, want)
 					}
 					return nil
@@ -218,7 +221,7 @@ func TestAckModes(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 			defer cancel()
 			require.NoError(t, r.Stop(ctx))
-			require.Equal(t, want, committed(t, b.Addr(), group, "acks", 0))
+			require.Equal(t, want, committed(t, b.Addr(), group, acks, 0))
 			require.Equal(t, []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, got.get())
 		})
 	}
@@ -226,7 +229,8 @@ func TestAckModes(t *testing.T) {
 
 func TestBatchListener(t *testing.T) {
 	b := broker(t, map[string]int32{"bulk": 1})
-	fill(t, b.Addr(), "bulk", 1, 20)
+	bulk := b.Topic("bulk")
+	fill(t, b.Addr(), bulk, 1, 20)
 	cfg := testConfig()
 	cfg.Consumer.MaxPollRecords = 5
 	r := registry(t, b.Addr(), cfg)
@@ -236,7 +240,7 @@ func TestBatchListener(t *testing.T) {
 	attempts := map[string][]int{}
 	var sizes []int
 	failedOnce := false
-	require.NoError(t, r.Register(listener.ListenBatch("bulk", func(_ context.Context, recs []*listener.Record[string]) error {
+	require.NoError(t, r.Register(listener.ListenBatch(bulk, func(_ context.Context, recs []*listener.Record[string]) error {
 		mu.Lock()
 		defer mu.Unlock()
 		sizes = append(sizes, len(recs))
@@ -254,7 +258,7 @@ func TestBatchListener(t *testing.T) {
 			processed[rec.Value]++
 		}
 		return nil
-	}, listener.Topics("bulk"))))
+	}, listener.Topics(bulk))))
 	start(t, r)
 	eventually(t, func() error {
 		mu.Lock()
@@ -265,7 +269,7 @@ func TestBatchListener(t *testing.T) {
 		return nil
 	})
 	eventually(t, func() error {
-		if off := committed(t, b.Addr(), "bulk", "bulk", 0); off != 20 {
+		if off := committed(t, b.Addr(), bulk, bulk, 0); off != 20 {
 			return fmt.Errorf("committed %d", off)
 		}
 		return nil
@@ -285,7 +289,8 @@ func TestBatchListener(t *testing.T) {
 // every record of it is recovered.
 func TestBatchListenerRetriesAndRecoversWholeBatch(t *testing.T) {
 	b := broker(t, map[string]int32{"bulk": 1})
-	fill(t, b.Addr(), "bulk", 1, 3)
+	bulk := b.Topic("bulk")
+	fill(t, b.Addr(), bulk, 1, 3)
 	var recovered seen[int64]
 	eh := listener.NewDefaultErrorHandler(
 		listener.WithBackOff(listener.FixedBackOff{Interval: time.Millisecond, MaxRetries: 2}),
@@ -295,16 +300,16 @@ func TestBatchListenerRetriesAndRecoversWholeBatch(t *testing.T) {
 		})))
 	r := registry(t, b.Addr(), testConfig())
 	var calls seen[int]
-	require.NoError(t, r.Register(listener.ListenBatch("bulk", func(_ context.Context, recs []*listener.Record[string]) error {
+	require.NoError(t, r.Register(listener.ListenBatch(bulk, func(_ context.Context, recs []*listener.Record[string]) error {
 		calls.add(recs[0].DeliveryAttempt)
 		if recs[0].Offset == 0 {
 			return errors.New("downstream is down")
 		}
 		return nil
-	}, listener.Topics("bulk"), listener.WithErrorHandler(eh))))
+	}, listener.Topics(bulk), listener.WithErrorHandler(eh))))
 	start(t, r)
 	eventually(t, func() error {
-		if off := committed(t, b.Addr(), "bulk", "bulk", 0); off != 3 {
+		if off := committed(t, b.Addr(), bulk, bulk, 0); off != 3 {
 			return fmt.Errorf("committed %d", off)
 		}
 		return nil
@@ -321,11 +326,12 @@ func TestBatchListenerRetriesAndRecoversWholeBatch(t *testing.T) {
 func TestConcurrency(t *testing.T) {
 	const parts, per = 4, 50
 	b := broker(t, map[string]int32{"work": parts})
-	fill(t, b.Addr(), "work", parts, per)
+	work := b.Topic("work")
+	fill(t, b.Addr(), work, parts, per)
 	for _, n := range []int{2, 6} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			r := registry(t, b.Addr(), testConfig())
-			group := "work-" + strconv.Itoa(n)
+			group := groupID(t, b, "work-"+strconv.Itoa(n))
 			var inFlight, peak atomic.Int32
 			var got seen[delivered]
 			require.NoError(t, r.Register(listener.ListenRecord(group, func(_ context.Context, rec *listener.Record[string]) error {
@@ -339,11 +345,11 @@ func TestConcurrency(t *testing.T) {
 				}
 				got.add(delivered{rec.Partition, rec.Offset, rec.Value, rec.DeliveryAttempt})
 				return nil
-			}, listener.Topics("work"), listener.Concurrency(n))))
+			}, listener.Topics(work), listener.Concurrency(n))))
 			start(t, r)
 			c, _ := r.Container(group)
 			eventually(t, func() error {
-				if a := c.Assignments()["work"]; len(a) != parts {
+				if a := c.Assignments()[work]; len(a) != parts {
 					return fmt.Errorf("assigned %v", a)
 				}
 				return nil
@@ -384,10 +390,7 @@ func requireOrdered(t *testing.T, ds []delivered) {
 
 func clusterAdmin(t *testing.T, addr string) sarama.ClusterAdmin {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.Version = sarama.DefaultVersion
-	a, err := sarama.NewClusterAdmin([]string{addr}, cfg)
-	require.NoError(t, err)
+	a := newAdmin(t, addr)
 	t.Cleanup(func() { _ = a.Close() })
 	return a
 }
@@ -396,11 +399,12 @@ func clusterAdmin(t *testing.T, addr string) sarama.ClusterAdmin {
 // consumers.
 func TestOrderingPerKey(t *testing.T) {
 	b := broker(t, map[string]int32{"events": 3})
+	events := b.Topic("events")
 	s := sender(t, b.Addr())
 	keys := []string{"alice", "bob", "carol", "dave", "erin"}
 	for i := range 40 {
 		for _, k := range keys {
-			send(t, s, "events", -1, k, fmt.Sprintf("%s-%02d", k, i))
+			send(t, s, events, -1, k, fmt.Sprintf("%s-%02d", k, i))
 		}
 	}
 	r := registry(t, b.Addr(), testConfig())
@@ -409,10 +413,10 @@ func TestOrderingPerKey(t *testing.T) {
 		key string
 	}
 	var got seen[keyed]
-	require.NoError(t, r.Register(listener.ListenRecord("events", func(_ context.Context, rec *listener.Record[string]) error {
+	require.NoError(t, r.Register(listener.ListenRecord(events, func(_ context.Context, rec *listener.Record[string]) error {
 		got.add(keyed{delivered{rec.Partition, rec.Offset, rec.Value, rec.DeliveryAttempt}, string(rec.Key)})
 		return nil
-	}, listener.Topics("events"), listener.Concurrency(3))))
+	}, listener.Topics(events), listener.Concurrency(3))))
 	start(t, r)
 	all := got.waitLen(t, 200)
 	perKey := map[string][]string{}
@@ -430,21 +434,22 @@ func TestOrderingPerKey(t *testing.T) {
 
 func TestFilterAndInterceptor(t *testing.T) {
 	b := broker(t, map[string]int32{"mixed": 1})
+	mixed := b.Topic("mixed")
 	s := sender(t, b.Addr())
-	send(t, s, "mixed", 0, "", "keep-1", "drop-1", "skip-1", "keep-2")
+	send(t, s, mixed, 0, "", "keep-1", "drop-1", "skip-1", "keep-2")
 	r := registry(t, b.Addr(), testConfig())
 	var got seen[string]
 	var after seen[string]
 	type ctxKey struct{}
-	require.NoError(t, r.Register(listener.Listen("mixed", func(ctx context.Context, v string) error {
+	require.NoError(t, r.Register(listener.Listen(mixed, func(ctx context.Context, v string) error {
 		require.Equal(t, "traced", ctx.Value(ctxKey{}), "the interceptor's context reaches the handler")
 		info, ok := listener.ListenerInfoFrom(ctx)
 		require.True(t, ok)
-		require.Equal(t, "mixed", info.ID)
-		require.Equal(t, "mixed", info.GroupID)
+		require.Equal(t, mixed, info.ID)
+		require.Equal(t, mixed, info.GroupID)
 		got.add(v)
 		return nil
-	}, listener.Topics("mixed"),
+	}, listener.Topics(mixed),
 		listener.Filter(func(rec *listener.RawRecord) bool { return string(rec.Value) == "drop-1" }),
 		listener.Interceptor(listener.InterceptorFuncs{
 			Before: func(ctx context.Context, rec *listener.RawRecord) (context.Context, bool) {
@@ -457,7 +462,7 @@ func TestFilterAndInterceptor(t *testing.T) {
 		}))))
 	start(t, r)
 	eventually(t, func() error {
-		if off := committed(t, b.Addr(), "mixed", "mixed", 0); off != 4 {
+		if off := committed(t, b.Addr(), mixed, mixed, 0); off != 4 {
 			return fmt.Errorf("committed %d", off)
 		}
 		return nil

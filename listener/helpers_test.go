@@ -2,6 +2,7 @@ package listener_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -42,6 +43,66 @@ func broker(t *testing.T, topics map[string]int32) *testkit.Broker {
 		opts = append(opts, testkit.WithTopic(name, n, nil))
 	}
 	return testkit.NewBroker(t, opts...)
+}
+
+// groupID returns the consumer group the test calls id, for use as a
+// listener id (the id is the group) or a group: id itself on the embedded
+// broker, a name unique to the test and run against an external cluster,
+// where the groups of other tests and earlier runs live on.
+func groupID(t testing.TB, b *testkit.Broker, id string) string {
+	t.Helper()
+	if !b.External() {
+		return id
+	}
+	return testkit.UniqueName(t, id)
+}
+
+// topicNamed creates a topic named exactly name, with partitions partitions,
+// and returns name. It is for names derived from a topic of the test (a
+// dead-letter topic "<topic>-dlt", a pattern's "<prefix>-a"), which
+// [testkit.Broker.Topic] would rename. On an external cluster the topic is
+// deleted when the test ends.
+func topicNamed(t testing.TB, b *testkit.Broker, name string, partitions int32) string {
+	t.Helper()
+	if !b.External() {
+		return b.CreateTopic(t, name, partitions, nil)
+	}
+	dropAtEnd(t, b, name)
+	admin := newAdmin(t, b.Addr())
+	defer func() { _ = admin.Close() }()
+	require.NoError(t, admin.CreateTopic(name, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: -1}, false),
+		"create topic %q", name)
+	return name
+}
+
+// dropAtEnd deletes the topics named when the test ends, on an external
+// cluster: topics the test made under derived names, or that its listeners
+// created (retry and dead-letter topics). Call it before the registry is
+// made, so that the topics go after the listeners stopped. The embedded
+// broker goes away with the test and needs none of this.
+func dropAtEnd(t testing.TB, b *testkit.Broker, names ...string) {
+	t.Helper()
+	if !b.External() {
+		return
+	}
+	t.Cleanup(func() {
+		admin := newAdmin(t, b.Addr())
+		defer func() { _ = admin.Close() }()
+		for _, name := range names {
+			if err := admin.DeleteTopic(name); err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+				t.Logf("delete topic %q: %v", name, err)
+			}
+		}
+	})
+}
+
+func newAdmin(t testing.TB, addr string) sarama.ClusterAdmin {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.DefaultVersion
+	a, err := sarama.NewClusterAdmin([]string{addr}, cfg)
+	require.NoError(t, err)
+	return a
 }
 
 // sender returns a bytes template to the broker, closed when the test ends.

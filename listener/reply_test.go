@@ -28,14 +28,15 @@ type quote struct {
 // carries the request's correlation id and comes back to the caller.
 func TestRequestReply(t *testing.T) {
 	b := broker(t, map[string]int32{"quotes": 2, "quote-replies": 2})
+	quotes, replyTopic, pricer := b.Topic("quotes"), b.Topic("quote-replies"), groupID(t, b, "pricer")
 	replies := sender(t, b.Addr())
 	r := registry(t, b.Addr(), testConfig(), listener.WithReplyTemplate(replies))
-	require.NoError(t, r.Register(listener.ListenReply("pricer", func(_ context.Context, q quoteRequest) (*quote, error) {
+	require.NoError(t, r.Register(listener.ListenReply(pricer, func(_ context.Context, q quoteRequest) (*quote, error) {
 		if q.Symbol == "NONE" {
 			return nil, nil // no reply
 		}
 		return &quote{Symbol: q.Symbol, Price: float64(len(q.Symbol)) * 10}, nil
-	}, listener.Topics("quotes"), listener.ValueDeserializer(serde.JSON[quoteRequest]{}),
+	}, listener.Topics(quotes), listener.ValueDeserializer(serde.JSON[quoteRequest]{}),
 		listener.ReplySerializer(serde.JSON[*quote]{TypeID: "com.acme.Quote"}))))
 	start(t, r)
 
@@ -43,7 +44,7 @@ func TestRequestReply(t *testing.T) {
 		template.WithValueSerializer(serde.JSON[quoteRequest]{}))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = requests.Close(context.Background()) })
-	rt, err := listener.NewReplyingTemplate[string, quoteRequest, quote](requests, []string{b.Addr()}, "quote-replies",
+	rt, err := listener.NewReplyingTemplate[string, quoteRequest, quote](requests, []string{b.Addr()}, replyTopic,
 		listener.ReplyDeserializer(serde.JSON[quote]{}), listener.ReplyTimeout(waitFor),
 		listener.ReplyConsumerConfig(testConfig()), listener.ReplyPartition(1))
 	require.NoError(t, err)
@@ -56,7 +57,7 @@ func TestRequestReply(t *testing.T) {
 	for _, sym := range []string{"KAFKA", "GO", "JVM"} {
 		go func() {
 			k := sym
-			res, err := rt.SendAndReceive(ctx, template.ProducerRecord[string, quoteRequest]{Topic: "quotes", Key: &k, Value: quoteRequest{Symbol: sym}})
+			res, err := rt.SendAndReceive(ctx, template.ProducerRecord[string, quoteRequest]{Topic: quotes, Key: &k, Value: quoteRequest{Symbol: sym}})
 			if err == nil && (res.Value != quote{Symbol: sym, Price: float64(len(sym)) * 10}) {
 				err = fmt.Errorf("%s: got %+v", sym, res.Value)
 			}
@@ -78,34 +79,37 @@ func TestRequestReply(t *testing.T) {
 	// No reply: the caller times out.
 	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancelShort()
-	_, err = rt.SendAndReceive(short, template.ProducerRecord[string, quoteRequest]{Topic: "quotes", Value: quoteRequest{Symbol: "NONE"}})
+	_, err = rt.SendAndReceive(short, template.ProducerRecord[string, quoteRequest]{Topic: quotes, Value: quoteRequest{Symbol: "NONE"}})
 	require.ErrorIs(t, err, listener.ErrReplyTimeout)
 }
 
 // @SendTo with a topic: replies go there, keyed like the request, with its
 // correlation id.
 func TestReplyToTopic(t *testing.T) {
-	b := broker(t, map[string]int32{"in": 1, "out": 1, "in-dlt": 1})
+	b := broker(t, map[string]int32{"in": 1, "out": 1})
+	inTopic, outTopic := b.Topic("in"), b.Topic("out")
+	inDLT := topicNamed(t, b, inTopic+"-dlt", 1)
+	upper, nowhere := groupID(t, b, "upper"), groupID(t, b, "nowhere")
 	s := sender(t, b.Addr())
 	r := registry(t, b.Addr(), testConfig(), listener.WithReplyTemplate(s), listener.WithDeadLetterPublisher(s))
-	require.NoError(t, r.Register(listener.ListenReply("upper", func(_ context.Context, v string) (string, error) {
+	require.NoError(t, r.Register(listener.ListenReply(upper, func(_ context.Context, v string) (string, error) {
 		return strings.ToUpper(v), nil
-	}, listener.Topics("in"), listener.ReplyTo("out"))))
-	require.NoError(t, r.Register(listener.ListenReply("nowhere", func(_ context.Context, v string) (string, error) {
+	}, listener.Topics(inTopic), listener.ReplyTo(outTopic))))
+	require.NoError(t, r.Register(listener.ListenReply(nowhere, func(_ context.Context, v string) (string, error) {
 		return v, nil
-	}, listener.Topics("in"))))
+	}, listener.Topics(inTopic))))
 	start(t, r)
 	key := []byte("k1")
-	sendRecord(t, s, template.ProducerRecord[[]byte, []byte]{Topic: "in", Key: &key, Value: []byte("hello"),
+	sendRecord(t, s, template.ProducerRecord[[]byte, []byte]{Topic: inTopic, Key: &key, Value: []byte("hello"),
 		Headers: []serde.Header{{Key: listener.HeaderCorrelationID, Value: []byte("c-42")}}})
-	out := readTopic(t, b.Addr(), "out", 0, 0, 1)[0]
+	out := readTopic(t, b.Addr(), outTopic, 0, 0, 1)[0]
 	require.Equal(t, "HELLO", string(out.Value))
 	require.Equal(t, key, out.Key)
 	require.Equal(t, []byte("c-42"), header(out, listener.HeaderCorrelationID))
 
 	// Without ReplyTo or a kafka_replyTopic header there is nowhere to reply:
 	// not retryable, so dead-lettered at once.
-	dl := readTopic(t, b.Addr(), "in-dlt", 0, 0, 1)[0]
+	dl := readTopic(t, b.Addr(), inDLT, 0, 0, 1)[0]
 	require.Contains(t, string(header(dl, listener.HeaderDLTExceptionMessage)), "no reply topic")
 	require.True(t, errors.Is(listener.NotRetryable(listener.ErrNoReplyTopic), listener.ErrNoReplyTopic))
 }
