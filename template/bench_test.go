@@ -29,13 +29,19 @@ import (
 //	go test -run '^$' -bench BenchmarkSend -benchtime 100000x -count 10 ./template/ | tee new.txt
 //	benchstat -col /impl new.txt
 //
-// Figures on a shared 2-core VM (load 5-10), median of 20 runs with the two
-// implementations run back to back in fresh processes: template 3.65 us and
-// 4.96 us CPU per record, sarama 2.98 us and 3.85 us CPU (the template is
-// 1.23x in both); 3 allocations (~900 B) against 4 (~775 B) per record. The
-// template's extra is the Future and its bookkeeping (buffer budget, the
-// in-flight list for Flush, Close and delivery timeouts) and completing it;
-// it also feeds sarama a little slower, which makes sarama's batches smaller.
+// Figures on a shared 2-core VM, as template/sarama ratios within each run
+// (both arms run in one process, one after the other). Over 70 runs at
+// varying load: time per record 1.06x (quartiles 0.99-1.12), CPU per record
+// 1.11x (1.05-1.16); on a quiet machine template 2.4-2.6 us and 4.1-4.3 us
+// CPU per record, sarama 2.3-2.5 us and 3.8-4.0 us. Under load from other
+// work the gap grows: 50 runs alternated with the previous template gave
+// 1.13x time and 1.18x CPU (the previous template: 1.28x and 1.32x). 3
+// allocations (~825 B) against 4 (~795 B) per record. The template's extra
+// is the Future (192 bytes) and completing it on the drainer, the in-flight
+// record's bookkeeping (buffer budget, the list for Flush, Close and delivery
+// timeouts; released in batches), and a costlier wait for the producer's
+// input channel (a select with the pulse channel, for max-block-ms and
+// Close).
 func BenchmarkSend(b *testing.B) {
 	const topic = "bench"
 	br := testkit.NewBroker(b, testkit.WithTopic(topic, 4, nil))
