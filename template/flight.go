@@ -62,9 +62,9 @@ func (e *rawEncoder) Length() int             { return len(e.b) }
 // it is released or its future fails early. Methods that hand out futures read
 // them under the lock: a record may be recycled as soon as it is released.
 //
-// Send touches only the first cache line: it takes budget with a
-// compare-and-swap while nobody waits for budget, and appends its record to
-// incoming. The drainer and the completer, which release records in batches,
+// A Send writes only the first of the cache lines below: it takes budget
+// with a compare-and-swap while nobody waits for budget, and appends its
+// record to incoming. The drainer and the completer, which release records in batches,
 // and Flush move incoming records into the list under mu. So the cache lines a
 // Send writes are written by the others once a batch, not once a record.
 type flight[K, V any] struct {
