@@ -61,13 +61,22 @@ func groupID(t testing.TB, b *testkit.Broker, id string) string {
 // and returns name. It is for names derived from a topic of the test (a
 // dead-letter topic "<topic>-dlt", a pattern's "<prefix>-a"), which
 // [testkit.Broker.Topic] would rename. On an external cluster the topic is
-// deleted when the test ends.
+// deleted when the test ends; call it before the registry is made (see
+// [dropAtEnd]), or use dropAtEnd and [createTopic] apart.
 func topicNamed(t testing.TB, b *testkit.Broker, name string, partitions int32) string {
+	t.Helper()
+	dropAtEnd(t, b, name)
+	return createTopic(t, b, name, partitions)
+}
+
+// createTopic creates a topic named exactly name, with partitions partitions,
+// and returns name. Against an external cluster nothing deletes it: pair it
+// with [dropAtEnd].
+func createTopic(t testing.TB, b *testkit.Broker, name string, partitions int32) string {
 	t.Helper()
 	if !b.External() {
 		return b.CreateTopic(t, name, partitions, nil)
 	}
-	dropAtEnd(t, b, name)
 	admin := newAdmin(t, b.Addr())
 	defer func() { _ = admin.Close() }()
 	require.NoError(t, admin.CreateTopic(name, &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: -1}, false),

@@ -209,7 +209,7 @@ func TestTopicPattern(t *testing.T) {
 	// on the embedded broker), so no other topic of a shared cluster matches.
 	prefix, other, events := b.Topic("ev"), b.Topic("other"), groupID(t, b, "events")
 	evA, evB := topicNamed(t, b, prefix+"-a", 1), prefix+"-b"
-	dropAtEnd(t, b, evB)
+	dropAtEnd(t, b, evB) // made after the start, gone after the stop
 	s := sender(t, b.Addr())
 	cfg := testConfig()
 	cfg.Consumer.Properties["metadata.max.age.ms"] = "100"
@@ -221,7 +221,7 @@ func TestTopicPattern(t *testing.T) {
 	start(t, r)
 	require.Equal(t, []string{"a1"}, got.waitLen(t, 1))
 
-	topicNamed(t, b, evB, 1)
+	createTopic(t, b, evB, 1)
 	send(t, s, evB, 0, "", "b1")
 	require.Equal(t, []string{"a1", "b1"}, got.waitLen(t, 2))
 	c, _ := r.Container(events)
