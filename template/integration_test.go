@@ -22,7 +22,8 @@ import (
 
 func TestCallbacksReportWhereTheRecordIs(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("orders", 3, nil))
-	tp := dial[string, string](t, b.Addr(), quick(), template.WithDefaultTopic("orders"))
+	topic := b.Topic("orders")
+	tp := dial[string, string](t, b.Addr(), quick(), template.WithDefaultTopic(topic))
 	ctx := context.Background()
 
 	at := time.Now().Add(-time.Hour).Truncate(time.Millisecond) // inside retention
@@ -34,18 +35,18 @@ func TestCallbacksReportWhereTheRecordIs(t *testing.T) {
 		headers serde.Headers
 		ts      time.Time
 	}{
-		{"value only", func() *template.Future[string, string] { return tp.Send(ctx, "orders", "v1") }, nil, "v1", nil, time.Time{}},
-		{"key", func() *template.Future[string, string] { return tp.SendKey(ctx, "orders", "k2", "v2") }, ptr("k2"), "v2", nil, time.Time{}},
-		{"partition", func() *template.Future[string, string] { return tp.SendPartition(ctx, "orders", 2, "k3", "v3") }, ptr("k3"), "v3", nil, time.Time{}},
-		{"timestamp", func() *template.Future[string, string] { return tp.SendAt(ctx, "orders", at, "k4", "v4") }, ptr("k4"), "v4", nil, at},
+		{"value only", func() *template.Future[string, string] { return tp.Send(ctx, topic, "v1") }, nil, "v1", nil, time.Time{}},
+		{"key", func() *template.Future[string, string] { return tp.SendKey(ctx, topic, "k2", "v2") }, ptr("k2"), "v2", nil, time.Time{}},
+		{"partition", func() *template.Future[string, string] { return tp.SendPartition(ctx, topic, 2, "k3", "v3") }, ptr("k3"), "v3", nil, time.Time{}},
+		{"timestamp", func() *template.Future[string, string] { return tp.SendAt(ctx, topic, at, "k4", "v4") }, ptr("k4"), "v4", nil, at},
 		{"record with headers", func() *template.Future[string, string] {
 			return tp.SendRecord(ctx, template.ProducerRecord[string, string]{
-				Topic: "orders", Partition: ptr(int32(1)), Timestamp: at, Key: ptr("k5"), Value: "v5",
+				Topic: topic, Partition: ptr(int32(1)), Timestamp: at, Key: ptr("k5"), Value: "v5",
 				Headers: serde.Headers{{Key: "h", Value: []byte("x")}, {Key: "h", Value: []byte("y")}},
 			})
 		}, ptr("k5"), "v5", serde.Headers{{Key: "h", Value: []byte("x")}, {Key: "h", Value: []byte("y")}}, at},
 		{"default topic", func() *template.Future[string, string] { return tp.SendDefaultKey(ctx, "k6", "v6") }, ptr("k6"), "v6", nil, time.Time{}},
-		{"empty key is a key", func() *template.Future[string, string] { return tp.SendKey(ctx, "orders", "", "v7") }, ptr(""), "v7", nil, time.Time{}},
+		{"empty key is a key", func() *template.Future[string, string] { return tp.SendKey(ctx, topic, "", "v7") }, ptr(""), "v7", nil, time.Time{}},
 	}
 
 	c := consumer(t, b.Addr())
@@ -63,8 +64,8 @@ func TestCallbacksReportWhereTheRecordIs(t *testing.T) {
 			}
 
 			md := r.Metadata
-			require.Equal(t, "orders", md.Topic)
-			require.Equal(t, "orders", r.Record.Topic)
+			require.Equal(t, topic, md.Topic)
+			require.Equal(t, topic, r.Record.Topic)
 			require.Equal(t, s.value, r.Record.Value)
 			require.Equal(t, len(s.value), md.SerializedValueSize)
 			if s.key == nil {
@@ -102,6 +103,7 @@ func TestCallbacksReportWhereTheRecordIs(t *testing.T) {
 func TestKeyedRecordsLandWhereJavaWouldPutThem(t *testing.T) {
 	const partitions = 6
 	b := testkit.NewBroker(t, testkit.WithTopic("accounts", partitions, nil))
+	topic := b.Topic("accounts")
 	tp := dial[string, string](t, b.Addr(), quick())
 
 	// Utils.murmur2(key.getBytes(UTF_8)) from Apache Kafka's UtilsTest.
@@ -110,7 +112,7 @@ func TestKeyedRecordsLandWhereJavaWouldPutThem(t *testing.T) {
 		"a-little-bit-longer-string": -1486304829, "abc": 479470107,
 		"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
 	} {
-		r, err := get(t, tp.SendKey(context.Background(), "accounts", key, "v"))
+		r, err := get(t, tp.SendKey(context.Background(), topic, key, "v"))
 		require.NoError(t, err)
 		require.Equal(t, (hash&0x7fffffff)%partitions, r.Metadata.Partition, "key %q", key)
 	}
@@ -118,10 +120,11 @@ func TestKeyedRecordsLandWhereJavaWouldPutThem(t *testing.T) {
 
 func TestNullKeysSpreadOverPartitions(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("events", 4, nil))
+	topic := b.Topic("events")
 	tp := dial[string, string](t, b.Addr(), quick())
 	seen := map[int32]int{}
 	for i := range 40 {
-		r, err := get(t, tp.Send(context.Background(), "events", fmt.Sprint(i)))
+		r, err := get(t, tp.Send(context.Background(), topic, fmt.Sprint(i)))
 		require.NoError(t, err)
 		seen[r.Metadata.Partition]++
 	}
@@ -132,9 +135,10 @@ func TestPerKeyOrderUnder100Goroutines(t *testing.T) {
 	const (
 		senders = 100
 		perKey  = 30
-		topic   = "ledger"
+		ledger  = "ledger"
 	)
-	b := testkit.NewBroker(t, testkit.WithTopic(topic, 4, nil))
+	b := testkit.NewBroker(t, testkit.WithTopic(ledger, 4, nil))
+	topic := b.Topic(ledger)
 	tp := dial[string, int64](t, b.Addr(), quick())
 
 	type placed struct {
@@ -189,6 +193,9 @@ func TestPerKeyOrderUnder100Goroutines(t *testing.T) {
 }
 
 func TestUnknownTopicWithAutoCreateOff(t *testing.T) {
+	if testkit.External() {
+		t.Skip("needs auto.create.topics.enable=false, a broker property the external cluster does not take from tests")
+	}
 	b := testkit.NewBroker(t, testkit.WithProperty("auto.create.topics.enable", "false"))
 	rec := &recorder[string, string]{}
 	tp := dial[string, string](t, b.Addr(), quick(), template.WithProducerListener[string, string](rec))
@@ -208,20 +215,26 @@ func TestProducerCanAskNotToCreateTopics(t *testing.T) {
 	cfg.Properties = map[string]string{"allow.auto.create.topics": "false"}
 	tp := dial[string, string](t, b.Addr(), cfg)
 
-	err := failed(t, tp.Send(context.Background(), "not-created", "v"))
+	unique := fmt.Sprintf("%s-%d", t.Name(), time.Now().UnixNano())
+	err := failed(t, tp.Send(context.Background(), "not-created-"+unique, "v"))
 	require.ErrorIs(t, err, kerr.UnknownTopicOrPartition)
 
+	if testkit.External() {
+		t.Skip("whether the external cluster creates topics on demand is its own setting")
+	}
+
 	auto := dial[string, string](t, b.Addr(), quick())
-	_, err = get(t, auto.Send(context.Background(), "created", "v"))
+	_, err = get(t, auto.Send(context.Background(), "created-"+unique, "v"))
 	require.NoError(t, err, "with the default, the broker creates the topic")
 }
 
 func TestRecordOverTopicMaxMessageBytes(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("small", 1, map[string]string{"max.message.bytes": "1024"}))
+	topic := b.Topic("small")
 	rec := &recorder[string, string]{}
 	tp := dial[string, string](t, b.Addr(), quick(), template.WithProducerListener[string, string](rec))
 
-	err := failed(t, tp.Send(context.Background(), "small", strings.Repeat("x", 4096)))
+	err := failed(t, tp.Send(context.Background(), topic, strings.Repeat("x", 4096)))
 	var se *template.SendError[string, string]
 	require.ErrorAs(t, err, &se)
 	require.False(t, se.Retriable())
@@ -230,25 +243,27 @@ func TestRecordOverTopicMaxMessageBytes(t *testing.T) {
 	require.Eventually(t, func() bool { _, n := rec.counts(); return n == 1 }, 30*time.Second, time.Millisecond)
 
 	// The topic still takes records that fit.
-	_, err = get(t, tp.Send(context.Background(), "small", "fits"))
+	_, err = get(t, tp.Send(context.Background(), topic, "fits"))
 	require.NoError(t, err)
 }
 
 func TestExplicitPartitionOutOfRange(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("two", 2, nil))
+	topic := b.Topic("two")
 	tp := dial[string, string](t, b.Addr(), quick())
-	err := failed(t, tp.SendPartition(context.Background(), "two", 5, "k", "v"))
+	err := failed(t, tp.SendPartition(context.Background(), topic, 5, "k", "v"))
 	require.ErrorIs(t, err, template.ErrInvalidPartition)
-	require.ErrorContains(t, err, "send to two-5")
+	require.ErrorContains(t, err, fmt.Sprintf("send to %s-5", topic))
 }
 
 func TestCustomPartitioner(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("three", 3, nil))
+	topic := b.Topic("three")
 	last := template.PartitionerFunc(func(_ string, _ []byte, n int32) (int32, error) { return n - 1, nil })
 	tp := dial[string, string](t, b.Addr(), quick(), template.WithPartitioner(last))
 	for _, f := range []*template.Future[string, string]{
-		tp.Send(context.Background(), "three", "a"),
-		tp.SendKey(context.Background(), "three", "k", "b"),
+		tp.Send(context.Background(), topic, "a"),
+		tp.SendKey(context.Background(), topic, "k", "b"),
 	} {
 		r, err := get(t, f)
 		require.NoError(t, err)
@@ -261,6 +276,7 @@ func TestCustomPartitioner(t *testing.T) {
 // arrives when linger passes.
 func TestDeliveryTimeout(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("slow", 1, nil))
+	topic := b.Topic("slow")
 	rec := &recorder[string, string]{}
 	cfg := quick()
 	cfg.LingerMs = 3000
@@ -268,7 +284,7 @@ func TestDeliveryTimeout(t *testing.T) {
 	tp, err := template.Dial[string, string]([]string{b.Addr()}, cfg, template.WithProducerListener[string, string](rec))
 	require.NoError(t, err)
 
-	err = failed(t, tp.Send(context.Background(), "slow", "late"))
+	err = failed(t, tp.Send(context.Background(), topic, "late"))
 	require.ErrorIs(t, err, template.ErrDeliveryTimeout)
 	var se *template.SendError[string, string]
 	require.ErrorAs(t, err, &se)
@@ -278,18 +294,19 @@ func TestDeliveryTimeout(t *testing.T) {
 	successes, errs := rec.counts()
 	require.Equal(t, 0, successes)
 	require.Equal(t, 1, errs, "a late confirmation does not complete the future again")
-	require.Equal(t, int64(1), highWater(t, b.Addr(), "slow")[0], "the record may still be written")
+	require.Equal(t, int64(1), highWater(t, b.Addr(), topic)[0], "the record may still be written")
 }
 
 func TestFlushWaitsForEverySend(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("batched", 2, nil))
+	topic := b.Topic("batched")
 	cfg := quick()
 	cfg.LingerMs = 200
 	tp := dial[string, string](t, b.Addr(), cfg)
 
 	var futures []*template.Future[string, string]
 	for i := range 50 {
-		futures = append(futures, tp.SendKey(context.Background(), "batched", fmt.Sprint(i), "v"))
+		futures = append(futures, tp.SendKey(context.Background(), topic, fmt.Sprint(i), "v"))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -306,12 +323,13 @@ func TestFlushWaitsForEverySend(t *testing.T) {
 
 	expired, cancelNow := context.WithCancel(context.Background())
 	cancelNow()
-	tp.Send(context.Background(), "batched", "pending")
+	tp.Send(context.Background(), topic, "pending")
 	require.ErrorIs(t, tp.Flush(expired), context.Canceled)
 }
 
 func TestCloseCompletesEveryOutstandingFuture(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("closing", 1, nil))
+	topic := b.Topic("closing")
 	cfg := quick()
 	cfg.LingerMs = 300 // records are still held when Close starts
 	tp, err := template.Dial[string, string]([]string{b.Addr()}, cfg)
@@ -319,7 +337,7 @@ func TestCloseCompletesEveryOutstandingFuture(t *testing.T) {
 
 	var futures []*template.Future[string, string]
 	for i := range 20 {
-		futures = append(futures, tp.Send(context.Background(), "closing", fmt.Sprint(i)))
+		futures = append(futures, tp.Send(context.Background(), topic, fmt.Sprint(i)))
 	}
 	closeTemplate(t, tp)
 	for _, f := range futures {
@@ -331,11 +349,12 @@ func TestCloseCompletesEveryOutstandingFuture(t *testing.T) {
 		_, err := f.Result()
 		require.NoError(t, err, "Close lets the producer send what it holds")
 	}
-	require.Equal(t, int64(20), highWater(t, b.Addr(), "closing")[0])
+	require.Equal(t, int64(20), highWater(t, b.Addr(), topic)[0])
 }
 
 func TestNewOverCallerClient(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("shared", 1, nil))
+	topic := b.Topic("shared")
 	sc, err := quick().Sarama()
 	require.NoError(t, err)
 	client, err := sarama.NewClient([]string{b.Addr()}, sc)
@@ -344,7 +363,7 @@ func TestNewOverCallerClient(t *testing.T) {
 
 	tp, err := template.New[string, string](client, template.WithConfig(quick()))
 	require.NoError(t, err)
-	r, err := get(t, tp.Send(context.Background(), "shared", "one"))
+	r, err := get(t, tp.Send(context.Background(), topic, "one"))
 	require.NoError(t, err)
 	require.Equal(t, int64(0), r.Metadata.Offset)
 	closeTemplate(t, tp)
@@ -352,7 +371,7 @@ func TestNewOverCallerClient(t *testing.T) {
 	// The client is the caller's and still works: a second template uses it.
 	tp2, err := template.New[string, string](client)
 	require.NoError(t, err)
-	r, err = get(t, tp2.Send(context.Background(), "shared", "two"))
+	r, err = get(t, tp2.Send(context.Background(), topic, "two"))
 	require.NoError(t, err)
 	require.Equal(t, int64(1), r.Metadata.Offset)
 	closeTemplate(t, tp2)
@@ -367,45 +386,48 @@ type order struct {
 // nil *order is a tombstone.
 func TestJSONValuesAndTombstones(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("orders", 1, nil))
+	topic := b.Topic("orders")
 	tp := dial[string, *order](t, b.Addr(), quick(),
 		template.WithValueSerializer(serde.JSON[*order]{TypeID: "com.acme.Order"}))
 
-	r1, err := get(t, tp.SendKey(context.Background(), "orders", "o-1", &order{ID: "o-1", Total: 42}))
+	r1, err := get(t, tp.SendKey(context.Background(), topic, "o-1", &order{ID: "o-1", Total: 42}))
 	require.NoError(t, err)
-	r2, err := get(t, tp.SendKey(context.Background(), "orders", "o-1", nil))
+	r2, err := get(t, tp.SendKey(context.Background(), topic, "o-1", nil))
 	require.NoError(t, err)
 	require.Equal(t, -1, r2.Metadata.SerializedValueSize)
 
 	c := consumer(t, b.Addr())
-	m := consumeOne(t, c, "orders", 0, r1.Metadata.Offset)
+	m := consumeOne(t, c, topic, 0, r1.Metadata.Offset)
 	require.JSONEq(t, `{"id":"o-1","total":42}`, string(m.Value))
 	require.Len(t, m.Headers, 1)
 	require.Equal(t, serde.TypeIDHeader, string(m.Headers[0].Key))
 	require.Equal(t, "com.acme.Order", string(m.Headers[0].Value))
 
-	tomb := consumeOne(t, c, "orders", 0, r2.Metadata.Offset)
+	tomb := consumeOne(t, c, topic, 0, r2.Metadata.Offset)
 	require.Nil(t, tomb.Value)
 	require.Empty(t, tomb.Headers)
 }
 
 func TestAcksZeroReportsNoOffset(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("fire", 1, nil))
+	topic := b.Topic("fire")
 	cfg := quick()
 	cfg.Acks = "0"
 	tp := dial[string, string](t, b.Addr(), cfg)
-	r, err := get(t, tp.Send(context.Background(), "fire", "forget"))
+	r, err := get(t, tp.Send(context.Background(), topic, "forget"))
 	require.NoError(t, err)
 	require.Equal(t, int64(-1), r.Metadata.Offset)
-	require.Equal(t, "fire", r.Metadata.Topic)
+	require.Equal(t, topic, r.Metadata.Topic)
 }
 
 func TestIdempotentProducer(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("exactly", 2, nil))
+	topic := b.Topic("exactly")
 	cfg := quick()
 	cfg.EnableIdempotence = ptr(true)
 	tp := dial[string, string](t, b.Addr(), cfg)
 	for i := range 10 {
-		r, err := get(t, tp.SendKey(context.Background(), "exactly", "k", fmt.Sprint(i)))
+		r, err := get(t, tp.SendKey(context.Background(), topic, "k", fmt.Sprint(i)))
 		require.NoError(t, err)
 		require.Equal(t, int64(i), r.Metadata.Offset)
 	}
@@ -418,6 +440,7 @@ func ptr[T any](v T) *T { return &v }
 // in batches, hands their budget back as soon as a Send waits for it.
 func TestSmallBufferKeepsSending(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("small", 1, nil))
+	topic := b.Topic("small")
 	cfg := quick()
 	cfg.BufferMemory = 120 // a record of value "v" holds 37 bytes
 	cfg.MaxBlockMs = 60_000
@@ -432,12 +455,12 @@ func TestSmallBufferKeepsSending(t *testing.T) {
 	const rounds = 100
 	for range rounds {
 		futures := []*template.Future[string, string]{
-			tp.Send(ctx, "small", "v"), tp.Send(ctx, "small", "v"), tp.Send(ctx, "small", "v"),
+			tp.Send(ctx, topic, "v"), tp.Send(ctx, topic, "v"), tp.Send(ctx, topic, "v"),
 		}
 		for _, f := range futures {
 			_, err := get(t, f)
 			require.NoError(t, err)
 		}
 	}
-	require.Equal(t, int64(3*rounds), highWater(t, b.Addr(), "small")[0])
+	require.Equal(t, int64(3*rounds), highWater(t, b.Addr(), topic)[0])
 }
