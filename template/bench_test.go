@@ -29,13 +29,13 @@ import (
 //	go test -run '^$' -bench BenchmarkSend -benchtime 100000x -count 10 ./template/ | tee new.txt
 //	benchstat -col /impl new.txt
 //
-// Figures on a shared 2-core VM, as template/sarama ratios within each run
-// (both arms run in one process, one after the other). Over 70 runs at
-// varying load: time per record 1.06x (quartiles 0.99-1.12), CPU per record
-// 1.11x (1.05-1.16); on a quiet machine template 2.4-2.6 us and 4.1-4.3 us
-// CPU per record, sarama 2.3-2.5 us and 3.8-4.0 us. Under load from other
-// work the gap grows: 50 runs alternated with the previous template gave
-// 1.13x time and 1.18x CPU (the previous template: 1.28x and 1.32x). 3
+// Figures on a 2-core VM. 2026-11-25, machine otherwise idle, 12 runs of
+// the command above (the arms one after the other in each process):
+// template 3.38 us and 5.84 us CPU per record, sarama 2.98 us and 4.99 us,
+// so the template takes 1.13x sarama's time (1.15x with each arm in a
+// process of its own, 8 runs alternated); at varying load the ratio swung
+// from 0.99x to 1.28x. Before the send-path work of 2026-11-25 it was
+// 1.24-1.28x on a quiet machine. 3
 // allocations (~825 B) against 4 (~795 B) per record. The template's extra
 // is the Future (192 bytes) and completing it on the drainer, the in-flight
 // record's bookkeeping (buffer budget, the list for Flush, Close and delivery
