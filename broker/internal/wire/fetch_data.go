@@ -37,10 +37,10 @@ func (d *fetchData) reset() {
 	d.scratch = keepBuffer(d.scratch)
 }
 
-// add reads one partition's batch set into sp: as a file part when it is
-// large enough to be worth sending from the file and the connection can,
-// else copied into scratch. got are the partition's chunks, the tail of
-// d.chunks; add takes them over.
+// add puts one partition's batch set, the chunks d.chunks[from:], into sp:
+// as a file part when fromFile (the connection can sendfile) and the set is
+// large enough to be worth it, else copied into scratch, in which case the
+// chunks are released at once.
 func (d *fetchData) add(sp *kmsg.FetchResponseTopicPartition, from int, fromFile bool) error {
 	got := d.chunks[from:]
 	n := int(log.ChunksLen(got))
