@@ -67,13 +67,10 @@ func (t *Template[K, V]) drain() {
 			queued = append(queued, back{msg: msg})
 			continue
 		}
-		switch r.f.completeQuietly(msg) {
-		case quietDone:
+		if r.f.completeQuietly(msg) == quietDone {
 			done = append(done, r)
-		case quietCallbacks:
+		} else {
 			queued = append(queued, back{msg: msg})
-		case quietClaimed:
-			queued = append(queued, back{msg: msg, claimed: true})
 		}
 	}
 	t.settle(done)
@@ -132,9 +129,8 @@ func (t *Template[K, V]) completer() {
 
 // back is a record the producer handed back, with its error if it failed.
 type back struct {
-	msg     *sarama.ProducerMessage
-	err     error
-	claimed bool // drain claimed the future and wrote msg into it
+	msg *sarama.ProducerMessage
+	err error
 }
 
 // backQueue carries records from drain to the completer. It is unbounded, but
@@ -209,8 +205,6 @@ func (t *Template[K, V]) returnedAll(batch []back, rs []*inflight[K, V]) []*infl
 func (t *Template[K, V]) returned(r *inflight[K, V], b back) {
 	msg, err, f := b.msg, b.err, r.f
 	switch {
-	case b.claimed:
-		t.finishClaimed(f, nil)
 	case err == nil && t.quiet && f.completeQuietly(msg) == quietDone:
 	case f.claim():
 		if err == nil {

@@ -35,7 +35,8 @@ type Future[K, V any] struct {
 	keySize   int32 // serialized sizes, -1 for null
 	valueSize int32
 
-	// Where the record was written; set by the goroutine that claimed f.
+	// Where the record was written; set by the goroutine that completes f
+	// with success, before it does.
 	wPartition int32
 	explicit   bool // set by Send: rec.Partition was given
 	offset     int64
@@ -56,7 +57,7 @@ const (
 
 // waiters are what completion must wake or run, and the error of a failed
 // send. Most futures never get one: a future nobody waits on completes with
-// two atomic operations.
+// one compare-and-swap.
 type waiters[K, V any] struct {
 	mu      sync.Mutex
 	done    chan struct{}    // guarded by mu
@@ -241,7 +242,8 @@ func (f *Future[K, V]) complete(err error) {
 }
 
 // written records where sarama wrote the record. Only the goroutine that
-// claimed f calls it, before complete.
+// completes f with success calls it, before f completes (completeQuietly
+// calls it before it claims f).
 func (f *Future[K, V]) written(msg *sarama.ProducerMessage) {
 	f.wPartition, f.offset, f.timestamp = msg.Partition, msg.Offset, msg.Timestamp.UnixMilli()
 	if f.owner != nil && f.owner.noAcks {
@@ -265,38 +267,24 @@ func (f *Future[K, V]) metadata() RecordMetadata {
 const (
 	quietDone      = iota // f is complete, or another goroutine claimed it
 	quietCallbacks        // f has callbacks to run; nothing was done
-	quietClaimed          // the caller claimed f and wrote msg, but callbacks came: it must finish f
 )
 
 // completeQuietly completes f as a success written as msg says, unless f has
 // callbacks to run, which it leaves to the caller. It runs no user code. A
-// future nobody waits on completes without taking the lock.
+// future nobody waits on completes with one compare-and-swap.
 func (f *Future[K, V]) completeQuietly(msg *sarama.ProducerMessage) int {
 	s := f.state.Load()
-	if s&futClaimed != 0 {
-		return quietDone
-	}
 	if s == 0 {
-		if !f.state.CompareAndSwap(0, futClaimed) {
-			return f.completeQuietly(msg) // claimed or waited meanwhile
-		}
+		// Only the goroutine that completes f with success writes where
+		// the record was written, and only after f completes with success
+		// does anyone read it: write first, then claim and complete at once.
 		f.written(msg)
-		if f.state.CompareAndSwap(futClaimed, futClaimed|futCompleted) {
+		if f.state.CompareAndSwap(0, futClaimed|futCompleted) {
 			return quietDone
 		}
-		// Someone started waiting after the claim.
-		w := f.w.Load()
-		w.mu.Lock()
-		if len(w.cbs) > 0 {
-			w.mu.Unlock()
-			return quietClaimed
-		}
-		f.state.Or(futCompleted)
-		done := w.done
-		w.mu.Unlock()
-		if done != nil {
-			close(done)
-		}
+		s = f.state.Load() // claimed or waited meanwhile
+	}
+	if s&futClaimed != 0 {
 		return quietDone
 	}
 	// Someone waits: complete under the lock, if only a done channel waits.

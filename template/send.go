@@ -161,11 +161,11 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 		r.partition, r.explicit = f.partition, true
 	}
 	r.custom = t.partitioner != nil
+	// sarama truncates the timestamp to milliseconds, as the broker stores it.
 	msg.Timestamp = rec.Timestamp
 	if msg.Timestamp.IsZero() {
 		msg.Timestamp = now
 	}
-	msg.Timestamp = msg.Timestamp.Truncate(time.Millisecond) // what the broker stores
 	msg.Metadata = r
 
 	size := msg.ByteSize(2)
