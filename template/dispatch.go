@@ -10,85 +10,110 @@ import (
 	"go.uber.org/zap"
 )
 
-// drain is the one goroutine that reads the producer's Successes and Errors.
-// It runs no user code, so sarama never waits on a slow callback. A success
-// with nothing to run (no callbacks on its future, no interceptors, no
-// listener but the default) it completes itself, which is cheap; everything
-// else it queues for the completer. (Waking the completer for every record
-// would cost two goroutine switches per record.) It returns when the producer
-// has shut down and handed back every record.
-//
-// The records it completed it releases (budget, in-flight list, spares) in
-// batches of drainBatch, so that the lines Sends write are not pulled over
-// for every record. It releases them sooner when a Send waits for budget, and
-// at the completer's tick (settleNow), so an idle template holds nothing
-// long. Records for the completer go to it before the drainer waits.
-func (t *Template[K, V]) drain() {
-	successes, errs := t.producer.Successes(), t.producer.Errors()
-	var done []*inflight[K, V] // completed here, to release
-	var queued []back          // for the completer
-	for successes != nil || errs != nil {
-		var msg *sarama.ProducerMessage
-		ok := false
-		if len(done) < drainBatch && len(queued) < drainBatch {
-			select { // costs no lock when nothing waits
-			case msg, ok = <-successes:
-			default:
-			}
-		}
-		if !ok {
-			// Nothing at once, or a full batch. Errors get a look at least
-			// every drainBatch records.
-			if len(done) >= drainBatch || t.fl.waiting.Load() > 0 {
-				done = t.settle(done)
-			}
-			queued = t.returns.push(queued)
-			var perr *sarama.ProducerError
-			select {
-			case msg, ok = <-successes:
-				if !ok {
-					successes = nil
-					continue
-				}
-			case perr, ok = <-errs:
-				if !ok {
-					errs = nil
-					continue
-				}
-				queued = append(queued, back{msg: perr.Msg, err: perr.Err})
-				continue
-			case <-t.settleNow:
-				done = t.settle(done)
-				continue
-			}
-		}
+// drainSuccesses (the drainer) and drainErrors are the goroutines that read
+// the producer's Successes and Errors. They run no user code, so sarama never
+// waits on a slow callback. A success with nothing to run (no callbacks on
+// its future, no interceptors, no listener but the default) the drainer
+// completes itself, which is cheap; everything else goes to the completer.
+// (Waking the completer for every record would cost two goroutine switches
+// per record.) Each reads its one channel with a plain receive, the cheapest
+// wait there is, and queues records for the completer until its channel is
+// empty or drainBatch are queued. The last of them to return, when the
+// producer has shut down and handed back every record, releases what is held
+// and tells the completer.
+func (t *Template[K, V]) drainSuccesses() {
+	successes := t.producer.Successes()
+	var queued []back // for the completer
+	for msg := range successes {
 		r, ours := msg.Metadata.(*inflight[K, V])
-		if !t.quiet || !ours {
-			queued = append(queued, back{msg: msg})
-			continue
-		}
-		if r.f.completeQuietly(msg) == quietDone {
-			done = append(done, r)
+		if t.quiet && ours && r.f.completeQuietly(msg) == quietDone {
+			if rs := t.held.add(r, t.fl.waiting.Load() > 0); rs != nil {
+				t.settle(rs)
+			}
 		} else {
 			queued = append(queued, back{msg: msg})
 		}
+		if len(queued) > 0 && (len(queued) >= drainBatch || len(successes) == 0) {
+			queued = t.returns.push(queued)
+		}
 	}
-	t.settle(done)
 	t.returns.push(queued)
-	t.returns.close()
+	t.drained()
 }
 
-// drainBatch is how many completed records the drainer holds before it
-// releases them.
+func (t *Template[K, V]) drainErrors() {
+	errs := t.producer.Errors()
+	var queued []back
+	for perr := range errs {
+		queued = append(queued, back{msg: perr.Msg, err: perr.Err})
+		if len(queued) >= drainBatch || len(errs) == 0 {
+			queued = t.returns.push(queued)
+		}
+	}
+	t.returns.push(queued)
+	t.drained()
+}
+
+// drained is called by each drain goroutine as it returns; the last one
+// releases what is held and tells the completer that no record will come.
+func (t *Template[K, V]) drained() {
+	if t.draining.Add(-1) == 0 {
+		t.settle(t.held.take())
+		t.returns.close()
+	}
+}
+
+// held are records drainSuccesses completed, to be released (budget,
+// in-flight list, spares) in batches of drainBatch, so that the lines Sends
+// write are not pulled over for every record. The completer releases them
+// sooner when a Send waits for budget (settleNow) and at its tick, so an idle
+// template holds nothing long.
+type held[K, V any] struct {
+	mu    sync.Mutex
+	rs    []*inflight[K, V]
+	spare []*inflight[K, V] // an emptied batch, for reuse
+}
+
+// drainBatch is how many completed records are held before they are
+// released.
 const drainBatch = 128
 
-// settle releases and recycles the records drain completed, and returns
-// done emptied.
-func (t *Template[K, V]) settle(done []*inflight[K, V]) []*inflight[K, V] {
-	t.fl.releaseAll(done)
-	t.spares.put(done)
-	clear(done)
-	return done[:0]
+// add holds r. It returns the held records, for the caller to settle, once
+// there are drainBatch of them or if now is set.
+func (h *held[K, V]) add(r *inflight[K, V], now bool) []*inflight[K, V] {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rs = append(h.rs, r)
+	if len(h.rs) < drainBatch && !now {
+		return nil
+	}
+	rs := h.rs
+	h.rs, h.spare = h.spare, nil
+	return rs
+}
+
+// take returns the held records, for the caller to settle.
+func (h *held[K, V]) take() []*inflight[K, V] {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rs := h.rs
+	h.rs, h.spare = h.spare, nil
+	return rs
+}
+
+// settle releases and recycles rs, records held by h.
+func (t *Template[K, V]) settle(rs []*inflight[K, V]) {
+	if len(rs) == 0 {
+		return
+	}
+	t.fl.releaseAll(rs)
+	t.spares.put(rs)
+	clear(rs)
+	t.held.mu.Lock()
+	if t.held.spare == nil {
+		t.held.spare = rs[:0]
+	}
+	t.held.mu.Unlock()
 }
 
 // completer is the goroutine that completes the futures of records the
@@ -108,13 +133,12 @@ func (t *Template[K, V]) completer() {
 			batch, closed = t.returns.take(batch[:0])
 			rs = t.returnedAll(batch, rs)
 			clear(batch)
+		case <-t.settleNow: // a Send waits for budget
+			t.settle(t.held.take())
 		case <-tick.C:
 			t.tick()
 			t.expire()
-			select { // release what the drainer holds: the template may be idle
-			case t.settleNow <- struct{}{}:
-			default:
-			}
+			t.settle(t.held.take()) // the template may be idle
 		}
 	}
 	// sarama hands back every record before closing its channels; anything
@@ -133,8 +157,9 @@ type back struct {
 	err error
 }
 
-// backQueue carries records from drain to the completer. It is unbounded, but
-// buffer-memory bounds it: a record holds budget until the completer sees it.
+// backQueue carries records from the drain goroutines to the completer. It is
+// unbounded, but buffer-memory bounds it: a record holds budget until the
+// completer sees it.
 type backQueue struct {
 	mu     sync.Mutex
 	items  []back
@@ -169,7 +194,7 @@ func (q *backQueue) close() {
 }
 
 // take returns what is queued, swapping in spare for the next pushes, and
-// whether drain has finished.
+// whether the drain goroutines have finished.
 func (q *backQueue) take(spare []back) ([]back, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()

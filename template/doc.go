@@ -36,10 +36,11 @@
 // context ends, when it fails what is still outstanding.
 //
 // Concurrency: a Template is safe for concurrent use, and records sent from
-// one goroutine to a partition keep their order. Each template runs two
-// goroutines. The drainer reads the producer's Successes and Errors and runs
-// no user code, so sarama never waits on the template; it completes plain
-// successes itself and queues the rest for the completer, which runs
+// one goroutine to a partition keep their order. Each template runs three
+// goroutines. Two read the producer's Successes and Errors and run no user
+// code, so sarama never waits on the template: the drainer, which reads
+// Successes, completes plain successes itself and queues the rest for the
+// completer, and the other queues every failure. The completer runs
 // interceptor acknowledgements, future callbacks and listener calls. (A send
 // that fails before reaching the producer completes on the goroutine that
 // called Send.) Callbacks must therefore not block, and must not call Flush,

@@ -56,9 +56,9 @@ func (e *rawEncoder) Length() int             { return len(e.b) }
 //
 // A record holds budget from Send until it is released after sarama hands it
 // back, even if its future completed earlier (delivery timeout, Close), so the
-// budget bounds what sarama holds. (The drainer releases the records it
-// completed in batches: at once when a Send waits for budget, else within
-// drainBatch records or a tick of the completer.) A record leaves the list when
+// budget bounds what sarama holds. (The records the drainer completed are
+// released in batches: at once when a Send waits for budget, else within
+// drainBatch records or a tick of the completer; see held.) A record leaves the list when
 // it is released or its future fails early. Methods that hand out futures read
 // them under the lock: a record may be recycled as soon as it is released.
 //
@@ -312,8 +312,8 @@ func (fl *flight[K, V]) unlink(r *inflight[K, V]) {
 	r.linked, r.prev, r.next = false, nil, nil
 }
 
-// spares are in-flight records to reuse. The drainer gives back the records
-// sarama handed back a batch at a time; Sends take one each. (A sync.Pool
+// spares are in-flight records to reuse. The records sarama handed back are
+// given back a batch at a time; Sends take one each. (A sync.Pool
 // would cost a Send a steal from the drainer's P for nearly every record.)
 // At most maxSpares are kept; the garbage collector takes the rest.
 type spares[K, V any] struct {

@@ -436,8 +436,8 @@ func TestIdempotentProducer(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 // A template without callbacks or listeners, whose buffer holds three
-// records, keeps sending: the drainer, which releases the records it completes
-// in batches, hands their budget back as soon as a Send waits for it.
+// records, keeps sending: the records the drainer completes are released in
+// batches, but their budget comes back as soon as a Send waits for it.
 func TestSmallBufferKeepsSending(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("small", 1, nil))
 	topic := b.Topic("small")
@@ -448,8 +448,8 @@ func TestSmallBufferKeepsSending(t *testing.T) {
 	tp := dial[string, string](t, b.Addr(), cfg)
 
 	// Each round fills the buffer and waits until the drainer has completed
-	// the records, so the next round's Send waits for budget the drainer
-	// holds. Waiting for the tick instead would take 100 seconds.
+	// the records, so the next round's Send waits for budget they still
+	// hold. Waiting for the tick instead would take 100 seconds.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	const rounds = 100

@@ -86,8 +86,8 @@ func (t *Template[K, V]) newFuture() *Future[K, V] {
 
 // send runs the pipeline for the record in f: interceptors, serializers,
 // checks, buffer budget, hand-off to the producer. A failure completes f here.
-// Once the record is handed off, send no longer touches it: the drain
-// goroutine may recycle it at once.
+// Once the record is handed off, send no longer touches it: the drainer may
+// recycle it at once.
 func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
 	now := time.Now()
 	r := t.spares.get()

@@ -52,7 +52,9 @@ type Template[K, V any] struct {
 	closing    chan struct{} // closed by Close: wakes blocked Sends
 	closeOnce  sync.Once
 	dispatched chan struct{} // closed when the completer has returned
-	settleNow  chan struct{} // capacity 1: the drainer should release what it holds
+	settleNow  chan struct{} // capacity 1: the completer should release what is held
+	held       held[K, V]
+	draining   atomic.Int32 // drain goroutines still running
 	pulse      atomic.Pointer[pulse]
 	returns    backQueue
 }
@@ -191,7 +193,9 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 	t.returns.wake = make(chan struct{}, 1)
 	t.settleNow = make(chan struct{}, 1)
 	t.fl.short = t.settleNow
-	go t.drain()
+	t.draining.Store(2)
+	go t.drainSuccesses()
+	go t.drainErrors()
 	go t.completer()
 	return t, nil
 }
