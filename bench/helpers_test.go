@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"flag"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
@@ -36,9 +37,15 @@ var (
 
 var inProcess = flag.Bool("target.inprocess", false, "run the brokers in the benchmark's process instead of a child process each")
 
+var clientGOGC = flag.Int("client.gogc", 0, "GOGC of the benchmark (client) process; 0 keeps Go's default or $GOGC. Brokers in child processes are not affected")
+
 func TestMain(m *testing.M) {
 	if target.IsChild() {
 		os.Exit(target.RunChild())
+	}
+	flag.Parse()
+	if *clientGOGC != 0 {
+		debug.SetGCPercent(*clientGOGC)
 	}
 	goleak.VerifyTestMain(m)
 }
