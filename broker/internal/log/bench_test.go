@@ -53,9 +53,21 @@ func BenchmarkAppend(b *testing.B) {
 // BenchmarkRead fetches from a 32 MiB log of 1 KiB records in batches of
 // ten: a consumer reading sequentially with 1 MiB fetches, and random
 // fetches of 64 KiB (a consumer catching up from an arbitrary offset, which
-// exercises the index lookup).
+// exercises the index lookup). With segments of 64 MiB the log is one
+// active segment, its indexes in memory; with 4 MiB most reads hit
+// inactive segments, whose indexes are paged from their files.
 func BenchmarkRead(b *testing.B) {
-	l, err := Open(b.TempDir(), benchConfig(), nil)
+	for _, segMiB := range []int64{64, 4} {
+		b.Run(fmt.Sprintf("segment=%dMiB", segMiB), func(b *testing.B) {
+			cfg := benchConfig()
+			cfg.SegmentBytes = segMiB << 20
+			benchRead(b, cfg)
+		})
+	}
+}
+
+func benchRead(b *testing.B, cfg Config) {
+	l, err := Open(b.TempDir(), cfg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

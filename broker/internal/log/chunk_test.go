@@ -17,8 +17,17 @@ import (
 // batches in order while they fit in maxBytes and end below maxOffset, the
 // first one regardless of size. Batches of random sizes span many segments
 // and offset-index entries, so the limits fall everywhere: inside a
-// segment, on its edges, between index entries and on them.
+// segment, on its edges, between index entries and on them, and (with
+// small index pages) on the pages' edges.
 func TestReadChunksAgreeWithAGreedyWalk(t *testing.T) {
+	t.Run("pages=4KiB", testReadChunksGreedy)
+	t.Run("pages=32B", func(t *testing.T) {
+		smallIndexPages(t)
+		testReadChunksGreedy(t)
+	})
+}
+
+func testReadChunksGreedy(t *testing.T) {
 	l := openLog(t, t.TempDir(), testConfig())
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 300 {

@@ -177,7 +177,7 @@ func (l *Log) planClean(now time.Time) (*cleanPlan, error) {
 		}
 		p.segs = append(p.segs, cleanSeg{
 			seg: s, file: s.file.File, base: s.base, next: s.next, size: s.size,
-			largestTS: l.largestTimestamp(s), indexEntries: len(s.offsets),
+			largestTS: l.largestTimestamp(s), indexEntries: s.offsetEntries(),
 		})
 		if s.next <= first || uncleanable <= first {
 			cleanBytes += s.size

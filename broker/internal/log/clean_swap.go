@@ -117,6 +117,7 @@ func (l *Log) swapIn(g []cleanSeg, w *cleanedWriter, truncations uint64, now tim
 	ns.maxTS, ns.maxTSOff = w.seg.maxTS, w.seg.maxTSOff
 	ns.bytesSinceIndex = w.seg.bytesSinceIndex
 	ns.indexSynced = true
+	ns.page() // a cleaned segment is never the active one
 
 	l.mu.Lock()
 	defer l.mu.Unlock()

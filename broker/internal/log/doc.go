@@ -3,7 +3,10 @@
 // offset (00000000000000000000.log), each with a sparse offset index
 // (.index: relative offset and byte position, an entry every
 // IndexIntervalBytes) and a time index (.timeindex: the largest timestamp so
-// far and the batch that holds it).
+// far and the batch that holds it). The active segment's indexes are kept
+// in memory; an inactive segment keeps one entry per 4 KiB page of each
+// index file and reads the page a lookup needs, so the heap does not grow
+// with the data on disk.
 //
 // Start from [Open] and [Log]. Batches are stored exactly as producers send
 // them (RecordBatch v2, see package batch): [Log.Append] assigns offsets by
@@ -12,8 +15,8 @@
 // [Log.ReadChunks] where its whole batches are: [Chunk]s, ranges of segment
 // files that hold a reference on their file, so the broker can send them
 // with sendfile and retention or the cleaner can drop the segment
-// meanwhile; [Log.Read] copies the same batches out. Idempotent producers are checked
-// and deduplicated as Kafka's ProducerStateManager does, and their state
+// meanwhile; [Log.Read] copies the same batches out. Idempotent producers
+// are checked and deduplicated as Kafka's ProducerStateManager does, and their state
 // survives restarts through snapshot files.
 //
 // Durability follows Kafka's flush policy (FlushIntervalMessages,

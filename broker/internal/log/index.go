@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 )
 
 // The offset index maps a batch's offset, relative to the segment's base, to
@@ -14,7 +13,8 @@ import (
 // the base offset of the batch holding it: 8-byte timestamp, 4-byte
 // relative offset. Both are sparse: an entry every IndexIntervalBytes, and
 // the time index gets a last entry when the segment is rolled or closed.
-// Both are kept in memory and appended to their files as they grow; they
+// Both are appended to their files as they grow, kept in memory while the
+// segment is active and paged from the files after (index_paged.go); they
 // can always be rebuilt from the segment.
 const (
 	offsetEntrySize = 8
@@ -98,25 +98,4 @@ func readTimeIndex(path string) ([]timeEntry, error) {
 		entries[i] = e
 	}
 	return entries, nil
-}
-
-// lookupOffset returns the position of the last indexed batch whose offset
-// is at most rel, or 0.
-func lookupOffset(entries []offsetEntry, rel uint32) int64 {
-	i := sort.Search(len(entries), func(i int) bool { return entries[i].rel > rel })
-	if i == 0 {
-		return 0
-	}
-	return int64(entries[i-1].pos)
-}
-
-// lookupTime returns the relative offset of the batch recorded by the last
-// entry whose timestamp is below ts, or 0. Every record before that batch
-// has a timestamp below ts, so a scan for ts can start there.
-func lookupTime(entries []timeEntry, ts int64) uint32 {
-	i := sort.Search(len(entries), func(i int) bool { return entries[i].ts >= ts })
-	if i == 0 {
-		return 0
-	}
-	return entries[i-1].rel
 }

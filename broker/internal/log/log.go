@@ -308,6 +308,7 @@ func (l *Log) roll(why string) error {
 	if err != nil {
 		return fmt.Errorf("roll: %w", err)
 	}
+	old.page() // only now: had the roll failed, old would stay active
 	l.segs = append(l.segs, seg)
 	l.logger.Debug("rolled segment", zap.String("dir", l.dir), zap.Int64("base_offset", seg.base), zap.String("reason", why))
 	// A snapshot per roll bounds replay after a crash. It is not fsynced:

@@ -216,6 +216,9 @@ func (l *Log) loadSegments(clean bool, rp int64) error {
 			}
 		}
 	}
+	for _, s := range l.segs[:max(len(l.segs)-1, 0)] {
+		s.page()
+	}
 	return nil
 }
 

@@ -117,7 +117,14 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, found bool)
 		if s.maxTS < ts || s.next <= l.start {
 			continue
 		}
-		from := max(s.base+int64(lookupTime(s.times, ts)), l.start)
+		// Every record before the batch of the last entry below ts is
+		// below ts too, so the scan can start there.
+		e, _, err := s.lastTimeEntry(func(e timeEntry) bool { return e.ts >= ts })
+		if err != nil {
+			l.logWarn("offset for timestamp", err)
+			return -1, -1, false
+		}
+		from := max(s.base+int64(e.rel), l.start)
 		for _, s := range l.segs[i:] {
 			off, t, ok, err := l.scanForTimestamp(s, from, ts)
 			if err != nil {

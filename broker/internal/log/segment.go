@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/kspring/kspring/broker/internal/batch"
@@ -24,8 +23,12 @@ type segment struct {
 	size int64 // bytes of whole batches in the file
 	next int64 // offset after the last batch; base when empty
 
+	// The indexes: every entry in memory while the segment is active, in
+	// their files (with a page summary here) once it is not; see page.
 	offsets         []offsetEntry
 	times           []timeEntry
+	pagedOff        *pagedIndex[offsetEntry]
+	pagedTime       *pagedIndex[timeEntry]
 	bytesSinceIndex int64
 
 	maxTS    int64 // largest batch MaxTimestamp, -1 if none
@@ -190,6 +193,7 @@ func (s *segment) writeIndexes() error {
 // resetIndexes forgets all index state before a rebuild.
 func (s *segment) resetIndexes() {
 	s.offsets, s.times = s.offsets[:0], s.times[:0]
+	s.pagedOff, s.pagedTime = nil, nil
 	s.bytesSinceIndex = 0
 	s.maxTS, s.maxTSOff = -1, -1
 	s.next = s.base
@@ -331,8 +335,12 @@ func (s *segment) syncIndexes() error {
 // offset is at least offset, starting the scan from the offset index.
 // found is false when no such batch is in this segment.
 func (s *segment) findBatch(offset int64) (pos int64, h batch.Header, found bool, err error) {
-	rel := max(offset-s.base, 0)
-	pos = lookupOffset(s.offsets, uint32(min(rel, maxRelOffset)))
+	rel := uint32(min(max(offset-s.base, 0), maxRelOffset))
+	e, _, err := s.lastOffsetEntry(func(e offsetEntry) bool { return e.rel > rel })
+	if err != nil {
+		return 0, h, false, err
+	}
+	pos = int64(e.pos) // 0 when no entry is at or below rel
 	br := newHeaderReader(s.file, s.size)
 	defer br.release()
 	for pos < s.size {
@@ -358,13 +366,15 @@ func (s *segment) batchesEnd(pos, limit, maxOffset int64) (int64, error) {
 	if limit == s.size && maxOffset >= s.next {
 		return s.size, nil
 	}
-	i := sort.Search(len(s.offsets), func(i int) bool {
-		e := s.offsets[i]
+	e, ok, err := s.lastOffsetEntry(func(e offsetEntry) bool {
 		return int64(e.pos) > limit || s.base+int64(e.rel) >= maxOffset
 	})
+	if err != nil {
+		return 0, err
+	}
 	at := pos
-	if i > 0 {
-		at = max(at, int64(s.offsets[i-1].pos))
+	if ok {
+		at = max(at, int64(e.pos))
 	}
 	br := newHeaderReader(s.file, s.size)
 	defer br.release()
