@@ -405,13 +405,7 @@ func TestCompactedLogReadsAndTimestamps(t *testing.T) {
 		}
 		requireTimestampsAnswer(t, l, ts)
 	}
-	check(l)
-	require.NoError(t, l.Close())
-	l = openLog(t, dir, cfg)
-	check(l)
-	crash(t, l)
-	l = openLog(t, dir, cfg)
-	check(l)
+	checkThroughRestarts(t, l, dir, cfg, check)
 }
 
 func TestCompactLogAppendTimeBatches(t *testing.T) {

@@ -157,3 +157,15 @@ func fileSize(t testing.TB, path string) int64 {
 	require.NoError(t, err)
 	return fi.Size()
 }
+
+// checkThroughRestarts runs check on l, on the log reopened after a clean
+// close, and on it reopened after a crash.
+func checkThroughRestarts(t *testing.T, l *Log, dir string, cfg Config, check func(*Log)) {
+	t.Helper()
+	check(l)
+	require.NoError(t, l.Close())
+	l = openLog(t, dir, cfg)
+	check(l)
+	crash(t, l)
+	check(openLog(t, dir, cfg))
+}

@@ -128,15 +128,7 @@ func TestPagedSegmentsAnswer(t *testing.T) {
 			require.NotEmpty(t, got, "read at %d", r.offset)
 		}
 	}
-	check(l)
-
-	require.NoError(t, l.Close())
-	l = openLog(t, dir, cfg)
-	check(l)
-
-	crash(t, l)
-	l = openLog(t, dir, cfg)
-	check(l)
+	checkThroughRestarts(t, l, dir, cfg, check)
 }
 
 // TestPagedSegmentsAfterCompaction checks that segments the cleaner swaps
