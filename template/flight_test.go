@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -172,6 +173,20 @@ func TestFlightReleaseAll(t *testing.T) {
 	require.Equal(t, int64(100), fl.avail.Load())
 }
 
+// Spares are reused in the order they were given back, and new records come
+// from slabs, one after the other in memory: Sends walk memory in order.
+func TestSparesAreReusedFirstInFirstOut(t *testing.T) {
+	var s spares[string, string]
+	a, b, c := s.get(), s.get(), s.get()
+	require.Equal(t, unsafe.Pointer(&unsafe.Slice(a, 2)[1]), unsafe.Pointer(b), "new records are adjacent")
+	s.put([]*inflight[string, string]{b, a})
+	s.put([]*inflight[string, string]{c})
+	require.Same(t, b, s.get())
+	require.Same(t, a, s.get())
+	require.Same(t, c, s.get())
+	require.Zero(t, s.len())
+}
+
 func TestSparesAreZeroedAndBounded(t *testing.T) {
 	var s spares[string, string]
 	r := s.get()
@@ -186,5 +201,5 @@ func TestSparesAreZeroedAndBounded(t *testing.T) {
 	}
 	s.put(many[:maxSpares])
 	s.put(many[maxSpares:])
-	require.Len(t, s.free, maxSpares, "beyond maxSpares, records go to the garbage collector")
+	require.Equal(t, maxSpares, s.len(), "beyond maxSpares, records go to the garbage collector")
 }
