@@ -65,8 +65,9 @@ func (t *Template[K, V]) drained() {
 
 // held are records drainSuccesses completed, to be released (budget,
 // in-flight list, spares) in batches of drainBatch, so that the lines Sends
-// write are not pulled over for every record. The completer releases them
-// sooner when a Send waits for budget (settleNow) and at its tick, so an idle
+// write are not pulled over for every record. They are released sooner while
+// a Send waits for budget (by the drainer as it adds one, and by the
+// completer, woken by settleNow), and at the completer's tick, so an idle
 // template holds nothing long.
 type held[K, V any] struct {
 	mu    sync.Mutex
@@ -118,9 +119,10 @@ func (t *Template[K, V]) settle(rs []*inflight[K, V]) {
 
 // completer is the goroutine that completes the futures of records the
 // producer handed back, in batches: it runs interceptors, callbacks and
-// listeners. On a
-// tick it fails futures older than delivery-timeout-ms and pulses Sends
-// waiting for the producer. It returns after the last record came back.
+// listeners. On a tick it fails futures older than delivery-timeout-ms,
+// pulses Sends waiting for the producer and releases the records the drainer
+// holds (the template may be idle), as it does at once when a Send waits for
+// budget. It returns after the last record came back.
 func (t *Template[K, V]) completer() {
 	defer close(t.dispatched)
 	tick := time.NewTicker(min(max(min(t.deliveryTimeout, t.maxBlock)/10, 5*time.Millisecond), time.Second))
