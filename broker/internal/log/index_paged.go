@@ -2,6 +2,7 @@ package log
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,7 +65,7 @@ func (p *pagedIndex[E]) last(beyond func(E) bool) (E, bool, error) {
 	}
 	b := (*bp)[:n*p.entrySize]
 	if _, err := p.f.ReadAt(b, int64(from*p.entrySize)); err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return zero, false, fmt.Errorf("%s: read entries %d-%d: %w", p.f.Name(), from, from+n-1, err)
