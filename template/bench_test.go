@@ -30,16 +30,19 @@ import (
 //	benchstat -col /impl new.txt
 //
 // Figures on a 2-core VM shared with another engineer's builds and
-// benchmarks, 2026-11-25 evening. 3 runs of the command above (30 samples an
+// benchmarks, 2026-11-25 evening. The command above, 3 runs (30 samples an
 // arm, the arms one after the other in each process): template 3.12 us and
-// 5.42 us CPU per record, sarama 3.15 us and 5.30 us, so the template takes
-// 1.00x sarama's time and 1.02x its CPU. The order of the arms matters a
-// little: with 30 processes that each run both arms once, alternated with
-// the old code's, the medians of the per-process ratios are 1.03x the time
-// and 1.09x the CPU (1.06x and 1.12x in another 20); with each arm in a
-// process of its own (12 each), 1.04x and 1.08x. In the same sessions the code as it was at the start of the
-// evening took 1.10x sarama's time by the command above and 1.16-1.20x by
-// alternated processes (1.19-1.22x the CPU); earlier, on a quiet machine, it
+// 5.42 us CPU per record, sarama 3.15 us and 5.30 us, so 1.00x sarama's time
+// and 1.02x its CPU; in a busier session (load average 2.4) 3.68 us against
+// 3.57 us, 1.03x (1.05x the CPU). The old code, in the same sessions: 1.10x
+// and 1.15x. The order of the arms matters a little: with processes that
+// each run both arms once, alternated with the old code's (5 sessions of 20
+// to 40 processes, load average below 2), the medians of the per-process
+// ratios were 1.03-1.10x the time and 1.09-1.14x the CPU, against 1.16-1.21x
+// for the old code; with each arm in a process of its own (12 each), 1.04x
+// and 1.08x. When the machine is crowded (load average above 2, the process
+// getting less than a core) both slow down and the template more: 1.28x,
+// against 1.36x for the old code. Earlier, on a quiet machine, the old code
 // had measured 1.13x, and before the send-path work of the afternoon
 // 1.24-1.28x. 3 allocations (~830 B) against 4 (~795 B) per record.
 //
@@ -58,9 +61,7 @@ import (
 // input channel (a select with the pulse channel, for max-block-ms and
 // Close). It touches more memory per record than raw sarama (a 192-byte
 // Future and a 256-byte in-flight record against a 160-byte message), so the
-// ratio grows when other processes crowd the shared cache: in the busiest
-// stretch (load average above 3) the median per-process ratio was 1.10x the
-// time and 1.14x the CPU.
+// ratio grows when other processes crowd the shared cache.
 func BenchmarkSend(b *testing.B) {
 	const topic = "bench"
 	br := testkit.NewBroker(b, testkit.WithTopic(topic, 4, nil))
