@@ -58,15 +58,17 @@ func (e *rawEncoder) Length() int             { return len(e.b) }
 // back, even if its future completed earlier (delivery timeout, Close), so the
 // budget bounds what sarama holds. (The records the drainer completed are
 // released in batches: at once when a Send waits for budget, else within
-// drainBatch records or a tick of the completer; see held.) A record leaves the list when
-// it is released or its future fails early. Methods that hand out futures read
-// them under the lock: a record may be recycled as soon as it is released.
+// drainBatch records or a tick of the completer; see held.) A record leaves
+// the list when it is released or its future fails early. Methods that hand
+// out futures read them under the lock: a record may be recycled as soon as
+// it is released.
 //
 // A Send writes only the first of the cache lines below: it takes budget
 // with a compare-and-swap while nobody waits for budget, and appends its
-// record to incoming. The drainer and the completer, which release records in batches,
-// and Flush move incoming records into the list under mu. So the cache lines a
-// Send writes are written by the others once a batch, not once a record.
+// record to incoming. The drainer and the completer, which release records
+// in batches, and Flush move incoming records into the list under mu. So the
+// cache lines a Send writes are written by the others once a batch, not once
+// a record.
 type flight[K, V any] struct {
 	// Written by Sends for every record.
 	avail    atomic.Int64      // budget not held
