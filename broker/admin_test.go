@@ -733,6 +733,7 @@ func TestAdminDescribeBrokerConfigs(t *testing.T) {
 		c.NodeID = 7
 		c.LogRetentionMs = time.Hour
 		c.ProducerIDExpirationMs = 2 * time.Hour
+		c.SocketSendBufferBytes = 65536
 	})
 	adm := adminKadm(t, b)
 	rcs, err := adm.DescribeBrokerConfigs(adminCtx(t), 7)
@@ -744,14 +745,16 @@ func TestAdminDescribeBrokerConfigs(t *testing.T) {
 		cfgs[c.Key] = c
 	}
 	for key, want := range map[string]string{
-		"node.id":                   "7",
-		"log.retention.ms":          "3600000",
-		"log.segment.bytes":         "1073741824",
-		"delete.topic.enable":       "true",
-		"auto.create.topics.enable": "true",
-		"num.partitions":            "1",
-		"message.max.bytes":         "1048588",
-		"producer.id.expiration.ms": "7200000",
+		"node.id":                     "7",
+		"log.retention.ms":            "3600000",
+		"log.segment.bytes":           "1073741824",
+		"delete.topic.enable":         "true",
+		"auto.create.topics.enable":   "true",
+		"num.partitions":              "1",
+		"message.max.bytes":           "1048588",
+		"producer.id.expiration.ms":   "7200000",
+		"socket.send.buffer.bytes":    "65536",
+		"socket.receive.buffer.bytes": "-1",
 	} {
 		require.Contains(t, cfgs, key)
 		require.Equal(t, want, adminValue(t, cfgs[key]), key)

@@ -192,6 +192,8 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		AutoCreateTopics:         b.cfg.AutoCreateTopicsEnable,
 		DeleteTopicEnable:        b.cfg.DeleteTopicEnable,
 		MaxRequestBytes:          b.cfg.SocketRequestMaxBytes,
+		SendBufferBytes:          b.cfg.SocketSendBufferBytes,
+		ReceiveBufferBytes:       b.cfg.SocketReceiveBufferBytes,
 		ConnectionsMaxIdle:       b.cfg.ConnectionsMaxIdleMs,
 		ProducerIDExpiration:     b.cfg.ProducerIDExpirationMs,
 		OffsetsTopicPartitions:   b.cfg.OffsetsTopicNumPartitions,

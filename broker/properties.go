@@ -102,6 +102,8 @@ var properties = map[string]property{
 	"message.max.bytes":                   intProp(func(c *Config) *int32 { return &c.MessageMaxBytes }, 32),
 	"min.insync.replicas":                 intProp(func(c *Config) *int16 { return &c.MinInsyncReplicas }, 16),
 	"socket.request.max.bytes":            intProp(func(c *Config) *int32 { return &c.SocketRequestMaxBytes }, 32),
+	"socket.send.buffer.bytes":            intProp(func(c *Config) *int32 { return &c.SocketSendBufferBytes }, 32),
+	"socket.receive.buffer.bytes":         intProp(func(c *Config) *int32 { return &c.SocketReceiveBufferBytes }, 32),
 	"offsets.topic.num.partitions":        intProp(func(c *Config) *int32 { return &c.OffsetsTopicNumPartitions }, 32),
 	"offsets.topic.replication.factor":    intProp(func(c *Config) *int16 { return &c.OffsetsTopicReplicationFactor }, 16),
 	"offsets.retention.minutes":           intProp(func(c *Config) *int32 { return &c.OffsetsRetentionMinutes }, 32),
@@ -114,11 +116,11 @@ var properties = map[string]property{
 }
 
 // ignoredProperties are common server.properties keys that a single-process
-// broker accepts and has no use for (KRaft roles, thread counts, socket buffers).
+// broker accepts and has no use for (KRaft roles, thread counts).
 var ignoredProperties = []string{
 	"process.roles", "controller.quorum.voters", "controller.quorum.bootstrap.servers",
 	"controller.listener.names", "inter.broker.listener.name", "listener.security.protocol.map",
-	"num.network.threads", "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
+	"num.network.threads", "num.io.threads",
 	"num.recovery.threads.per.data.dir", "transaction.state.log.replication.factor",
 	"transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
 	"share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",

@@ -66,6 +66,14 @@ type conn struct {
 func newConn(s *Server, nc net.Conn) *conn {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
+		// As Kafka, best effort: the kernel caps the sizes (and doubles
+		// them, for its own bookkeeping).
+		if n := s.settings.SendBufferBytes; n > 0 {
+			_ = tc.SetWriteBuffer(int(n))
+		}
+		if n := s.settings.ReceiveBufferBytes; n > 0 {
+			_ = tc.SetReadBuffer(int(n))
+		}
 	}
 	return &conn{
 		s: s, nc: nc,

@@ -147,6 +147,8 @@ func (s *Server) describeBrokerConfigs() []describedConfig {
 	static("auto.create.topics.enable", strconv.FormatBool(st.AutoCreateTopics), kmsg.ConfigTypeBoolean)
 	static("delete.topic.enable", strconv.FormatBool(st.DeleteTopicEnable), kmsg.ConfigTypeBoolean)
 	static("socket.request.max.bytes", itoa(int64(st.MaxRequestBytes)), kmsg.ConfigTypeInt)
+	static("socket.send.buffer.bytes", itoa(int64(bufferSetting(st.SendBufferBytes))), kmsg.ConfigTypeInt)
+	static("socket.receive.buffer.bytes", itoa(int64(bufferSetting(st.ReceiveBufferBytes))), kmsg.ConfigTypeInt)
 	static("connections.max.idle.ms", itoa(st.ConnectionsMaxIdle.Milliseconds()), kmsg.ConfigTypeLong)
 	static("producer.id.expiration.ms", itoa(st.ProducerIDExpiration.Milliseconds()), kmsg.ConfigTypeInt)
 	static("offsets.topic.num.partitions", itoa(int64(st.OffsetsTopicPartitions)), kmsg.ConfigTypeInt)
@@ -185,4 +187,13 @@ func (s *Server) listenerURLs() []string {
 		out = append(out, "PLAINTEXT://"+ln.Addr().String())
 	}
 	return out
+}
+
+// bufferSetting is a socket buffer setting as Kafka shows it: -1 for the
+// OS's default.
+func bufferSetting(n int32) int32 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }

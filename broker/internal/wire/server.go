@@ -26,10 +26,14 @@ type Settings struct {
 	AutoCreateTopics         bool
 	DeleteTopicEnable        bool
 	MaxRequestBytes          int32
-	ConnectionsMaxIdle       time.Duration
-	ProducerIDExpiration     time.Duration
-	OffsetsTopicPartitions   int32
-	OffsetsTopicReplication  int16
+	// SendBufferBytes and ReceiveBufferBytes set SO_SNDBUF and SO_RCVBUF
+	// on accepted connections; 0 or less leaves the OS's default.
+	SendBufferBytes         int32
+	ReceiveBufferBytes      int32
+	ConnectionsMaxIdle      time.Duration
+	ProducerIDExpiration    time.Duration
+	OffsetsTopicPartitions  int32
+	OffsetsTopicReplication int16
 	// BrokerConfigs are the broker-level values that topic configs default to,
 	// keyed by their broker property names (log.retention.ms, ...).
 	BrokerConfigs map[string]string
