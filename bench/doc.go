@@ -10,6 +10,13 @@
 //     acks=all (kgo's idempotent default).
 //   - BenchmarkConsume pre-produces a fixed amount of data once and then, per
 //     iteration, consumes all of it from the start with a fresh client.
+//   - BenchmarkFetch reads the same data with raw Fetch requests, checking
+//     each batch's CRC without decoding its records: the broker's side of
+//     consuming.
+//
+// Each broker runs in a child process of its own; the benchmark process is
+// the client, the load generator, and runs at GOGC=400 (-client.gogc) so
+// that its own garbage collection is not the bottleneck.
 //
 // Every benchmark has sub-benchmarks named target=kspring and target=kfake so
 // benchstat can put them in columns (benchstat -col /target). The README in
