@@ -21,8 +21,8 @@ log.retention.hours=24
 log.segment.bytes=\
   1048576
 producer.id.expiration.ms=3600000
-socket.send.buffer.bytes=102400
-socket.receive.buffer.bytes=-1
+socket.send.buffer.bytes=-1
+socket.receive.buffer.bytes=65536
 process.roles=broker,controller
 some.plugin.setting=1
 `
@@ -39,8 +39,8 @@ some.plugin.setting=1
 	require.Equal(t, 24*time.Hour, cfg.LogRetentionMs)
 	require.Equal(t, int64(1048576), cfg.LogSegmentBytes)
 	require.Equal(t, time.Hour, cfg.ProducerIDExpirationMs)
-	require.Equal(t, int32(102400), cfg.SocketSendBufferBytes)
-	require.Equal(t, int32(-1), cfg.SocketReceiveBufferBytes)
+	require.Equal(t, int32(-1), cfg.SocketSendBufferBytes)
+	require.Equal(t, int32(65536), cfg.SocketReceiveBufferBytes)
 }
 
 func TestSetRejectsBadValues(t *testing.T) {
@@ -79,7 +79,7 @@ func TestWithDefaultsValidates(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int32(1), c.NumPartitions)
 	require.Equal(t, int32(104857600), c.SocketRequestMaxBytes)
-	require.Equal(t, [2]int32{-1, -1}, [2]int32{c.SocketSendBufferBytes, c.SocketReceiveBufferBytes}, "the OS's buffer sizes")
+	require.Equal(t, [2]int32{102400, -1}, [2]int32{c.SocketSendBufferBytes, c.SocketReceiveBufferBytes})
 	_, err = Config{LogDirs: []string{"x"}, SocketSendBufferBytes: -2}.withDefaults()
 	require.ErrorContains(t, err, "socket.send.buffer.bytes")
 	_, err = Config{LogDirs: []string{"x"}, SocketReceiveBufferBytes: -5}.withDefaults()
