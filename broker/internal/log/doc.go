@@ -19,6 +19,13 @@
 // are checked and deduplicated as Kafka's ProducerStateManager does, and their state
 // survives restarts through snapshot files.
 //
+// Replication: a follower writes the batches it fetched from the leader
+// with [Log.AppendReplicated], which keeps their offsets and leader epochs
+// and updates producer state without refusing anything, and cuts what
+// diverged with [Log.Truncate]. The leader epoch cache (Kafka's
+// LeaderEpochFileCache) records where each leader epoch starts; see
+// [Log.AssignEpoch] and [Log.EndOffsetForEpoch].
+//
 // Durability follows Kafka's flush policy (FlushIntervalMessages,
 // FlushIntervalMs; by default the log never fsyncs on its own and relies on
 // replication, except when segments are rolled and at Close). Open recovers
@@ -39,18 +46,21 @@
 // completes or discards a swap a crash interrupted. See [Log.Compact] and
 // [CleanStats].
 //
-// Concurrency: a Log is safe for concurrent use. Writes (Append, Maintain,
-// DeleteRecords, Truncate, SetConfig, Close, Delete) are serialized by an
-// internal lock; reads (Read, OffsetForTimestamp, MaxTimestamp, StartOffset,
-// EndOffset, Size, ProducerState) run concurrently with each other and wait
-// only for a write's in-memory critical section. fsync happens outside that
-// critical section. Compact runs one at a time and holds no lock while it
+// Concurrency: a Log is safe for concurrent use. Writes (Append,
+// AppendReplicated, AssignEpoch, Maintain, DeleteRecords, Truncate,
+// SetConfig, Close, Delete) are serialized by an internal lock; reads
+// (Read, OffsetForTimestamp, MaxTimestamp, StartOffset, EndOffset, Size,
+// ProducerState, LatestEpoch, EndOffsetForEpoch) run concurrently with each
+// other and wait only for a write's in-memory critical section. fsync
+// happens outside that critical section, except the leader epoch
+// checkpoint's when a leader change alters it. Compact runs one at a time and holds no lock while it
 // reads and writes; it takes the write lock only to swap a cleaned segment
 // in.
 //
 // Files in a partition directory besides segments: <offset>.snapshot
 // (producer state), log-start-offset (moved by DeleteRecords),
 // recovery-point (offset below which everything was fsynced),
-// cleaner-offset-checkpoint (where compaction's dirty tail starts) and
+// cleaner-offset-checkpoint (where compaction's dirty tail starts),
+// leader-epoch-checkpoint (the leader epoch cache, in Kafka's format) and
 // clean-shutdown (written last by Close, removed by Open).
 package log

@@ -15,11 +15,13 @@ import (
 )
 
 // Log is one partition's log. It is safe for concurrent use: writers
-// (Append, Maintain, DeleteRecords, Truncate, SetConfig, Close) take turns
-// on an internal lock, readers (Read, OffsetForTimestamp, offsets, ...) run
-// concurrently with each other and wait only for the short critical section
-// of a write. fsync runs outside that lock, so a flush does not stall
-// readers.
+// (Append, AppendReplicated, AssignEpoch, Maintain, DeleteRecords,
+// Truncate, SetConfig, Close) take turns on an internal lock, readers
+// (Read, OffsetForTimestamp, offsets, ...) run concurrently with each other
+// and wait only for the short critical section of a write. fsync runs
+// outside that lock, so a flush does not stall readers; the one exception
+// is the leader epoch checkpoint, fsynced under it when the cache changes
+// (once per leader change, as Kafka does).
 //
 // Lock order: cleanMu, then flushMu, then mu. flushMu is held by
 // everything that fsyncs or closes files (Flush, Maintain, DeleteRecords,
@@ -48,6 +50,8 @@ type Log struct {
 	tombstonesDue     int64  // ms when the earliest tombstone kept by compaction expires; -1 none
 	truncations       uint64 // counts truncations, so a clean across one is abandoned
 
+	epochs epochCache // leader epoch -> start offset, mirrored in leader-epoch-checkpoint
+
 	testHook func(step string) error // see hook; nil outside tests
 }
 
@@ -56,7 +60,7 @@ type pendingDelete struct {
 	at    time.Time
 }
 
-// AppendResult describes a successful Append.
+// AppendResult describes a successful Append or AppendReplicated.
 type AppendResult struct {
 	BaseOffset     int64 // offset of the first record written (or of the original, for a duplicate)
 	LastOffset     int64 // offset of the last record written
@@ -143,13 +147,16 @@ type appendBatch struct {
 // yields Duplicate with the original offsets. A batch with no records is
 // refused with batch.ErrInvalid, as Kafka refuses it from producers.
 //
+// A leaderEpoch newer than the leader epoch cache's latest starts a new
+// entry at the first batch's offset (see EndOffsetForEpoch); a negative one
+// is not recorded.
+//
 // The batches are written with one write to the active segment, which is
 // rolled first if they would not fit, if it is older than SegmentMs, or if
 // an index is full. They reach the disk per the flush policy.
 func (l *Log) Append(batches []byte, leaderEpoch int32, now time.Time) (AppendResult, error) {
 	var stack [4]appendBatch
 	list := stack[:0]
-	var records int64
 	err := batch.Split(batches, func(b []byte) error {
 		h, err := batch.ParseHeader(b)
 		if err != nil {
@@ -158,7 +165,6 @@ func (l *Log) Append(batches []byte, leaderEpoch int32, now time.Time) (AppendRe
 		if h.NumRecords <= 0 || h.LastOffsetDelta < 0 {
 			return fmt.Errorf("batch with %d records: %w", h.NumRecords, batch.ErrInvalid)
 		}
-		records += int64(h.LastOffsetDelta) + 1
 		list = append(list, appendBatch{b, h})
 		return nil
 	})
@@ -170,10 +176,87 @@ func (l *Log) Append(batches []byte, leaderEpoch int32, now time.Time) (AppendRe
 	}
 
 	l.mu.Lock()
-	res, flush, err := l.appendLocked(batches, list, records, leaderEpoch, now)
+	res, flush, err := l.appendLocked(batches, list, leaderEpoch, now)
 	l.mu.Unlock()
+	return l.appended(res, flush, err, "append")
+}
+
+// AppendReplicated appends batches fetched from the partition's leader, as
+// a follower does: one or more complete batches whose base offsets,
+// partition leader epochs and timestamps the leader assigned. They are
+// written as they are, not patched, so the caller's slice is not modified;
+// the log does not keep it after AppendReplicated returns.
+//
+// The first batch must start at EndOffset, and each later one after the
+// last offset of the one before it (a compacted leader's log has gaps, so
+// a batch may start further on). Otherwise nothing is written and the
+// error wraps ErrOffsetMismatch. A batch must frame and pass its CRC, as
+// Kafka checks replicated batches too (batch.ErrCorrupt), and have a last
+// offset at or after its base (batch.ErrInvalid); one with no records is
+// accepted, as compaction leaves them.
+//
+// Idempotent producers' state is updated as the leader updated it, so
+// that, should this log become the leader, it deduplicates retries and
+// continues sequences; but as in Kafka's replication path nothing is
+// refused for its producer epoch or sequence, and nothing is a duplicate.
+// Each batch whose partition leader epoch is newer than the leader epoch
+// cache's latest starts a new entry at its base offset.
+//
+// The write, the rolls and the flush policy are Append's. AppendResult
+// holds the first and last offsets written; LogAppendTime is -1 (the
+// batches carry the leader's timestamps).
+func (l *Log) AppendReplicated(batches []byte, now time.Time) (AppendResult, error) {
+	var stack [4]appendBatch
+	list := stack[:0]
+	err := batch.Split(batches, func(b []byte) error {
+		h, err := batch.VerifyChecksum(b)
+		if err != nil {
+			return err
+		}
+		if h.NumRecords < 0 || h.LastOffsetDelta < 0 {
+			return fmt.Errorf("batch at offset %d: %d records, last offset delta %d: %w", h.BaseOffset, h.NumRecords, h.LastOffsetDelta, batch.ErrInvalid)
+		}
+		if n := len(list); n > 0 && h.BaseOffset <= list[n-1].h.LastOffset() {
+			return fmt.Errorf("batch at offset %d follows one ending at %d: %w", h.BaseOffset, list[n-1].h.LastOffset(), ErrOffsetMismatch)
+		}
+		list = append(list, appendBatch{b, h})
+		return nil
+	})
+	if err == nil && len(list) == 0 {
+		err = fmt.Errorf("no batches: %w", batch.ErrInvalid)
+	}
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("log %s: append: %w", l.dir, err)
+		return AppendResult{}, fmt.Errorf("log %s: append replicated: %w", l.dir, err)
+	}
+
+	l.mu.Lock()
+	res, flush, err := l.appendReplicatedLocked(batches, list, now)
+	l.mu.Unlock()
+	return l.appended(res, flush, err, "append replicated")
+}
+
+func (l *Log) appendReplicatedLocked(data []byte, list []appendBatch, now time.Time) (AppendResult, bool, error) {
+	if l.closed {
+		return AppendResult{}, false, ErrClosed
+	}
+	if end, first := l.endOffset(), list[0].h.BaseOffset; first != end {
+		return AppendResult{}, false, fmt.Errorf("first batch at offset %d, log end offset %d: %w", first, end, ErrOffsetMismatch)
+	}
+	flush, err := l.writeLocked(data, list, now)
+	if err != nil {
+		return AppendResult{}, false, err
+	}
+	return AppendResult{
+		BaseOffset: list[0].h.BaseOffset, LastOffset: list[len(list)-1].h.LastOffset(),
+		LogAppendTime: -1, LogStartOffset: l.start,
+	}, flush, nil
+}
+
+// appended finishes an append outside the lock: the error wrapped, or the
+// flush the policy asked for.
+func (l *Log) appended(res AppendResult, flush bool, err error, what string) (AppendResult, error) {
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("log %s: %s: %w", l.dir, what, err)
 	}
 	if flush {
 		if err := l.Flush(); err != nil {
@@ -183,7 +266,7 @@ func (l *Log) Append(batches []byte, leaderEpoch int32, now time.Time) (AppendRe
 	return res, nil
 }
 
-func (l *Log) appendLocked(data []byte, list []appendBatch, records int64, leaderEpoch int32, now time.Time) (AppendResult, bool, error) {
+func (l *Log) appendLocked(data []byte, list []appendBatch, leaderEpoch int32, now time.Time) (AppendResult, bool, error) {
 	if l.closed {
 		return AppendResult{}, false, ErrClosed
 	}
@@ -222,11 +305,7 @@ func (l *Log) appendLocked(data []byte, list []appendBatch, records int64, leade
 		staged[h.ProducerID] = e
 	}
 
-	if err := l.maybeRoll(int64(len(data)), records, now); err != nil {
-		return AppendResult{}, false, err
-	}
-	seg := l.active()
-	next := seg.next
+	next := l.endOffset()
 	appendTime := int64(-1)
 	if l.cfg.logAppendTime() {
 		appendTime = now.UnixMilli()
@@ -245,13 +324,70 @@ func (l *Log) appendLocked(data []byte, list []appendBatch, records int64, leade
 	}
 	res.LastOffset = next - 1
 
+	flush, err := l.writeLocked(data, list, now)
+	if err != nil {
+		return AppendResult{}, false, err
+	}
+	res.LogStartOffset = l.start
+	return res, flush, nil
+}
+
+// writeLocked writes batches whose offsets and partition leader epochs are
+// final at the end of the log: the one writer behind Append and
+// AppendReplicated. data holds the batches of list back to back, the first
+// at the log end. It records leader epochs newer than the cache's latest,
+// rolls the active segment as needed, writes each run of batches that fits
+// one segment's offset range with one write (a single run, but for a
+// replicated batch far past a compaction gap), indexes the batches and
+// records idempotent producers' batches. It reports whether the flush
+// policy asks for a flush. Callers hold mu.
+//
+// On an error nothing of the failed run is left in the log; runs written
+// before it stay.
+func (l *Log) writeLocked(data []byte, list []appendBatch, now time.Time) (flush bool, err error) {
+	noted := false
+	for i := range list {
+		// The common case, an append in the current epoch, costs this
+		// one compare per batch.
+		if list[i].h.PartitionLeaderEpoch > l.epochs.latest {
+			if err := l.noteEpochs(list[i:]); err != nil {
+				return false, err
+			}
+			noted = true
+			break
+		}
+	}
+	for len(list) > 0 {
+		n, size := 1, list[0].h.Size()
+		for n < len(list) && list[n].h.LastOffset()-list[0].h.BaseOffset <= maxRelOffset {
+			size += list[n].h.Size()
+			n++
+		}
+		if err := l.writeRun(data[:size], list[:n], now); err != nil {
+			if noted {
+				l.dropEpochsPastEnd()
+			}
+			return false, err
+		}
+		data, list = data[size:], list[n:]
+	}
+	return l.endOffset()-l.recoveryPoint >= l.cfg.FlushIntervalMessages, nil
+}
+
+// writeRun writes batches that fit one segment's offset range with one
+// write to the active segment, rolling it first if needed.
+func (l *Log) writeRun(data []byte, list []appendBatch, now time.Time) error {
+	if err := l.maybeRoll(int64(len(data)), list[0].h.BaseOffset, list[len(list)-1].h.LastOffset(), now); err != nil {
+		return err
+	}
+	seg := l.active()
 	if _, err := seg.file.WriteAt(data, seg.size); err != nil {
 		// Cut whatever part of the write landed, so the file ends on a
 		// batch boundary again.
 		if terr := seg.file.Truncate(seg.size); terr != nil {
 			err = errors.Join(err, terr)
 		}
-		return AppendResult{}, false, err
+		return err
 	}
 	if seg.size == 0 {
 		seg.rollBase = now
@@ -269,14 +405,15 @@ func (l *Log) appendLocked(data []byte, list []appendBatch, records int64, leade
 		}
 	}
 	seg.size = pos
-	res.LogStartOffset = l.start
-	return res, seg.next-l.recoveryPoint >= l.cfg.FlushIntervalMessages, nil
+	return nil
 }
 
-// maybeRoll rolls the active segment if an append of size bytes and count
-// offsets would overfill it, if it is older than SegmentMs, or if an index
-// is full. An empty segment is never rolled.
-func (l *Log) maybeRoll(size, count int64, now time.Time) error {
+// maybeRoll rolls the active segment if an append of size bytes holding
+// offsets first..last would overfill it, if it is older than SegmentMs, or
+// if an index is full. An empty segment is never rolled. The new segment
+// starts at the log end, or at first if last is out of range from there
+// too (a replicated batch past a wide compaction gap).
+func (l *Log) maybeRoll(size, first, last int64, now time.Time) error {
 	seg := l.active()
 	if seg.size == 0 {
 		return nil
@@ -289,22 +426,30 @@ func (l *Log) maybeRoll(size, count int64, now time.Time) error {
 		why = "age"
 	case len(seg.offsets) >= int(l.cfg.SegmentIndexBytes/offsetEntrySize) || len(seg.times) >= int(l.cfg.SegmentIndexBytes/timeEntrySize):
 		why = "index full"
-	case seg.next+count-1-seg.base > maxRelOffset:
+	case last-seg.base > maxRelOffset:
 		why = "offset range"
 	default:
 		return nil
 	}
-	return l.roll(why)
+	base := seg.next
+	if last-base > maxRelOffset {
+		base = first
+	}
+	return l.rollAt(why, base)
 }
 
 // roll closes the active segment for writes and starts a new one at the log
 // end. The old segment is fsynced by the next Flush or Maintain.
-func (l *Log) roll(why string) error {
+func (l *Log) roll(why string) error { return l.rollAt(why, l.active().next) }
+
+// rollAt is roll with the new segment starting at base, at or after the
+// log end.
+func (l *Log) rollAt(why string, base int64) error {
 	old := l.active()
 	if err := old.finish(); err != nil {
 		return err
 	}
-	seg, err := openSegment(l.dir, old.next, true)
+	seg, err := openSegment(l.dir, base, true)
 	if err != nil {
 		return fmt.Errorf("roll: %w", err)
 	}

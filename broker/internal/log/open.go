@@ -25,14 +25,17 @@ import (
 // torn or corrupt batch and everything after it (logged with the offset and
 // reason), and rebuilds those segments' indexes. Missing or inconsistent
 // index files of any segment are rebuilt. Producer state comes from the
-// newest usable snapshot plus the batches after it.
+// newest usable snapshot plus the batches after it. The leader epoch cache
+// comes from its checkpoint, fitted to the recovered log (see
+// EndOffsetForEpoch), or is rebuilt from the batches if the checkpoint is
+// missing or unreadable.
 //
 // A nil logger logs nothing.
 func Open(dir string, cfg Config, logger *zap.Logger) (*Log, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	l := &Log{dir: dir, logger: logger, cfg: cfg.normalized(), producers: make(producerState), tombstonesDue: -1}
+	l := &Log{dir: dir, logger: logger, cfg: cfg.normalized(), producers: make(producerState), tombstonesDue: -1, epochs: newEpochCache(nil)}
 	if err := l.open(); err != nil {
 		l.closeFiles()
 		return nil, fmt.Errorf("log %s: open: %w", dir, err)
@@ -90,6 +93,9 @@ func (l *Log) open() error {
 	}
 
 	if err := l.loadProducers(); err != nil {
+		return err
+	}
+	if err := l.loadEpochs(rp); err != nil {
 		return err
 	}
 	if l.cleanerCheckpoint, l.tombstonesDue, err = readCleanerCheckpoint(l.dir); err != nil {
@@ -311,7 +317,8 @@ func (l *Log) replayProducers(from int64) error {
 	return nil
 }
 
-// resetTo deletes every segment and starts an empty log at offset.
+// resetTo deletes every segment and starts an empty log at offset, with an
+// empty leader epoch cache (Kafka's truncateFullyAndStartAt).
 // Callers hold mu (or own the log exclusively, as Open does).
 func (l *Log) resetTo(offset int64, now time.Time) error {
 	old := l.segs
@@ -342,6 +349,9 @@ func (l *Log) resetTo(offset int64, now time.Time) error {
 		for _, off := range offs {
 			_ = os.Remove(snapshotPath(l.dir, off))
 		}
+	}
+	if err := l.setEpochs(newEpochCache(nil)); err != nil {
+		return err
 	}
 	return writeCheckpoint(l.dir, logStartFile, offset, true)
 }

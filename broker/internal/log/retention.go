@@ -134,8 +134,8 @@ func (l *Log) largestTimestamp(s *segment) int64 {
 }
 
 // dropFront deletes the first n segments, rolling first if that is all of
-// them, and moves the log start offset past them. Callers hold flushMu and
-// mu.
+// them, and moves the log start offset, and the leader epoch cache's first
+// entry, past them. Callers hold flushMu and mu.
 func (l *Log) dropFront(n int, now time.Time, why string) error {
 	if n >= len(l.segs) {
 		if l.active().size > 0 {
@@ -152,7 +152,7 @@ func (l *Log) dropFront(n int, now time.Time, why string) error {
 	l.segs = append(l.segs[:0], l.segs[n:]...)
 	l.start = max(l.start, l.segs[0].base)
 	l.deleteSegments(del, now, why)
-	return nil
+	return l.epochsToStart()
 }
 
 // expireProducers forgets idempotent producers that have not written for
@@ -184,8 +184,9 @@ func (l *Log) removeDueFiles(now time.Time) {
 
 // DeleteRecords moves the log start offset to before (DeleteRecords API),
 // persisting it in the directory's log-start-offset checkpoint, and deletes
-// the segments wholly below it. It returns the new log start offset, which
-// is never lowered. before > EndOffset gives ErrOffsetOutOfRange.
+// the segments wholly below it, and moves the leader epoch cache's start
+// with it (Kafka's truncateFromStart). It returns the new log start offset,
+// which is never lowered. before > EndOffset gives ErrOffsetOutOfRange.
 func (l *Log) DeleteRecords(before int64) (newStart int64, err error) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -212,6 +213,9 @@ func (l *Log) DeleteRecords(before int64) (newStart int64, err error) {
 	if err := l.dropFront(n, time.Now(), "delete records"); err != nil {
 		return l.start, fmt.Errorf("log %s: delete records: %w", l.dir, err)
 	}
+	if err := l.epochsToStart(); err != nil {
+		return l.start, fmt.Errorf("log %s: delete records: %w", l.dir, err)
+	}
 	l.logger.Info("log start offset moved", zap.String("dir", l.dir), zap.Int64("log_start_offset", l.start))
 	return l.start, nil
 }
@@ -219,7 +223,9 @@ func (l *Log) DeleteRecords(before int64) (newStart int64, err error) {
 // Truncate removes every batch from offset to onwards, for a follower that
 // diverged from its leader. It cuts at batch boundaries: if to falls inside
 // a batch, that whole batch goes and EndOffset becomes its base offset.
-// Truncating below the log start empties the log and starts it at to.
+// The leader epoch cache loses the entries starting at or after the new
+// EndOffset. Truncating below the log start empties the log and the cache
+// and starts the log at to.
 func (l *Log) Truncate(to int64) error {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -291,5 +297,8 @@ func (l *Log) truncateLocked(to int64) error {
 		}
 	}
 	l.producers = make(producerState)
-	return l.loadProducers()
+	if err := l.loadProducers(); err != nil {
+		return err
+	}
+	return l.epochsToEnd()
 }
