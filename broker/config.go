@@ -64,6 +64,30 @@ type Config struct {
 	ProducerIDExpirationMs          time.Duration // producer.id.expiration.ms (< 0: never)
 	ControlledShutdownTimeout       time.Duration // how long Close waits for in-flight requests
 	OffsetsRetentionCheckIntervalMs time.Duration // offsets.retention.check.interval.ms
+
+	// ProcessRoles is process.roles. kspring runs every node as
+	// "broker,controller" (KRaft's combined mode); other values are refused.
+	ProcessRoles []string
+	// ControllerQuorumVoters is controller.quorum.voters: "id@host:port,...",
+	// the nodes of the metadata quorum and their controller listeners. Empty:
+	// this broker alone is the quorum (a one-node cluster, no controller
+	// listener needed).
+	ControllerQuorumVoters []string
+	// ControllerListenerNames is controller.listener.names: the listener(s)
+	// among Listeners that carry the quorum's traffic (default CONTROLLER).
+	ControllerListenerNames           []string
+	ControllerQuorumElectionTimeoutMs time.Duration // controller.quorum.election.timeout.ms
+	ControllerQuorumFetchTimeoutMs    time.Duration // controller.quorum.fetch.timeout.ms
+	BrokerHeartbeatIntervalMs         time.Duration // broker.heartbeat.interval.ms
+	BrokerSessionTimeoutMs            time.Duration // broker.session.timeout.ms: a broker silent this long is fenced
+	ReplicaLagTimeMaxMs               time.Duration // replica.lag.time.max.ms
+	ReplicaFetchWaitMaxMs             time.Duration // replica.fetch.wait.max.ms
+	ReplicaFetchBackoffMs             time.Duration // replica.fetch.backoff.ms
+	ReplicaHighWatermarkCheckpointMs  time.Duration // replica.high.watermark.checkpoint.interval.ms
+	// UncleanLeaderElectionEnable is unclean.leader.election.enable; only
+	// false (Kafka's default) is supported: no acknowledged record is ever lost
+	// to an election.
+	UncleanLeaderElectionEnable bool
 }
 
 // DefaultConfig returns Kafka's defaults (but for socket.receive.buffer.bytes,
@@ -108,6 +132,17 @@ func DefaultConfig() Config {
 		ProducerIDExpirationMs:          24 * time.Hour,
 		ControlledShutdownTimeout:       30 * time.Second,
 		OffsetsRetentionCheckIntervalMs: 10 * time.Minute,
+
+		ProcessRoles:                      []string{"broker", "controller"},
+		ControllerListenerNames:           []string{"CONTROLLER"},
+		ControllerQuorumElectionTimeoutMs: time.Second,
+		ControllerQuorumFetchTimeoutMs:    2 * time.Second,
+		BrokerHeartbeatIntervalMs:         2 * time.Second,
+		BrokerSessionTimeoutMs:            9 * time.Second,
+		ReplicaLagTimeMaxMs:               30 * time.Second,
+		ReplicaFetchWaitMaxMs:             500 * time.Millisecond,
+		ReplicaFetchBackoffMs:             time.Second,
+		ReplicaHighWatermarkCheckpointMs:  5 * time.Second,
 	}
 }
 
@@ -146,6 +181,23 @@ func (c Config) withDefaults() (Config, error) {
 	setIfZero(&c.ConnectionsMaxIdleMs, d.ConnectionsMaxIdleMs)
 	setIfZero(&c.ControlledShutdownTimeout, d.ControlledShutdownTimeout)
 	setIfZero(&c.OffsetsRetentionCheckIntervalMs, d.OffsetsRetentionCheckIntervalMs)
+	if len(c.ProcessRoles) == 0 {
+		c.ProcessRoles = d.ProcessRoles
+	}
+	if len(c.ControllerListenerNames) == 0 {
+		c.ControllerListenerNames = d.ControllerListenerNames
+	}
+	setIfZero(&c.ControllerQuorumElectionTimeoutMs, d.ControllerQuorumElectionTimeoutMs)
+	setIfZero(&c.ControllerQuorumFetchTimeoutMs, d.ControllerQuorumFetchTimeoutMs)
+	setIfZero(&c.BrokerHeartbeatIntervalMs, d.BrokerHeartbeatIntervalMs)
+	setIfZero(&c.BrokerSessionTimeoutMs, d.BrokerSessionTimeoutMs)
+	setIfZero(&c.ReplicaLagTimeMaxMs, d.ReplicaLagTimeMaxMs)
+	setIfZero(&c.ReplicaFetchWaitMaxMs, d.ReplicaFetchWaitMaxMs)
+	setIfZero(&c.ReplicaFetchBackoffMs, d.ReplicaFetchBackoffMs)
+	setIfZero(&c.ReplicaHighWatermarkCheckpointMs, d.ReplicaHighWatermarkCheckpointMs)
+	if err := c.checkQuorum(); err != nil {
+		return c, err
+	}
 	switch {
 	case c.NumPartitions < 1:
 		return c, fmt.Errorf("broker: config: num.partitions %d must be at least 1", c.NumPartitions)

@@ -1136,7 +1136,13 @@ type groupRaw struct {
 
 func newGroupRaw(t *testing.T, addr, group, topic string) *groupRaw {
 	t.Helper()
-	return &groupRaw{t: t, c: dialWire(t, addr), group: group, topic: topic, generation: -1}
+	r := &groupRaw{t: t, c: dialWire(t, addr), group: group, topic: topic, generation: -1}
+	// As a client would: find the coordinator first, which creates
+	// __consumer_offsets and makes this broker its leader.
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.CoordinatorKey = group
+	requireCode(t, nil, r.c.do(fc).(*kmsg.FindCoordinatorResponse).ErrorCode, "FindCoordinator")
+	return r
 }
 
 // join sends JoinGroup v9 for the range protocol, answering

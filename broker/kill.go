@@ -14,27 +14,20 @@ import "context"
 // cache. Kill after Close (or Kill) does nothing. Production code uses Close.
 func (b *Broker) Kill() {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.closed {
-		b.mu.Unlock()
 		return
 	}
 	b.closed = true
-	srv, cancel := b.srv, b.cancel
-	b.mu.Unlock()
-	if srv != nil {
+	if b.srv != nil {
 		// A done context makes Close cut the connections instead of
 		// letting them finish; it reports that as an error, which is the
 		// point here.
 		ctx, stop := context.WithCancel(context.Background())
 		stop()
-		_ = srv.Close(ctx)
+		_ = b.srv.Close(ctx)
 	}
-	b.closeListeners()
-	if cancel != nil {
-		cancel()
-	}
-	b.wg.Wait()
-	_ = b.groups.Close()
+	_ = b.stopLocked(false)
 	b.parts.Abandon()
 	b.logger.Info("kspring broker killed")
 }

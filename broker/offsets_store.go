@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/kspring/kspring/broker/internal/batch"
 	"github.com/kspring/kspring/broker/internal/group"
+	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/wire"
 )
 
@@ -21,8 +23,8 @@ type offsetsStore struct {
 
 var _ group.Store = (*offsetsStore)(nil)
 
-// Append writes recs as one uncompressed batch; on one broker the append is
-// acknowledged by the whole ISR once it is in the log.
+// Append writes recs as one uncompressed batch and returns once the whole
+// ISR has it (acks=all), as Kafka's coordinator appends.
 func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -40,24 +42,39 @@ func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group
 		brs[i] = batch.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
 	}
 	b := batch.Build(nil, 0, now.UnixMilli(), brs)
-	if _, err := p.Append(b, now); err != nil {
-		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.KafkaStorageError)
+	res, err := p.Append(b, -1, now)
+	if err == nil {
+		err = p.WaitReplicated(ctx, res.LastOffset+1)
 	}
-	return nil
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, replica.ErrNotLeader), errors.Is(err, replica.ErrDeleted):
+		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.NotLeaderForPartition)
+	case errors.Is(err, replica.ErrNotEnoughReplicas):
+		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.NotEnoughReplicas)
+	case errors.Is(err, replica.ErrNotEnoughReplicasAfterAppend):
+		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.NotEnoughReplicasAfterAppend)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.RequestTimedOut)
+	}
+	return fmt.Errorf("__consumer_offsets-%d: %w: %v", partition, kerr.KafkaStorageError, err)
 }
 
-// Load replays a partition of __consumer_offsets in offset order.
+// Load replays a partition of __consumer_offsets in offset order, up to
+// its log end: the coordinator loads on becoming the partition's leader,
+// and the leader's log is what every replica will hold.
 func (s *offsetsStore) Load(ctx context.Context, partition int32, fn func(group.Record) error) error {
 	p, ok := s.topics.parts.Get(wire.OffsetsTopic, partition)
 	if !ok {
 		return nil // not created yet: nothing stored
 	}
 	off := p.StartOffset()
-	for off < p.HighWatermark() {
+	for off < p.EndOffset() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		data, err := p.Read(off, 1<<20)
+		data, err := p.Log().Read(off, 1<<20, p.EndOffset())
 		if err != nil {
 			return fmt.Errorf("__consumer_offsets-%d at %d: %w", partition, off, err)
 		}

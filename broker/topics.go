@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
-	"sync"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"go.uber.org/zap"
 
 	"github.com/kspring/kspring/broker/internal/cluster"
@@ -20,11 +22,11 @@ import (
 // internal topic. It implements wire.Topics.
 type topics struct {
 	cfg    *Config
-	meta   *cluster.Store
+	meta   *cluster.Node
 	parts  *replica.Manager
+	member *member
+	sync   func() // applies the metadata to the partitions now
 	logger *zap.Logger
-
-	mu sync.Mutex // serializes topic changes
 }
 
 var _ wire.Topics = (*topics)(nil)
@@ -36,65 +38,66 @@ func (t *topics) settings(overrides map[string]string) (replica.Settings, error)
 	return s, err
 }
 
-// openAll opens every partition in the metadata (recovering its log) and
-// removes partition directories of topics that no longer exist.
-func (t *topics) openAll() error {
-	keep := map[string]int32{}
-	for _, tp := range t.meta.Topics() {
-		keep[tp.Name] = tp.Partitions
-		s, err := t.settings(tp.Configs)
-		if err != nil {
-			return fmt.Errorf("topic %q: %w", tp.Name, err)
+// errNotApplied: the controller made a change that this broker's metadata
+// does not show yet.
+var errNotApplied = errors.New("the metadata change has not reached this broker yet")
+
+// local runs a metadata change on this node if it is the active
+// controller; otherwise remote sends it to the controller. Either way, the
+// change is in this broker's metadata, and its partitions follow it, when
+// the call returns.
+func (t *topics) change(ctx context.Context, local func(context.Context) error, remote func(context.Context) error, applied func(*cluster.State) bool) error {
+	if t.meta.IsController() {
+		err := local(ctx)
+		if err == nil || !errors.Is(err, cluster.ErrNotController) {
+			t.sync()
+			return err
 		}
-		for i := range tp.Partitions {
-			if _, err := t.parts.Open(tp.Name, i, s); err != nil {
-				return err
+	}
+	if err := remote(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		ch := t.meta.Changed()
+		if applied(t.meta.State()) {
+			t.sync()
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-wctx.Done():
+			return fmt.Errorf("%w: %v", errNotApplied, wctx.Err())
+		}
+	}
+}
+
+func (t *topics) Create(ctx context.Context, spec cluster.Topic) (cluster.Topic, error) {
+	if _, err := t.settings(spec.Configs); err != nil {
+		return cluster.Topic{}, err
+	}
+	var out cluster.Topic
+	err := t.change(ctx,
+		func(ctx context.Context) (err error) { out, err = t.meta.CreateTopic(ctx, spec); return err },
+		func(ctx context.Context) error { return t.forwardCreate(ctx, spec) },
+		func(st *cluster.State) bool {
+			tp, ok := st.Topics[spec.Name]
+			if ok {
+				out = tp.Clone()
 			}
-		}
-	}
-	return t.parts.RemoveStray(func(topic string, index int32) bool {
-		n, ok := keep[topic]
-		return ok && index < n
-	})
-}
-
-func (t *topics) Create(_ context.Context, name string, partitions int32, rf int16, configs map[string]string) (cluster.Topic, error) {
-	return t.create(cluster.Topic{Name: name, Partitions: partitions, ReplicationFactor: rf, Configs: configs})
-}
-
-func (t *topics) create(spec cluster.Topic) (cluster.Topic, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s, err := t.settings(spec.Configs)
-	if err != nil {
-		return cluster.Topic{}, err
-	}
-	if _, ok := t.meta.Topic(spec.Name); ok {
-		return cluster.Topic{}, fmt.Errorf("topic %q: %w", spec.Name, cluster.ErrTopicExists)
-	}
-	// Partitions first, metadata last: a topic becomes visible to requests
-	// only once every partition is open.
-	for i := range spec.Partitions {
-		if _, err := t.parts.Open(spec.Name, i, s); err != nil {
-			_ = t.parts.DeleteTopic(spec.Name)
-			return cluster.Topic{}, err
-		}
-	}
-	tp, err := t.meta.CreateTopic(spec)
-	if err != nil {
-		_ = t.parts.DeleteTopic(spec.Name)
-		return cluster.Topic{}, err
-	}
-	return tp, nil
+			return ok
+		})
+	return out, err
 }
 
 // ensure returns the topic, creating it from spec if it does not exist.
-func (t *topics) ensure(spec cluster.Topic) (cluster.Topic, error) {
+func (t *topics) ensure(ctx context.Context, spec cluster.Topic) (cluster.Topic, error) {
 	if tp, ok := t.meta.Topic(spec.Name); ok {
 		return tp, nil
 	}
-	tp, err := t.create(spec)
-	if errors.Is(err, cluster.ErrTopicExists) {
+	tp, err := t.Create(ctx, spec)
+	if errors.Is(err, cluster.ErrTopicExists) || errors.Is(err, kerr.TopicAlreadyExists) {
 		if tp, ok := t.meta.Topic(spec.Name); ok {
 			return tp, nil
 		}
@@ -106,12 +109,18 @@ func (t *topics) ensure(spec cluster.Topic) (cluster.Topic, error) {
 }
 
 // EnsureOffsetsTopic creates __consumer_offsets on first use, as Kafka does
-// when a client first looks for a group coordinator.
-func (t *topics) EnsureOffsetsTopic(context.Context) error {
-	_, err := t.ensure(cluster.Topic{
+// when a client first looks for a group coordinator, with
+// offsets.topic.replication.factor replicas (fewer while fewer brokers are
+// alive, as Kafka's first creation does).
+func (t *topics) EnsureOffsetsTopic(ctx context.Context) error {
+	rf := t.cfg.OffsetsTopicReplicationFactor
+	if live := int16(len(t.meta.State().LiveBrokers())); live > 0 && rf > live {
+		rf = live
+	}
+	_, err := t.ensure(ctx, cluster.Topic{
 		Name:              wire.OffsetsTopic,
 		Partitions:        t.cfg.OffsetsTopicNumPartitions,
-		ReplicationFactor: min(t.cfg.OffsetsTopicReplicationFactor, 1),
+		ReplicationFactor: max(rf, 1),
 		Internal:          true,
 		Configs: map[string]string{
 			"cleanup.policy": "compact",
@@ -121,51 +130,31 @@ func (t *topics) EnsureOffsetsTopic(context.Context) error {
 	return err
 }
 
-func (t *topics) Delete(_ context.Context, name string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, err := t.meta.DeleteTopic(name); err != nil {
-		return err
-	}
-	return t.parts.DeleteTopic(name)
+func (t *topics) Delete(ctx context.Context, name string) error {
+	return t.change(ctx,
+		func(ctx context.Context) error { _, err := t.meta.DeleteTopic(ctx, name); return err },
+		func(ctx context.Context) error { return t.forwardDelete(ctx, name) },
+		func(st *cluster.State) bool { _, ok := st.Topics[name]; return !ok })
 }
 
-func (t *topics) AddPartitions(_ context.Context, name string, n int32) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	tp, ok := t.meta.Topic(name)
-	if !ok {
-		return fmt.Errorf("topic %q: %w", name, cluster.ErrNoSuchTopic)
-	}
-	s, err := t.settings(tp.Configs)
-	if err != nil {
-		return err
-	}
-	if _, err := t.meta.SetPartitions(name, n); err != nil {
-		return err
-	}
-	for i := tp.Partitions; i < n; i++ {
-		if _, err := t.parts.Open(name, i, s); err != nil {
-			return err
-		}
-	}
-	return nil
+func (t *topics) AddPartitions(ctx context.Context, name string, n int32) error {
+	return t.change(ctx,
+		func(ctx context.Context) error { _, err := t.meta.SetPartitions(ctx, name, n); return err },
+		func(ctx context.Context) error { return t.forwardCreatePartitions(ctx, name, n) },
+		func(st *cluster.State) bool { tp, ok := st.Topics[name]; return !ok || tp.Partitions >= n })
 }
 
-func (t *topics) SetConfigs(_ context.Context, name string, configs map[string]string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s, err := t.settings(configs)
-	if err != nil {
+func (t *topics) SetConfigs(ctx context.Context, name string, configs map[string]string) error {
+	if _, err := t.settings(configs); err != nil {
 		return err
 	}
-	if _, err := t.meta.SetConfigs(name, configs); err != nil {
-		return err
-	}
-	for _, p := range t.parts.Partitions(name) {
-		p.SetSettings(s)
-	}
-	return nil
+	return t.change(ctx,
+		func(ctx context.Context) error { _, err := t.meta.SetConfigs(ctx, name, configs); return err },
+		func(ctx context.Context) error { return t.forwardConfigs(ctx, name, configs) },
+		func(st *cluster.State) bool {
+			tp, ok := st.Topics[name]
+			return !ok || maps.Equal(tp.Configs, configs) || len(tp.Configs) == 0 && len(configs) == 0
+		})
 }
 
 // topicDefaults returns the broker-level values that topic configs default

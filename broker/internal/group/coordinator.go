@@ -31,6 +31,8 @@ type Coordinator struct {
 	topics TopicIDs
 	now    func() time.Time
 
+	noInitialLoad bool // see WithoutInitialLoad
+
 	shards []*shard
 
 	ctx    context.Context // cancelled by Close; bounds background appends
@@ -158,6 +160,10 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		})
 	}
 	for p := range c.cfg.OffsetsTopicPartitions {
+		if c.noInitialLoad {
+			c.UnloadPartition(p)
+			continue
+		}
 		next <- p
 	}
 	close(next)
@@ -251,7 +257,9 @@ func (c *Coordinator) UnloadPartition(p int32) {
 		c.unload(g, kerr.NotCoordinator.Code)
 		g.mu.Unlock()
 	}
-	c.logger.Info("unloaded __consumer_offsets partition", zap.Int32("partition", p), zap.Int("groups", len(groups)))
+	if len(groups) > 0 {
+		c.logger.Info("unloaded __consumer_offsets partition", zap.Int32("partition", p), zap.Int("groups", len(groups)))
+	}
 }
 
 // unload marks g dead, answers its waiting requests with code and stops its

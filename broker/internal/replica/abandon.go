@@ -4,6 +4,7 @@ package replica
 // log.Log.Abandon): nothing is flushed and no clean-shutdown marker is
 // written. For tests of crash recovery.
 func (m *Manager) Abandon() {
+	m.stopReplication()
 	m.mu.Lock()
 	parts := m.parts
 	m.parts = map[key]*Partition{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,20 +31,40 @@ type key struct {
 type Manager struct {
 	dirs   []string
 	logger *zap.Logger
+	opts   Options
 
-	mu    sync.RWMutex
-	parts map[key]*Partition
-	count map[string]int // partitions per log dir, for placement
+	mu       sync.RWMutex
+	parts    map[key]*Partition
+	count    map[string]int // partitions per log dir, for placement
+	fetchers map[int32]*fetcher
+	hwCk     map[key]int64 // high watermarks read from the checkpoints at start
+
+	ctx    context.Context // cancelled by Close and Abandon: stops fetchers and ISR changes
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // fetchers and ISR changes in flight
 }
 
 // NewManager returns a Manager over dirs, creating them if needed.
-func NewManager(dirs []string, logger *zap.Logger) (*Manager, error) {
+func NewManager(dirs []string, logger *zap.Logger, opts Options) (*Manager, error) {
 	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("log dir %s: %w", d, err)
 		}
 	}
-	return &Manager{dirs: dirs, logger: logger, parts: map[key]*Partition{}, count: map[string]int{}}, nil
+	opts = opts.withDefaults()
+	m := &Manager{
+		dirs: dirs, logger: logger, opts: opts, parts: map[key]*Partition{}, count: map[string]int{},
+		fetchers: map[int32]*fetcher{}, hwCk: map[key]int64{},
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	for _, d := range dirs {
+		hws, err := readHWCheckpoint(d)
+		if err != nil {
+			logger.Warn("ignoring unreadable high watermark checkpoint", zap.String("dir", d), zap.Error(err))
+		}
+		maps.Copy(m.hwCk, hws)
+	}
+	return m, nil
 }
 
 // DirName is the directory name of a partition, as in Kafka: "<topic>-<index>".
@@ -65,7 +86,13 @@ func (m *Manager) Open(topic string, index int32, s Settings) (*Partition, error
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s: %w", DirName(topic, index), err)
 	}
-	p := newPartition(topic, index, dir, l, s)
+	hw, ok := m.hwCk[k]
+	if !ok {
+		// No checkpoint: nothing counts as replicated until the leader
+		// (this broker, if alone in the ISR) says so.
+		hw = l.StartOffset()
+	}
+	p := newPartition(topic, index, dir, l, s, m.opts.NodeID, m, hw)
 	m.parts[k] = p
 	m.count[filepath.Dir(dir)]++
 	return p, nil
@@ -192,6 +219,14 @@ func (m *Manager) Run(ctx context.Context, interval, cleanerBackoff time.Duratio
 	var wg sync.WaitGroup
 	wg.Go(func() { every(ctx, interval, m.maintain) })
 	wg.Go(func() { every(ctx, cleanerBackoff, m.clean) })
+	wg.Go(func() {
+		every(ctx, max(m.opts.ReplicaLagMax/2, time.Millisecond), func(now time.Time) {
+			for _, p := range m.All() {
+				p.CheckISR(now, m.opts.ReplicaLagMax)
+			}
+		})
+	})
+	wg.Go(func() { every(ctx, m.opts.HWCheckpointInterval, func(time.Time) { m.checkpointHW() }) })
 	wg.Wait()
 }
 
@@ -228,8 +263,11 @@ func (m *Manager) clean(now time.Time) {
 	}
 }
 
-// Close flushes and closes every partition's log.
+// Close stops replication, checkpoints the high watermarks, and flushes
+// and closes every partition's log.
 func (m *Manager) Close() error {
+	m.stopReplication()
+	m.checkpointHW()
 	m.mu.Lock()
 	parts := m.parts
 	m.parts = map[key]*Partition{}
@@ -241,4 +279,25 @@ func (m *Manager) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// DeletePartition deletes one partition (its replica moved to other
+// brokers).
+func (m *Manager) DeletePartition(topic string, index int32) error {
+	m.mu.Lock()
+	k := key{topic, index}
+	p, ok := m.parts[k]
+	if ok {
+		delete(m.parts, k)
+		m.count[filepath.Dir(p.Dir)]--
+	}
+	m.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	p.markDeleted()
+	if err := p.log.Delete(); err != nil {
+		return fmt.Errorf("delete partition %s-%d: %w", topic, index, err)
+	}
+	return nil
 }

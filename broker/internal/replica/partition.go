@@ -1,107 +1,298 @@
 package replica
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kspring/kspring/broker/internal/log"
 )
 
-// Partition is one partition led by this broker. It is safe for concurrent use.
+// Errors of the replication role; the network layer maps them to Kafka codes.
+var (
+	// ErrNotLeader: this broker does not lead the partition (NOT_LEADER_OR_FOLLOWER).
+	ErrNotLeader = errors.New("not the leader of the partition")
+	// ErrNotEnoughReplicas: the ISR is smaller than min.insync.replicas.
+	ErrNotEnoughReplicas = errors.New("not enough in-sync replicas")
+	// ErrNotEnoughReplicasAfterAppend: written, but the ISR shrank below
+	// min.insync.replicas before the write was replicated.
+	ErrNotEnoughReplicasAfterAppend = errors.New("not enough in-sync replicas after append")
+	// ErrNotReplica: a replica fetch from a broker that holds no replica.
+	ErrNotReplica = errors.New("not a replica of the partition")
+)
+
+// Role is what this broker is for a partition.
+type Role int8
+
+const (
+	RoleNone     Role = iota // not yet told by the metadata, or removed
+	RoleLeader               // serves produce and fetch
+	RoleFollower             // fetches from the leader
+)
+
+// State is the replication state of a partition as the metadata has it.
+type State struct {
+	Leader         int32
+	LeaderEpoch    int32
+	PartitionEpoch int32
+	Replicas       []int32
+	ISR            []int32
+}
+
+// follower is what a leader knows of one follower.
+type follower struct {
+	leo          int64     // log end offset it last fetched from; -1 unknown
+	lastCaughtUp time.Time // last time it had everything the leader had
+	lastFetchLEO int64     // the leader's LEO at its previous fetch
+	lastFetchAt  time.Time
+}
+
+// Partition is one partition of the broker: its log and its role in
+// replication. Safe for concurrent use.
 type Partition struct {
 	Topic string
 	Index int32
 	Dir   string // the partition's directory
 
-	log *log.Log
+	log  *log.Log
+	self int32
+	m    *Manager // for ISR changes; nil in tests of a lone partition
 
-	mu       sync.Mutex
-	epoch    int32         // leader epoch
-	changed  chan struct{} // closed and replaced when data is appended
-	settings Settings
-	deleted  bool
+	hw atomic.Int64 // high watermark: replicated to the whole ISR
+
+	mu        sync.Mutex
+	role      Role
+	state     State
+	pending   []int32 // ISR sent to the controller, not yet confirmed; nil if none
+	followers map[int32]*follower
+	changed   chan struct{} // closed and replaced when data is appended
+	hwChanged chan struct{} // closed and replaced when the HW moves or the role changes
+	settings  Settings
+	deleted   bool
 }
 
-func newPartition(topic string, index int32, dir string, l *log.Log, s Settings) *Partition {
-	return &Partition{Topic: topic, Index: index, Dir: dir, log: l, settings: s, changed: make(chan struct{})}
+func newPartition(topic string, index int32, dir string, l *log.Log, s Settings, self int32, m *Manager, hw int64) *Partition {
+	p := &Partition{
+		Topic: topic, Index: index, Dir: dir, log: l, settings: s, self: self, m: m,
+		changed: make(chan struct{}), hwChanged: make(chan struct{}),
+	}
+	p.hw.Store(min(max(hw, l.StartOffset()), l.EndOffset()))
+	return p
 }
 
-// Log returns the partition's log. Callers must not close it.
+// Log returns the partition's log.
 func (p *Partition) Log() *log.Log { return p.log }
 
 // LeaderEpoch returns the current leader epoch.
 func (p *Partition) LeaderEpoch() int32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.epoch
+	return p.state.LeaderEpoch
 }
 
-// Append writes validated batches to the log at the current leader epoch and
-// wakes fetches waiting for data. The caller keeps ownership of batches, which
-// Append patches in place (base offset, leader epoch).
-func (p *Partition) Append(batches []byte, now time.Time) (log.AppendResult, error) {
+// Role returns this broker's role and the replication state it follows.
+func (p *Partition) Role() (Role, State) {
 	p.mu.Lock()
-	epoch, deleted := p.epoch, p.deleted
+	defer p.mu.Unlock()
+	return p.role, p.cloneState()
+}
+
+func (p *Partition) cloneState() State {
+	s := p.state
+	s.Replicas, s.ISR = slices.Clone(s.Replicas), slices.Clone(s.ISR)
+	return s
+}
+
+// SetState applies the metadata's view of the partition: it makes this
+// broker the leader or a follower at the given epoch. An older epoch (or
+// partition epoch, for the same leader epoch) than the one in force is
+// ignored. It reports whether the role or leader changed.
+func (p *Partition) SetState(st State) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st.LeaderEpoch < p.state.LeaderEpoch ||
+		(st.LeaderEpoch == p.state.LeaderEpoch && st.PartitionEpoch < p.state.PartitionEpoch && p.role != RoleNone) {
+		return false
+	}
+	role := RoleFollower
+	switch {
+	case st.Leader == p.self:
+		role = RoleLeader
+	case !slices.Contains(st.Replicas, p.self):
+		role = RoleNone
+	}
+	newLeadership := role != p.role || st.LeaderEpoch != p.state.LeaderEpoch || st.Leader != p.state.Leader
+	p.state = State{Leader: st.Leader, LeaderEpoch: st.LeaderEpoch, PartitionEpoch: st.PartitionEpoch,
+		Replicas: slices.Clone(st.Replicas), ISR: slices.Clone(st.ISR)}
+	p.role = role
+	if !newLeadership {
+		if p.pending != nil && slices.Equal(p.pending, st.ISR) {
+			p.pending = nil
+		}
+		p.maybeAdvanceHWLocked()
+		return false
+	}
+	p.pending = nil
+	if role == RoleLeader {
+		now := time.Now()
+		p.followers = map[int32]*follower{}
+		for _, r := range st.Replicas {
+			if r != p.self {
+				// In-sync followers get a full lag window to fetch
+				// from the new leader, as in Kafka.
+				p.followers[r] = &follower{leo: -1, lastCaughtUp: now, lastFetchLEO: -1}
+			}
+		}
+		if st.LeaderEpoch >= 0 {
+			_ = p.log.AssignEpoch(st.LeaderEpoch, p.log.EndOffset())
+		}
+		p.maybeAdvanceHWLocked()
+	} else {
+		p.followers = nil
+	}
+	p.signalHWLocked()
+	return true
+}
+
+// Append writes batches from a producer: only the leader takes them.
+// acks is the producer's acks; with -1 the ISR must hold at least
+// min.insync.replicas replicas.
+func (p *Partition) Append(batches []byte, acks int16, now time.Time) (log.AppendResult, error) {
+	p.mu.Lock()
+	epoch, deleted, role, isr := p.state.LeaderEpoch, p.deleted, p.role, len(p.state.ISR)
+	minISR := int(p.settings.Policy.MinInsyncReplicas)
 	p.mu.Unlock()
-	if deleted {
+	switch {
+	case deleted:
 		return log.AppendResult{}, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrDeleted)
+	case role != RoleLeader:
+		return log.AppendResult{}, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrNotLeader)
+	case acks == -1 && isr < minISR:
+		return log.AppendResult{}, fmt.Errorf("partition %s-%d: ISR of %d, min.insync.replicas=%d: %w",
+			p.Topic, p.Index, isr, minISR, ErrNotEnoughReplicas)
 	}
 	res, err := p.log.Append(batches, epoch, now)
 	if err != nil {
 		return res, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, p.deletedErr(err))
 	}
 	if !res.Duplicate {
-		p.notify()
+		p.appended()
 	}
 	return res, nil
 }
 
-func (p *Partition) notify() {
+// appended wakes fetches and moves the HW of a leader that is alone in its ISR.
+func (p *Partition) appended() {
 	p.mu.Lock()
 	close(p.changed)
 	p.changed = make(chan struct{})
+	if p.role == RoleLeader {
+		p.maybeAdvanceHWLocked()
+	}
 	p.mu.Unlock()
 }
 
+// WaitReplicated waits until the ISR has every offset below end (acks=all),
+// then checks min.insync.replicas. It fails with ErrNotLeader if leadership
+// moves, and with ctx's error when ctx ends first.
+func (p *Partition) WaitReplicated(ctx context.Context, end int64) error {
+	for {
+		p.mu.Lock()
+		role, isr, minISR, wake := p.role, len(p.state.ISR), int(p.settings.Policy.MinInsyncReplicas), p.hwChanged
+		deleted := p.deleted
+		p.mu.Unlock()
+		switch {
+		case deleted:
+			return fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrDeleted)
+		case role != RoleLeader:
+			return fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrNotLeader)
+		case p.hw.Load() >= end:
+			if isr < minISR {
+				return fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrNotEnoughReplicasAfterAppend)
+			}
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// maybeAdvanceHWLocked moves the high watermark to the smallest log end
+// offset of the ISR and the replicas joining it. It never moves back.
+func (p *Partition) maybeAdvanceHWLocked() {
+	if p.role != RoleLeader {
+		return
+	}
+	hw := p.log.EndOffset()
+	for _, set := range [][]int32{p.state.ISR, p.pending} {
+		for _, r := range set {
+			if r == p.self {
+				continue
+			}
+			f, ok := p.followers[r]
+			if !ok || f.leo < 0 {
+				return // not heard from since it became leader: cannot move
+			}
+			hw = min(hw, f.leo)
+		}
+	}
+	if hw > p.hw.Load() {
+		p.hw.Store(hw)
+		p.signalHWLocked()
+	}
+}
+
+func (p *Partition) signalHWLocked() {
+	close(p.hwChanged)
+	p.hwChanged = make(chan struct{})
+}
+
 // Changed returns a channel closed at the next append (or deletion).
-// A fetch that found too little data waits on it.
 func (p *Partition) Changed() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.changed
 }
 
-// HighWatermark returns the offset up to which records are committed and
-// visible to consumers. On a single replica it is the log end offset.
-func (p *Partition) HighWatermark() int64 { return p.log.EndOffset() }
+// HighWatermark returns the offset below which every record is replicated
+// to the whole ISR; consumers read below it.
+func (p *Partition) HighWatermark() int64 { return p.hw.Load() }
 
-// LastStableOffset returns the last stable offset (no transactions yet: the
-// high watermark).
+// LastStableOffset is the high watermark until transactions exist.
 func (p *Partition) LastStableOffset() int64 { return p.HighWatermark() }
 
 // StartOffset returns the log start offset.
 func (p *Partition) StartOffset() int64 { return p.log.StartOffset() }
 
-// Read returns whole batches from offset, up to maxBytes (at least one batch),
-// below the high watermark.
+// EndOffset returns the log end offset (LEO), replicated or not.
+func (p *Partition) EndOffset() int64 { return p.log.EndOffset() }
+
+// Read copies batches from offset up to the high watermark.
 func (p *Partition) Read(offset int64, maxBytes int) ([]byte, error) {
 	b, err := p.log.Read(offset, maxBytes, p.HighWatermark())
 	return b, p.deletedErr(err)
 }
 
-// ReadChunks is Read returning the segment-file chunks that hold the
-// batches, appended to dst; the caller releases each (see log.Chunk).
+// ReadChunks returns where the batches from offset up to the high
+// watermark are (see log.ReadChunks).
 func (p *Partition) ReadChunks(dst []log.Chunk, offset int64, maxBytes int) ([]log.Chunk, error) {
-	out, err := p.log.ReadChunks(dst, offset, maxBytes, p.HighWatermark())
+	return p.ReadChunksTo(dst, offset, maxBytes, p.HighWatermark())
+}
+
+// ReadChunksTo is ReadChunks up to maxOffset: a follower's fetch reads up
+// to the log end.
+func (p *Partition) ReadChunksTo(dst []log.Chunk, offset int64, maxBytes int, maxOffset int64) ([]log.Chunk, error) {
+	out, err := p.log.ReadChunks(dst, offset, maxBytes, maxOffset)
 	return out, p.deletedErr(err)
 }
 
-// deletedErr returns err, marked as ErrDeleted too when it is the log's
-// ErrClosed because the partition's topic was deleted under the caller: a
-// request racing a deletion gets UNKNOWN_TOPIC_OR_PARTITION, not a storage
-// error.
 func (p *Partition) deletedErr(err error) error {
 	if err == nil || !errors.Is(err, log.ErrClosed) {
 		return err
@@ -115,14 +306,14 @@ func (p *Partition) deletedErr(err error) error {
 	return err
 }
 
-// Settings returns the partition's effective configuration.
+// Settings returns the partition's settings.
 func (p *Partition) Settings() Settings {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.settings
 }
 
-// SetSettings applies a changed topic config.
+// SetSettings applies changed topic configs.
 func (p *Partition) SetSettings(s Settings) {
 	p.mu.Lock()
 	p.settings = s
@@ -135,5 +326,6 @@ func (p *Partition) markDeleted() {
 	p.deleted = true
 	close(p.changed)
 	p.changed = make(chan struct{})
+	p.signalHWLocked()
 	p.mu.Unlock()
 }

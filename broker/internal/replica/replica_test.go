@@ -40,14 +40,18 @@ func TestSettingsFromConfigs(t *testing.T) {
 	require.Error(t, err)
 }
 
+// lone makes broker 1 the leader and only replica of a partition.
+var lone = State{Leader: 1, Replicas: []int32{1}, ISR: []int32{1}}
+
 func TestManagerPartitionLifecycle(t *testing.T) {
 	dirs := []string{t.TempDir(), t.TempDir()}
-	m, err := NewManager(dirs, zaptest.NewLogger(t))
+	m, err := NewManager(dirs, zaptest.NewLogger(t), Options{NodeID: 1})
 	require.NoError(t, err)
 	s := settings(t, nil)
 	for i := range int32(4) {
-		_, err := m.Open("orders", i, s)
+		p, err := m.Open("orders", i, s)
 		require.NoError(t, err)
+		m.SetState(p, lone)
 	}
 	// Placement spreads partitions over the log dirs.
 	for _, d := range dirs {
@@ -59,7 +63,7 @@ func TestManagerPartitionLifecycle(t *testing.T) {
 	require.True(t, ok)
 	changed := p.Changed()
 	b := batch.Build(nil, 0, time.Now().UnixMilli(), []batch.Record{{Value: []byte("v")}})
-	res, err := p.Append(b, time.Now())
+	res, err := p.Append(b, 1, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, int64(0), res.BaseOffset)
 	select {
@@ -73,7 +77,7 @@ func TestManagerPartitionLifecycle(t *testing.T) {
 	waiting := p.Changed()
 	require.NoError(t, m.DeleteTopic("orders"))
 	<-waiting // deletion wakes waiters too
-	_, err = p.Append(batch.Build(nil, 0, 0, []batch.Record{{Value: []byte("v")}}), time.Now())
+	_, err = p.Append(batch.Build(nil, 0, 0, []batch.Record{{Value: []byte("v")}}), 1, time.Now())
 	require.ErrorIs(t, err, ErrDeleted)
 	// A fetch that raced the deletion learns the partition is gone, not
 	// that storage failed.
@@ -87,7 +91,7 @@ func TestManagerPartitionLifecycle(t *testing.T) {
 
 func TestRemoveStray(t *testing.T) {
 	dir := t.TempDir()
-	m, err := NewManager([]string{dir}, zaptest.NewLogger(t))
+	m, err := NewManager([]string{dir}, zaptest.NewLogger(t), Options{NodeID: 1})
 	require.NoError(t, err)
 	for _, name := range []string{"kept-0", "gone-0", "kept-7", "not a partition"} {
 		require.NoError(t, os.Mkdir(filepath.Join(dir, name), 0o755))
@@ -116,7 +120,7 @@ func TestRunCleansApartFromMaintenance(t *testing.T) {
 		{"cleaner only", time.Hour, 10 * time.Millisecond, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := NewManager([]string{t.TempDir()}, zaptest.NewLogger(t))
+			m, err := NewManager([]string{t.TempDir()}, zaptest.NewLogger(t), Options{NodeID: 1})
 			require.NoError(t, err)
 			del, err := m.Open("del", 0, settings(t, map[string]string{"retention.ms": "60000", "segment.bytes": "1024"}))
 			require.NoError(t, err)
@@ -124,12 +128,14 @@ func TestRunCleansApartFromMaintenance(t *testing.T) {
 				"cleanup.policy": "compact", "segment.bytes": "1024", "min.cleanable.dirty.ratio": "0",
 			}))
 			require.NoError(t, err)
+			m.SetState(del, lone)
+			m.SetState(cmp, lone)
 			old := time.Now().Add(-time.Hour)
 			for i := range 60 {
 				key := []byte{byte('a' + i%3)}
 				for _, p := range []*Partition{del, cmp} {
 					b := batch.Build(nil, 0, old.UnixMilli(), []batch.Record{{Key: key, Value: make([]byte, 100)}})
-					_, err := p.Append(b, old)
+					_, err := p.Append(b, 1, old)
 					require.NoError(t, err)
 				}
 			}

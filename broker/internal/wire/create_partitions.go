@@ -106,7 +106,7 @@ func (s *Server) checkNewPartitions(rt kmsg.CreatePartitionsRequestTopic) (clust
 		}
 		sorted := slices.Sorted(slices.Values(a.Replicas))
 		for j, r := range sorted {
-			if r != s.settings.NodeID {
+			if _, ok := s.meta.State().Brokers[r]; !ok {
 				return t, kerr.InvalidReplicaAssignment, fmt.Sprintf("assignment for partition %d names broker %d, which is not registered", p, r)
 			}
 			if j > 0 && sorted[j-1] == r {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -43,17 +44,22 @@ func (s *Server) handleCreateTopics(ctx context.Context, _ *Request, body *kmsg.
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}
-		n, rf, configs, kerrv, msg := s.checkNewTopic(rt)
+		n, rf, assignment, configs, kerrv, msg := s.checkNewTopic(rt)
 		switch {
 		case kerrv != nil:
 			fail(kerrv, "%s", msg)
 		case body.ValidateOnly:
 			s.describeNewTopic(&st, cluster.Topic{Name: rt.Topic, Partitions: n, ReplicationFactor: rf, Configs: configs})
 		default:
-			t, err := s.topics.Create(ctx, rt.Topic, n, rf, configs)
+			t, err := s.topics.Create(ctx, cluster.Topic{Name: rt.Topic, Partitions: n, ReplicationFactor: rf, Configs: configs, Assignment: assignment})
+			var ke *kerr.Error
 			switch {
 			case errors.Is(err, cluster.ErrTopicExists):
 				fail(kerr.TopicAlreadyExists, "topic %q already exists", rt.Topic)
+			case errors.Is(err, cluster.ErrReplicationFactor):
+				fail(kerr.InvalidReplicationFactor, "%v", err)
+			case errors.As(err, &ke):
+				fail(ke, "%v", err)
 			case err != nil:
 				s.logger.Error("create topic failed", zap.String("topic", rt.Topic), zap.Error(err))
 				fail(kerr.KafkaStorageError, "create topic %q: %v", rt.Topic, err)
@@ -69,17 +75,39 @@ func (s *Server) handleCreateTopics(ctx context.Context, _ *Request, body *kmsg.
 }
 
 // checkNewTopic validates one requested topic and resolves its defaults.
-func (s *Server) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, int16, map[string]string, *kerr.Error, string) {
+func (s *Server) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, int16, []cluster.Partition, map[string]string, *kerr.Error, string) {
+	n, rf, assignment, kerrv, msg := s.checkPlacement(rt)
+	if kerrv != nil {
+		return 0, 0, nil, nil, kerrv, msg
+	}
+	configs := map[string]string{}
+	for _, c := range rt.Configs {
+		if c.Value == nil {
+			return 0, 0, nil, nil, kerr.InvalidConfig, fmt.Sprintf("config %q has a null value", c.Name)
+		}
+		if err := topicconf.Validate(c.Name, *c.Value); err != nil {
+			return 0, 0, nil, nil, kerr.InvalidConfig, err.Error()
+		}
+		configs[c.Name] = *c.Value
+	}
+	return n, rf, assignment, configs, nil, ""
+}
+
+// checkPlacement validates the name, partitions, replication factor and
+// manual replica assignment of a requested topic.
+func (s *Server) checkPlacement(rt kmsg.CreateTopicsRequestTopic) (int32, int16, []cluster.Partition, *kerr.Error, string) {
 	if err := validateTopicName(rt.Topic); err != nil {
 		return 0, 0, nil, kerr.InvalidTopicException, err.Error()
 	}
 	if isInternalTopic(rt.Topic) {
 		return 0, 0, nil, kerr.InvalidRequest, fmt.Sprintf("topic %q is internal and created by the broker", rt.Topic)
 	}
-	if _, ok := s.meta.Topic(rt.Topic); ok {
+	st := s.meta.State()
+	if _, ok := st.Topics[rt.Topic]; ok {
 		return 0, 0, nil, kerr.TopicAlreadyExists, fmt.Sprintf("topic %q already exists", rt.Topic)
 	}
 	n, rf := rt.NumPartitions, rt.ReplicationFactor
+	var assignment []cluster.Partition
 	if len(rt.ReplicaAssignment) > 0 {
 		if n != -1 || rf != -1 {
 			return 0, 0, nil, kerr.InvalidRequest, "give either replica assignments or partitions and replication factor, not both"
@@ -92,11 +120,30 @@ func (s *Server) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, int16, 
 			if len(a.Replicas) != int(rf) {
 				return 0, 0, nil, kerr.InvalidReplicaAssignment, "every partition must have the same number of replicas"
 			}
+			seen := map[int32]bool{}
+			var isr []int32
 			for _, r := range a.Replicas {
-				if r != s.settings.NodeID {
-					return 0, 0, nil, kerr.InvalidReplicaAssignment, fmt.Sprintf("unknown broker %d in replica assignment", r)
+				b, ok := st.Brokers[r]
+				if !ok || seen[r] {
+					return 0, 0, nil, kerr.InvalidReplicaAssignment, fmt.Sprintf("unknown or repeated broker %d in replica assignment", r)
+				}
+				seen[r] = true
+				if !b.Fenced {
+					isr = append(isr, r)
 				}
 			}
+			if len(isr) == 0 {
+				return 0, 0, nil, kerr.InvalidReplicaAssignment, fmt.Sprintf("no broker of partition %d's replicas %v is alive", i, a.Replicas)
+			}
+			leader := cluster.NoLeader
+			for _, r := range a.Replicas {
+				if !st.Brokers[r].Fenced {
+					leader = r
+					break
+				}
+			}
+			slices.Sort(isr)
+			assignment = append(assignment, cluster.Partition{Replicas: slices.Clone(a.Replicas), ISR: isr, Leader: leader})
 		}
 	}
 	if n == -1 {
@@ -112,21 +159,11 @@ func (s *Server) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, int16, 
 	if rf < 1 {
 		return 0, 0, nil, kerr.InvalidReplicationFactor, fmt.Sprintf("replication factor %d must be at least 1", rf)
 	}
-	if rf > 1 {
+	if live := len(st.LiveBrokers()); assignment == nil && int(rf) > max(live, 1) {
 		return 0, 0, nil, kerr.InvalidReplicationFactor,
-			fmt.Sprintf("replication factor %d is larger than the 1 available broker", rf)
+			fmt.Sprintf("replication factor %d is larger than the %d available brokers", rf, max(live, 1))
 	}
-	configs := map[string]string{}
-	for _, c := range rt.Configs {
-		if c.Value == nil {
-			return 0, 0, nil, kerr.InvalidConfig, fmt.Sprintf("config %q has a null value", c.Name)
-		}
-		if err := topicconf.Validate(c.Name, *c.Value); err != nil {
-			return 0, 0, nil, kerr.InvalidConfig, err.Error()
-		}
-		configs[c.Name] = *c.Value
-	}
-	return n, rf, configs, nil, ""
+	return n, rf, assignment, nil, ""
 }
 
 // describeNewTopic fills the v5+ fields of a created (or validated) topic.

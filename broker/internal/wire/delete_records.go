@@ -51,9 +51,9 @@ func (s *Server) handleDeleteRecords(_ context.Context, _ *Request, body *kmsg.D
 
 // deleteRecords moves one partition's start offset and returns the new one.
 func (s *Server) deleteRecords(topic string, rp kmsg.DeleteRecordsRequestTopicPartition) (int64, *kerr.Error) {
-	p, ok := s.parts.Get(topic, rp.Partition)
-	if !ok {
-		return 0, kerr.UnknownTopicOrPartition
+	p, kerrv := s.leaderPartition(topic, rp.Partition)
+	if kerrv != nil {
+		return 0, kerrv
 	}
 	if isInternalTopic(topic) {
 		return 0, kerr.InvalidTopicException

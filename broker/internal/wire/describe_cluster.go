@@ -44,12 +44,14 @@ func (s *Server) handleDescribeCluster(_ context.Context, _ *Request, body *kmsg
 		resp.ErrorMessage = kmsg.StringPtr("unsupported endpoint type")
 		return resp, nil
 	}
-	resp.ClusterID = s.meta.ClusterID()
-	resp.ControllerID = s.settings.NodeID
-	self := s.self()
-	b := kmsg.NewDescribeClusterResponseBroker()
-	b.NodeID, b.Host, b.Port, b.Rack = self.NodeID, self.Host, self.Port, self.Rack
-	resp.Brokers = []kmsg.DescribeClusterResponseBroker{b}
+	st := s.meta.State()
+	resp.ClusterID = st.ClusterID
+	resp.ControllerID = s.controllerID(st)
+	for _, mb := range s.liveBrokers(st) {
+		b := kmsg.NewDescribeClusterResponseBroker()
+		b.NodeID, b.Host, b.Port, b.Rack = mb.NodeID, mb.Host, mb.Port, mb.Rack
+		resp.Brokers = append(resp.Brokers, b)
+	}
 	if body.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = clusterOperations
 	}

@@ -10,6 +10,15 @@ package wire
 // declined by answering session id 0, so every request is a full fetch; an
 // incremental request for a session we never made gets
 // FETCH_SESSION_ID_NOT_FOUND. v13 names topics by id.
+//
+// Consumers fetch from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere)
+// and read up to the high watermark. A fetch with a replica id is a
+// follower's (Kafka's replica fetch): it may read up to the log end, its
+// fetch offset tells the leader how far the follower has replicated (which
+// moves the high watermark and the ISR), and a follower whose last fetched
+// epoch does not match the leader's log gets DivergingEpoch (v12+) and
+// truncates before it fetches on. A replica fetch from a broker that holds
+// no replica of the partition gets NOT_LEADER_OR_FOLLOWER.
 
 import (
 	"context"
@@ -29,9 +38,10 @@ func init() { register(1, 4, 13, handler((*Server).handleFetch)) }
 
 // fetchTarget is one requested partition, resolved.
 type fetchTarget struct {
-	ti, pi int // indexes into the response
-	p      *replica.Partition
-	req    kmsg.FetchRequestTopicPartition
+	ti, pi   int // indexes into the response
+	p        *replica.Partition
+	req      kmsg.FetchRequestTopicPartition
+	follower bool // a replica fetch: reads up to the log end
 }
 
 func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.FetchRequest) (kmsg.Response, error) {
@@ -41,7 +51,7 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
 	}
-	targets := s.resolveFetch(body, resp)
+	targets := s.resolveFetch(body, resp, time.Now())
 
 	deadline := time.Now().Add(time.Duration(body.MaxWaitMillis) * time.Millisecond)
 	maxBytes := int(body.MaxBytes)
@@ -68,8 +78,9 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 
 // resolveFetch fills the response skeleton in request order and returns the
 // partitions that exist.
-func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse) []fetchTarget {
+func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse, now time.Time) []fetchTarget {
 	var targets []fetchTarget
+	follower := body.ReplicaID >= 0
 	for _, rt := range body.Topics {
 		st := kmsg.NewFetchResponseTopic()
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
@@ -91,8 +102,23 @@ func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse)
 			case !known && body.Version >= 13:
 				sp.ErrorCode = kerr.UnknownTopicID.Code
 			case !known:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+				sp.ErrorCode = s.missingPartition(name, rp.Partition).Code
+			case follower:
+				div, err := p.FollowerFetch(body.ReplicaID, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.FetchOffset, now)
+				switch {
+				case err != nil:
+					sp.ErrorCode = replicaFetchError(err).Code
+				case div != nil:
+					sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = div.Epoch, div.EndOffset
+					sp.HighWatermark, sp.LogStartOffset = p.HighWatermark(), p.StartOffset()
+				default:
+					targets = append(targets, fetchTarget{ti: len(resp.Topics), pi: len(st.Partitions), p: p, req: rp, follower: true})
+				}
 			default:
+				if role, _ := p.Role(); role != replica.RoleLeader {
+					sp.ErrorCode = kerr.NotLeaderForPartition.Code
+					break
+				}
 				if e := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); e != nil {
 					sp.ErrorCode = e.Code
 					break
@@ -131,7 +157,11 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		}
 		from := len(d.chunks)
 		var err error
-		d.chunks, err = t.p.ReadChunks(d.chunks, t.req.FetchOffset, limit)
+		if t.follower {
+			d.chunks, err = t.p.ReadChunksTo(d.chunks, t.req.FetchOffset, limit, t.p.EndOffset())
+		} else {
+			d.chunks, err = t.p.ReadChunks(d.chunks, t.req.FetchOffset, limit)
+		}
 		n := int(log.ChunksLen(d.chunks[from:]))
 		if err == nil && total > 0 && n > limit {
 			// The log returns at least one batch, but only the first
@@ -159,6 +189,17 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		}
 	}
 	return total, failed
+}
+
+// replicaFetchError maps a refused replica fetch to Kafka's code.
+func replicaFetchError(err error) *kerr.Error {
+	switch {
+	case errors.Is(err, replica.ErrFencedEpoch):
+		return kerr.FencedLeaderEpoch
+	case errors.Is(err, replica.ErrUnknownEpoch):
+		return kerr.UnknownLeaderEpoch
+	}
+	return kerr.NotLeaderForPartition
 }
 
 // noRecords is an empty, non-null record set: librdkafka rejects a null one

@@ -1,8 +1,9 @@
 package wire
 
 // FindCoordinator (key 10), versions 0-4.
-// Every group's coordinator is this broker (it leads every partition of
-// __consumer_offsets, which is created here on first use, as in Kafka).
+// A group's coordinator is the leader of its __consumer_offsets partition
+// (created on first use, as in Kafka); while that partition has no leader
+// the answer is COORDINATOR_NOT_AVAILABLE, and the client asks again.
 // v4 looks up a batch of keys. Transaction coordinators are not served yet:
 // key type 1 gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a non-retriable error.
 
@@ -28,7 +29,20 @@ func (s *Server) handleFindCoordinator(ctx context.Context, _ *Request, body *km
 			s.logger.Error("creating __consumer_offsets failed", zap.Error(err))
 			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
 		}
-		return s.settings.NodeID, s.settings.AdvertisedHost, s.settings.AdvertisedPort, 0, nil
+		st := s.meta.State()
+		t, ok := st.Topics[OffsetsTopic]
+		if !ok {
+			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+		}
+		ps, ok := t.PartitionState(s.groups.PartitionFor(key))
+		if !ok {
+			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+		}
+		host, port, alive := s.broker(st, ps.Leader)
+		if !alive {
+			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+		}
+		return ps.Leader, host, port, 0, nil
 	}
 	if body.Version >= 4 {
 		for _, key := range body.CoordinatorKeys {

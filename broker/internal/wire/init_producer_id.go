@@ -18,7 +18,7 @@ import (
 
 func init() { register(22, 0, 4, handler((*Server).handleInitProducerID)) }
 
-func (s *Server) handleInitProducerID(_ context.Context, req *Request, body *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
+func (s *Server) handleInitProducerID(ctx context.Context, req *Request, body *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.SetVersion(body.Version)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
@@ -32,7 +32,11 @@ func (s *Server) handleInitProducerID(_ context.Context, req *Request, body *kms
 		resp.ProducerID, resp.ProducerEpoch = body.ProducerID, body.ProducerEpoch+1
 		return resp, nil
 	}
-	id, err := s.meta.NextProducerID()
+	if s.pids == nil {
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return resp, nil
+	}
+	id, err := s.pids(ctx)
 	if err != nil {
 		s.logger.Error("allocating a producer id failed", zap.Error(err))
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code

@@ -35,9 +35,9 @@ func (s *Server) handleListOffsets(_ context.Context, _ *Request, body *kmsg.Lis
 }
 
 func (s *Server) listOffset(body *kmsg.ListOffsetsRequest, topic string, rp kmsg.ListOffsetsRequestTopicPartition, sp *kmsg.ListOffsetsResponseTopicPartition) {
-	p, ok := s.parts.Get(topic, rp.Partition)
-	if !ok {
-		sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+	p, kerrv := s.leaderPartition(topic, rp.Partition)
+	if kerrv != nil {
+		sp.ErrorCode = kerrv.Code
 		return
 	}
 	if e := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); e != nil {

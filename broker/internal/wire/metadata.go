@@ -23,36 +23,37 @@ func init() { register(3, 0, 12, handler((*Server).handleMetadata)) }
 func (s *Server) handleMetadata(ctx context.Context, _ *Request, body *kmsg.MetadataRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.MetadataResponse)
 	resp.SetVersion(body.Version)
-	resp.Brokers = []kmsg.MetadataResponseBroker{s.self()}
-	clusterID := s.meta.ClusterID()
+	st := s.meta.State()
+	resp.Brokers = s.liveBrokers(st)
+	clusterID := st.ClusterID
 	resp.ClusterID = &clusterID
-	resp.ControllerID = s.settings.NodeID
+	resp.ControllerID = s.controllerID(st)
 	resp.AuthorizedOperations = authorizedOps(body.IncludeClusterAuthorizedOperations)
 
 	all := body.Topics == nil || (body.Version == 0 && len(body.Topics) == 0)
 	if all {
-		for _, t := range s.meta.Topics() {
-			resp.Topics = append(resp.Topics, s.topicMetadata(t, body.IncludeTopicAuthorizedOperations))
+		for _, t := range st.SortedTopics() {
+			resp.Topics = append(resp.Topics, s.topicMetadata(st, *t, body.IncludeTopicAuthorizedOperations))
 		}
 		return resp, nil
 	}
 	autoCreate := s.settings.AutoCreateTopics && (body.Version < 4 || body.AllowAutoTopicCreation)
 	for _, rt := range body.Topics {
-		resp.Topics = append(resp.Topics, s.lookupTopic(ctx, rt, autoCreate, body.IncludeTopicAuthorizedOperations))
+		resp.Topics = append(resp.Topics, s.lookupTopic(ctx, st, rt, autoCreate, body.IncludeTopicAuthorizedOperations))
 	}
 	return resp, nil
 }
 
-func (s *Server) lookupTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, autoCreate, ops bool) kmsg.MetadataResponseTopic {
+func (s *Server) lookupTopic(ctx context.Context, st *cluster.State, rt kmsg.MetadataRequestTopic, autoCreate, ops bool) kmsg.MetadataResponseTopic {
 	if rt.Topic == nil {
-		t, ok := s.meta.TopicByID(rt.TopicID)
+		t, ok := st.TopicByID(rt.TopicID)
 		if !ok {
 			mt := kmsg.NewMetadataResponseTopic()
 			mt.TopicID = rt.TopicID
 			mt.ErrorCode = kerr.UnknownTopicID.Code
 			return mt
 		}
-		return s.topicMetadata(t, ops)
+		return s.topicMetadata(st, *t, ops)
 	}
 	name := *rt.Topic
 	errTopic := func(err *kerr.Error) kmsg.MetadataResponseTopic {
@@ -62,8 +63,8 @@ func (s *Server) lookupTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, 
 		mt.IsInternal = isInternalTopic(name)
 		return mt
 	}
-	if t, ok := s.meta.Topic(name); ok {
-		return s.topicMetadata(t, ops)
+	if t, ok := st.Topics[name]; ok {
+		return s.topicMetadata(st, *t, ops)
 	}
 	if err := validateTopicName(name); err != nil {
 		return errTopic(kerr.InvalidTopicException)
@@ -71,19 +72,23 @@ func (s *Server) lookupTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, 
 	if !autoCreate || isInternalTopic(name) {
 		return errTopic(kerr.UnknownTopicOrPartition)
 	}
-	t, err := s.topics.Create(ctx, name, s.settings.NumPartitions, s.settings.DefaultReplicationFactor, nil)
+	t, err := s.topics.Create(ctx, cluster.Topic{Name: name, Partitions: s.settings.NumPartitions, ReplicationFactor: s.settings.DefaultReplicationFactor})
 	switch {
-	case errors.Is(err, cluster.ErrTopicExists):
-		if t, ok := s.meta.Topic(name); ok {
-			return s.topicMetadata(t, ops)
+	case errors.Is(err, cluster.ErrTopicExists), errors.Is(err, kerr.TopicAlreadyExists):
+		st = s.meta.State()
+		if t, ok := st.Topics[name]; ok {
+			return s.topicMetadata(st, *t, ops)
 		}
 		return errTopic(kerr.LeaderNotAvailable)
+	case errors.Is(err, cluster.ErrReplicationFactor), errors.Is(err, kerr.InvalidReplicationFactor):
+		s.logger.Warn("auto topic creation failed", zap.String("topic", name), zap.Error(err))
+		return errTopic(kerr.InvalidReplicationFactor)
 	case err != nil:
 		s.logger.Warn("auto topic creation failed", zap.String("topic", name), zap.Error(err))
 		return errTopic(kerr.LeaderNotAvailable)
 	}
 	s.logger.Info("auto-created topic", zap.String("topic", name), zap.Int32("partitions", t.Partitions))
-	return s.topicMetadata(t, ops)
+	return s.topicMetadata(s.meta.State(), t, ops)
 }
 
 // self is this broker as Metadata describes it.
@@ -96,26 +101,28 @@ func (s *Server) self() kmsg.MetadataResponseBroker {
 	}
 }
 
-func (s *Server) topicMetadata(t cluster.Topic, ops bool) kmsg.MetadataResponseTopic {
+func (s *Server) topicMetadata(st *cluster.State, t cluster.Topic, ops bool) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
 	mt.TopicID = t.ID
 	mt.IsInternal = t.Internal
 	mt.AuthorizedOperations = authorizedOps(ops)
-	node := s.settings.NodeID
-	for i := range t.Partitions {
+	for i, ps := range t.Assignment {
 		mp := kmsg.NewMetadataResponseTopicPartition()
-		mp.Partition = i
-		p, ok := s.parts.Get(t.Name, i)
-		if !ok {
-			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+		mp.Partition = int32(i)
+		mp.Leader = ps.Leader
+		mp.LeaderEpoch = ps.LeaderEpoch
+		mp.Replicas = ps.Replicas
+		mp.ISR = ps.ISR
+		for _, r := range ps.Replicas {
+			if b, ok := st.Brokers[r]; !ok || b.Fenced {
+				mp.OfflineReplicas = append(mp.OfflineReplicas, r)
+			}
+		}
+		if _, _, alive := s.broker(st, ps.Leader); !alive {
 			mp.Leader = -1
-		} else {
-			mp.Leader = node
-			mp.LeaderEpoch = p.LeaderEpoch()
-			mp.Replicas = []int32{node}
-			mp.ISR = []int32{node}
+			mp.ErrorCode = kerr.LeaderNotAvailable.Code
 		}
 		mt.Partitions = append(mt.Partitions, mp)
 	}

@@ -11,17 +11,13 @@ package wire
 //   - an older epoch: (requested epoch, start offset of the first later
 //     epoch), which is Kafka's answer for an epoch older than any it knows.
 //
-// Departure: there is no leader epoch cache yet. A partition's leader epoch
-// does not change on one broker, so the current epoch is the only one the log
-// holds and it starts at the log start offset; an older epoch is answered
-// with the log start offset. When leader elections arrive, the answer for
-// older epochs must come from the epochs recorded in the stored batches.
-// Every broker leads its own partitions, so ReplicaID (v3+) changes nothing.
+// The answer comes from the partition's leader epoch cache (the log's
+// leader-epoch-checkpoint), as Kafka's does; only the leader answers
+// (NOT_LEADER_OR_FOLLOWER elsewhere), for consumers and followers alike.
 
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -36,33 +32,20 @@ func (s *Server) handleOffsetForLeaderEpoch(_ context.Context, _ *Request, body 
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition() // epoch and offset -1
 			sp.Partition = rp.Partition
-			p, ok := s.parts.Get(rt.Topic, rp.Partition)
+			p, kerrv := s.leaderPartition(rt.Topic, rp.Partition)
 			switch {
-			case !ok:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case kerrv != nil:
+				sp.ErrorCode = kerrv.Code
 			default:
-				current := p.LeaderEpoch()
-				if e := checkLeaderEpoch(rp.CurrentLeaderEpoch, current); e != nil {
+				if e := checkLeaderEpoch(rp.CurrentLeaderEpoch, p.LeaderEpoch()); e != nil {
 					sp.ErrorCode = e.Code
 					break
 				}
-				sp.LeaderEpoch, sp.EndOffset = epochEndOffset(rp.LeaderEpoch, current, p.StartOffset(), p.Log().EndOffset())
+				sp.LeaderEpoch, sp.EndOffset = p.Log().EndOffsetForEpoch(rp.LeaderEpoch)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, nil
-}
-
-// epochEndOffset answers a request for the end of epoch requested, for a log
-// whose only epoch is current, starting at start and ending at end.
-func epochEndOffset(requested, current int32, start, end int64) (int32, int64) {
-	switch {
-	case requested < 0 || requested > current:
-		return -1, -1
-	case requested == current:
-		return current, end
-	}
-	return requested, start
 }

@@ -10,9 +10,12 @@ package wire
 // deduplicated by the log (a duplicate is answered with its original offset).
 // A record without a key in a compacted topic gets INVALID_RECORD, as in
 // Kafka. acks=0 gets no response, and an error closes the connection, as in
-// Kafka. acks=-1 waits for the ISR, which on one broker is the leader
-// itself; min.insync.replicas above the ISR size answers
-// NOT_ENOUGH_REPLICAS. Clients cannot write internal topics such as
+// Kafka. Only the partition's leader takes records (NOT_LEADER_OR_FOLLOWER
+// elsewhere). acks=-1 is answered once the whole ISR has the batches (the
+// high watermark passed them), within the request's timeout
+// (REQUEST_TIMED_OUT after it); an ISR smaller than min.insync.replicas
+// answers NOT_ENOUGH_REPLICAS before the append and
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND after it. Clients cannot write internal topics such as
 // __consumer_offsets (INVALID_TOPIC_EXCEPTION), as in Kafka. Transactional
 // produce is not served yet.
 
@@ -33,7 +36,7 @@ import (
 
 func init() { register(0, 0, 9, handler((*Server).handleProduce)) }
 
-func (s *Server) handleProduce(_ context.Context, req *Request, body *kmsg.ProduceRequest) (kmsg.Response, error) {
+func (s *Server) handleProduce(ctx context.Context, req *Request, body *kmsg.ProduceRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.ProduceResponse)
 	resp.SetVersion(body.Version)
 	reqErr := func() *kerr.Error {
@@ -46,6 +49,7 @@ func (s *Server) handleProduce(_ context.Context, req *Request, body *kmsg.Produ
 		return nil
 	}()
 	now := time.Now()
+	var waits []replicated
 	for _, rt := range body.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
@@ -57,12 +61,16 @@ func (s *Server) handleProduce(_ context.Context, req *Request, body *kmsg.Produ
 			sp.LogStartOffset = -1
 			if reqErr != nil {
 				sp.ErrorCode = reqErr.Code
-			} else {
-				s.producePartition(req, body, rt.Topic, rp, &sp, now)
+			} else if w, ok := s.producePartition(req, body, rt.Topic, rp, &sp, now); ok {
+				w.ti, w.pi = len(resp.Topics), len(st.Partitions)
+				waits = append(waits, w)
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)
+	}
+	if body.Acks == -1 && len(waits) > 0 {
+		s.waitReplicated(ctx, resp, waits, time.Duration(body.TimeoutMillis)*time.Millisecond)
 	}
 	if body.Acks == 0 {
 		// No response; as in Kafka, an error closes the connection so the
@@ -79,8 +87,40 @@ func (s *Server) handleProduce(_ context.Context, req *Request, body *kmsg.Produ
 	return resp, nil
 }
 
+// replicated is an acks=all append waiting for the ISR.
+type replicated struct {
+	p      *replica.Partition
+	end    int64 // the offset after the appended batches
+	ti, pi int   // the partition's place in the response
+}
+
+// waitReplicated waits, within timeout, until the ISR has every append of
+// the request, and sets the error of each that did not get there.
+func (s *Server) waitReplicated(ctx context.Context, resp *kmsg.ProduceResponse, waits []replicated, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, max(timeout, time.Millisecond))
+	defer cancel()
+	for _, w := range waits {
+		err := w.p.WaitReplicated(ctx, w.end)
+		if err == nil {
+			continue
+		}
+		sp := &resp.Topics[w.ti].Partitions[w.pi]
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			sp.ErrorCode = kerr.RequestTimedOut.Code
+		case errors.Is(err, context.Canceled):
+			sp.ErrorCode = kerr.RequestTimedOut.Code
+		default:
+			sp.ErrorCode = produceErrorCode(err).Code
+		}
+		sp.BaseOffset = -1
+	}
+}
+
+// producePartition appends to one partition; with acks=all it returns the
+// append to wait for.
 func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic string, rp kmsg.ProduceRequestTopicPartition,
-	sp *kmsg.ProduceResponseTopicPartition, now time.Time) {
+	sp *kmsg.ProduceResponseTopicPartition, now time.Time) (replicated, bool) {
 	fail := func(err *kerr.Error, msg string) {
 		sp.ErrorCode = err.Code
 		if msg != "" {
@@ -89,29 +129,25 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 	}
 	p, ok := s.parts.Get(topic, rp.Partition)
 	if !ok {
-		fail(kerr.UnknownTopicOrPartition, "")
-		return
+		fail(s.missingPartition(topic, rp.Partition), "")
+		return replicated{}, false
 	}
 	if isInternalTopic(topic) {
 		// The broker writes its internal topics itself; a client's records
 		// there would corrupt group state.
 		fail(kerr.InvalidTopicException, "cannot append to internal topic "+topic)
-		return
+		return replicated{}, false
 	}
 	if body.Version < 3 {
 		fail(kerr.UnsupportedForMessageFormat, "message format v0/v1 is not supported: use a client that sends RecordBatch v2 (Kafka 0.11+)")
-		return
+		return replicated{}, false
 	}
 	settings := p.Settings()
 	pol := settings.Policy
-	if body.Acks == -1 && pol.MinInsyncReplicas > 1 {
-		fail(kerr.NotEnoughReplicas, "")
-		return
-	}
 	records := rp.Records
 	if len(records) == 0 {
 		fail(kerr.CorruptMessage, "produce request has no record batch")
-		return
+		return replicated{}, false
 	}
 	compacted := settings.Log.Compacts()
 	err := batch.Split(records, func(b []byte) error {
@@ -140,22 +176,33 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 		s.logger.Debug("rejected produce", zap.String("topic", topic), zap.Int32("partition", rp.Partition),
 			zap.String("client", clientID(req)), zap.Error(err))
 		fail(code, err.Error())
-		return
+		return replicated{}, false
 	}
-	res, err := p.Append(records, now)
+	res, err := p.Append(records, body.Acks, now)
 	if err != nil {
 		code := produceErrorCode(err)
 		if code == kerr.KafkaStorageError {
 			s.logger.Error("append failed", zap.String("topic", topic), zap.Int32("partition", rp.Partition), zap.Error(err))
 		}
 		fail(code, "")
-		return
+		return replicated{}, false
 	}
 	sp.BaseOffset = res.BaseOffset
 	sp.LogStartOffset = res.LogStartOffset
 	if pol.LogAppendTime {
 		sp.LogAppendTime = now.UnixMilli()
 	}
+	return replicated{p: p, end: res.LastOffset + 1}, true
+}
+
+// missingPartition is the error for a partition this broker does not hold:
+// NOT_LEADER_OR_FOLLOWER if the topic exists (another broker leads it),
+// else UNKNOWN_TOPIC_OR_PARTITION.
+func (s *Server) missingPartition(topic string, index int32) *kerr.Error {
+	if t, ok := s.meta.State().Topics[topic]; ok && index >= 0 && index < t.Partitions {
+		return kerr.NotLeaderForPartition
+	}
+	return kerr.UnknownTopicOrPartition
 }
 
 var (
@@ -197,6 +244,12 @@ func produceErrorCode(err error) *kerr.Error {
 		return kerr.InvalidProducerEpoch
 	case errors.Is(err, replica.ErrDeleted):
 		return kerr.UnknownTopicOrPartition
+	case errors.Is(err, replica.ErrNotLeader):
+		return kerr.NotLeaderForPartition
+	case errors.Is(err, replica.ErrNotEnoughReplicas):
+		return kerr.NotEnoughReplicas
+	case errors.Is(err, replica.ErrNotEnoughReplicasAfterAppend):
+		return kerr.NotEnoughReplicasAfterAppend
 	}
 	return kerr.KafkaStorageError
 }

@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/kspring/kspring/broker/internal/cluster"
 	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/topicconf"
@@ -45,9 +47,10 @@ type Settings struct {
 // package implements it so that topic creation (explicit, automatic or
 // internal) is one code path that keeps metadata and partitions in step.
 type Topics interface {
-	// Create creates a topic with its partitions. configs are validated
-	// overrides.
-	Create(ctx context.Context, name string, partitions int32, rf int16, configs map[string]string) (cluster.Topic, error)
+	// Create creates a topic (Name, Partitions, ReplicationFactor,
+	// Configs: validated overrides, and Assignment if the client placed the
+	// replicas) with its partitions.
+	Create(ctx context.Context, t cluster.Topic) (cluster.Topic, error)
 	// Delete deletes a topic and its partitions.
 	Delete(ctx context.Context, name string) error
 	// AddPartitions grows a topic to n partitions.
@@ -62,7 +65,9 @@ type Topics interface {
 // concurrent use.
 type Server struct {
 	settings Settings
-	meta     *cluster.Store
+	meta     *cluster.Node
+	ctrl     Controller
+	pids     func(context.Context) (int64, error)
 	parts    *replica.Manager
 	topics   Topics
 	groups   Groups
@@ -78,13 +83,38 @@ type Server struct {
 	wg      sync.WaitGroup
 }
 
+// Controller answers the requests brokers send to the active controller;
+// on a node that is not the active controller they answer NOT_CONTROLLER.
+// Implementations must be safe for concurrent use.
+type Controller interface {
+	BrokerRegistration(context.Context, *kmsg.BrokerRegistrationRequest) *kmsg.BrokerRegistrationResponse
+	BrokerHeartbeat(context.Context, *kmsg.BrokerHeartbeatRequest) *kmsg.BrokerHeartbeatResponse
+	AlterPartition(context.Context, *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse
+	AllocateProducerIDs(context.Context, *kmsg.AllocateProducerIDsRequest) *kmsg.AllocateProducerIDsResponse
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithController serves the controller's APIs through c.
+func WithController(c Controller) Option { return func(s *Server) { s.ctrl = c } }
+
+// WithProducerIDs hands out producer ids (InitProducerId) with next.
+func WithProducerIDs(next func(context.Context) (int64, error)) Option {
+	return func(s *Server) { s.pids = next }
+}
+
 // New returns a Server over the broker's state. It does not listen yet.
-func New(s Settings, meta *cluster.Store, parts *replica.Manager, topics Topics, groups Groups, logger *zap.Logger) *Server {
+func New(s Settings, meta *cluster.Node, parts *replica.Manager, topics Topics, groups Groups, logger *zap.Logger, opts ...Option) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	srv := &Server{
 		settings: s, meta: meta, parts: parts, topics: topics, groups: groups, logger: logger,
 		ctx: ctx, cancel: cancel, conns: map[*conn]struct{}{},
 	}
+	for _, o := range opts {
+		o(srv)
+	}
+	return srv
 }
 
 // Serve accepts connections on ln until the server closes. It returns nil

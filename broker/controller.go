@@ -1,0 +1,299 @@
+package broker
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/cluster"
+)
+
+// controller does the active controller's work while this node leads the
+// metadata quorum, as KRaft's QuorumController: it takes brokers'
+// registrations and heartbeats, fences a broker whose session expired (its
+// leaderships move to in-sync replicas), and applies leaders' ISR changes
+// and producer id allocations. On the other nodes its handlers answer
+// NOT_CONTROLLER. It implements wire.Controller.
+type controller struct {
+	meta    *cluster.Node
+	cfg     *Config
+	logger  *zap.Logger
+	cluster string // configured cluster.id, or empty
+
+	mu       sync.Mutex
+	active   bool
+	lastSeen map[int32]time.Time // brokers' last heartbeats, while active
+}
+
+// run follows this node's leadership of the quorum until ctx ends.
+func (c *controller) run(ctx context.Context) {
+	ticker := time.NewTicker(max(c.cfg.BrokerHeartbeatIntervalMs/2, 5*time.Millisecond))
+	defer ticker.Stop()
+	leadership := c.meta.Leadership()
+	if c.meta.IsController() {
+		c.activate(ctx)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case leader := <-leadership:
+			if leader {
+				c.activate(ctx)
+			} else {
+				c.mu.Lock()
+				c.active = false
+				c.mu.Unlock()
+				c.logger.Info("no longer the active controller")
+			}
+		case now := <-ticker.C:
+			c.fenceExpired(ctx, now)
+		}
+	}
+}
+
+// activate takes over as the active controller: it makes the metadata
+// current, sets the cluster id on a new cluster, and gives every broker a
+// full session to heartbeat to it.
+func (c *controller) activate(ctx context.Context) {
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.meta.Barrier(bctx); err != nil {
+		c.logger.Warn("controller: catching up with the metadata log failed", zap.Error(err))
+		return
+	}
+	if c.meta.ClusterID() == "" && len(c.cfg.ControllerQuorumVoters) <= 1 {
+		if err := c.importLegacy(bctx, c.cfg.LogDirs[0], c.cfg.NodeID); err != nil {
+			c.logger.Error("controller: importing the metadata from before the quorum failed", zap.Error(err))
+			return
+		}
+	}
+	if c.meta.ClusterID() == "" {
+		id, err := c.meta.Init(bctx, c.cluster)
+		if err != nil {
+			c.logger.Warn("controller: setting the cluster id failed", zap.Error(err))
+			return
+		}
+		c.logger.Info("new cluster", zap.String("cluster.id", id))
+	}
+	now := time.Now()
+	c.mu.Lock()
+	c.active = true
+	c.lastSeen = map[int32]time.Time{}
+	for id := range c.meta.State().Brokers {
+		c.lastSeen[id] = now
+	}
+	c.mu.Unlock()
+	c.logger.Info("active controller", zap.Int32("node.id", c.meta.ID()))
+}
+
+// fenceExpired fences the brokers whose session expired.
+func (c *controller) fenceExpired(ctx context.Context, now time.Time) {
+	c.mu.Lock()
+	if !c.active {
+		c.mu.Unlock()
+		return
+	}
+	var expired []int32
+	for _, b := range c.meta.State().Brokers {
+		if seen, ok := c.lastSeen[b.ID]; !b.Fenced && (!ok || now.Sub(seen) > c.cfg.BrokerSessionTimeoutMs) {
+			if !ok {
+				c.lastSeen[b.ID] = now // registered through an earlier controller
+				continue
+			}
+			expired = append(expired, b.ID)
+		}
+	}
+	c.mu.Unlock()
+	for _, id := range expired {
+		fctx, cancel := context.WithTimeout(ctx, c.cfg.BrokerSessionTimeoutMs)
+		err := c.meta.Fence(fctx, id)
+		cancel()
+		if err != nil {
+			c.logger.Warn("controller: fencing broker failed", zap.Int32("broker", id), zap.Error(err))
+			continue
+		}
+		c.logger.Info("fenced broker: session expired", zap.Int32("broker", id), zap.Duration("broker.session.timeout.ms", c.cfg.BrokerSessionTimeoutMs))
+	}
+}
+
+func (c *controller) isActive() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active && c.meta.IsController()
+}
+
+// metaErrorCode maps a metadata change's error to Kafka's code.
+func metaErrorCode(err error) int16 {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, cluster.ErrNotController):
+		return kerr.NotController.Code
+	case errors.Is(err, cluster.ErrNoSuchTopic), errors.Is(err, cluster.ErrNoSuchPartition):
+		return kerr.UnknownTopicOrPartition.Code
+	case errors.Is(err, cluster.ErrFencedLeaderEpoch):
+		return kerr.FencedLeaderEpoch.Code
+	case errors.Is(err, cluster.ErrInvalidUpdateVersion):
+		return kerr.InvalidUpdateVersion.Code
+	case errors.Is(err, cluster.ErrIneligibleReplica):
+		return kerr.IneligibleReplica.Code
+	case errors.Is(err, cluster.ErrNoSuchBroker):
+		return kerr.StaleBrokerEpoch.Code
+	case errors.Is(err, cluster.ErrTopicExists):
+		return kerr.TopicAlreadyExists.Code
+	case errors.Is(err, cluster.ErrReplicationFactor):
+		return kerr.InvalidReplicationFactor.Code
+	case errors.Is(err, cluster.ErrInvalidCount):
+		return kerr.InvalidPartitions.Code
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return kerr.RequestTimedOut.Code
+	}
+	return kerr.UnknownServerError.Code
+}
+
+// BrokerRegistration registers a broker (KRaft's BrokerRegistration). It
+// stays fenced until its first heartbeat.
+func (c *controller) BrokerRegistration(ctx context.Context, req *kmsg.BrokerRegistrationRequest) *kmsg.BrokerRegistrationResponse {
+	resp := req.ResponseKind().(*kmsg.BrokerRegistrationResponse)
+	resp.SetVersion(req.Version)
+	if !c.isActive() {
+		resp.ErrorCode = kerr.NotController.Code
+		return resp
+	}
+	if id := c.meta.ClusterID(); req.ClusterID != id {
+		c.logger.Warn("refused a broker of another cluster", zap.Int32("broker", req.BrokerID),
+			zap.String("its cluster.id", req.ClusterID), zap.String("cluster.id", id))
+		resp.ErrorCode = kerr.InconsistentClusterID.Code
+		return resp
+	}
+	var l *kmsg.BrokerRegistrationRequestListener
+	for i := range req.Listeners {
+		if l == nil || req.Listeners[i].Name == "PLAINTEXT" {
+			l = &req.Listeners[i]
+		}
+	}
+	if l == nil {
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		return resp
+	}
+	b, err := c.meta.RegisterBroker(ctx, cluster.Broker{
+		ID: req.BrokerID, Host: l.Host, Port: int32(l.Port), Rack: req.Rack,
+		Incarnation: hex.EncodeToString(req.IncarnationID[:]),
+	})
+	if resp.ErrorCode = metaErrorCode(err); err != nil {
+		return resp
+	}
+	c.mu.Lock()
+	c.lastSeen[b.ID] = time.Now()
+	c.mu.Unlock()
+	resp.BrokerEpoch = b.Epoch
+	c.logger.Info("registered broker", zap.Int32("broker", b.ID), zap.String("host", b.Host),
+		zap.Int32("port", b.Port), zap.Int64("broker_epoch", b.Epoch))
+	return resp
+}
+
+// BrokerHeartbeat keeps a broker's session alive, unfences it, and runs its
+// controlled shutdown: leaderships move away first, then ShouldShutdown.
+func (c *controller) BrokerHeartbeat(ctx context.Context, req *kmsg.BrokerHeartbeatRequest) *kmsg.BrokerHeartbeatResponse {
+	resp := req.ResponseKind().(*kmsg.BrokerHeartbeatResponse)
+	resp.SetVersion(req.Version)
+	if !c.isActive() {
+		resp.ErrorCode = kerr.NotController.Code
+		return resp
+	}
+	b, ok := c.meta.State().Brokers[req.BrokerID]
+	if !ok || b.Epoch != req.BrokerEpoch {
+		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+		return resp
+	}
+	c.mu.Lock()
+	c.lastSeen[b.ID] = time.Now()
+	c.mu.Unlock()
+	var err error
+	switch {
+	case req.WantFence && !b.Fenced:
+		err = c.meta.Fence(ctx, b.ID)
+	case req.WantShutdown && !b.ShuttingDown && !b.Fenced:
+		err = c.meta.BeginShutdown(ctx, b.ID)
+	case !req.WantFence && !req.WantShutdown && b.Fenced:
+		err = c.meta.Unfence(ctx, b.ID)
+		if err == nil {
+			c.logger.Info("unfenced broker", zap.Int32("broker", b.ID))
+		}
+	}
+	if resp.ErrorCode = metaErrorCode(err); err != nil {
+		return resp
+	}
+	b = c.meta.State().Brokers[req.BrokerID]
+	resp.IsCaughtUp = true
+	resp.IsFenced = b.Fenced
+	resp.ShouldShutdown = req.WantShutdown && (b.ShuttingDown || b.Fenced)
+	return resp
+}
+
+// AlterPartition applies partition leaders' ISR changes.
+func (c *controller) AlterPartition(ctx context.Context, req *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse {
+	resp := req.ResponseKind().(*kmsg.AlterPartitionResponse)
+	resp.SetVersion(req.Version)
+	if !c.isActive() {
+		resp.ErrorCode = kerr.NotController.Code
+		return resp
+	}
+	if b, ok := c.meta.State().Brokers[req.BrokerID]; !ok || b.Epoch != req.BrokerEpoch {
+		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+		return resp
+	}
+	for _, rt := range req.Topics {
+		st := kmsg.NewAlterPartitionResponseTopic()
+		st.Topic, st.TopidID = rt.Topic, rt.TopicID
+		name := rt.Topic
+		if req.Version >= 2 {
+			if t, ok := c.meta.State().TopicByID(rt.TopicID); ok {
+				name = t.Name
+			}
+		}
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewAlterPartitionResponseTopicPartition()
+			sp.Partition = rp.Partition
+			isr := rp.NewISR
+			for _, e := range rp.NewEpochISR {
+				isr = append(isr, e.BrokerID)
+			}
+			p, err := c.meta.AlterPartition(ctx, cluster.AlterPartition{
+				Topic: name, Partition: rp.Partition, Leader: req.BrokerID,
+				LeaderEpoch: rp.LeaderEpoch, PartitionEpoch: rp.PartitionEpoch, ISR: isr,
+			})
+			if sp.ErrorCode = metaErrorCode(err); err == nil {
+				sp.LeaderID, sp.LeaderEpoch, sp.ISR, sp.PartitionEpoch = p.Leader, p.LeaderEpoch, p.ISR, p.PartitionEpoch
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp
+}
+
+// producerIDBlock is how many producer ids a broker takes at a time.
+const producerIDBlock = 1000
+
+// AllocateProducerIDs hands a broker a block of producer ids.
+func (c *controller) AllocateProducerIDs(ctx context.Context, req *kmsg.AllocateProducerIDsRequest) *kmsg.AllocateProducerIDsResponse {
+	resp := req.ResponseKind().(*kmsg.AllocateProducerIDsResponse)
+	resp.SetVersion(req.Version)
+	if !c.isActive() {
+		resp.ErrorCode = kerr.NotController.Code
+		return resp
+	}
+	start, err := c.meta.AllocateProducerIDs(ctx, producerIDBlock)
+	if resp.ErrorCode = metaErrorCode(err); err == nil {
+		resp.ProducerIDStart, resp.ProducerIDLen = start, producerIDBlock
+	}
+	return resp
+}

@@ -1,0 +1,277 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.uber.org/zap"
+)
+
+// ErrNotController is returned by writes on a node that is not the quorum's
+// leader (Kafka's NOT_CONTROLLER); the caller sends them to the controller.
+var ErrNotController = errors.New("this node is not the active controller")
+
+// Dialer opens connections to other nodes; tests use it to cut links.
+type Dialer func(ctx context.Context, addr string) (net.Conn, error)
+
+// NodeConfig configures a metadata quorum member.
+type NodeConfig struct {
+	// NodeID is this broker's node.id.
+	NodeID int32
+	// Voters are the quorum's members, node id to controller host:port
+	// (controller.quorum.voters). Empty, or this node alone, makes a
+	// one-voter quorum that needs no network.
+	Voters map[int32]string
+	// Listener accepts the quorum's connections on this node's voter
+	// address; required with more than one voter. The node owns it.
+	Listener net.Listener
+	// Dial opens connections to other voters; nil uses net.Dialer.
+	Dial Dialer
+	// Dir holds the metadata log and snapshots.
+	Dir string
+	// ElectionTimeout and HeartbeatTimeout are raft's
+	// (controller.quorum.election.timeout.ms, controller.quorum.fetch.timeout.ms).
+	ElectionTimeout, HeartbeatTimeout time.Duration
+	Logger                            *zap.Logger
+}
+
+// Node is this broker's member of the metadata quorum: a raft node over
+// the metadata state machine. Reads ([Node.State]) are local and lock-free;
+// writes ([Node.Propose]) succeed only on the leader, the active controller.
+// Safe for concurrent use.
+type Node struct {
+	id     int32
+	raft   *raft.Raft
+	fsm    *fsm
+	store  *raftboltdb.BoltStore
+	trans  raft.Transport
+	closer func() error
+	logger *zap.Logger
+}
+
+// OpenNode opens (or creates) the metadata log in cfg.Dir and joins the
+// quorum. A fresh quorum is bootstrapped with cfg.Voters on every voter
+// alike, as raft allows. It returns at once; see [Node.WaitReady].
+func OpenNode(cfg NodeConfig) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	self := strconv.Itoa(int(cfg.NodeID))
+	multi := len(cfg.Voters) > 1
+	if len(cfg.Voters) > 0 {
+		if _, ok := cfg.Voters[cfg.NodeID]; !ok {
+			return nil, fmt.Errorf("controller.quorum.voters does not name this node (node.id=%d)", cfg.NodeID)
+		}
+	}
+	if multi && cfg.Listener == nil {
+		return nil, errors.New("cluster: a quorum of several voters needs a controller listener")
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("metadata log: %w", err)
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: zapWriter{cfg.Logger.Named("raft")}})
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(self)
+	rc.Logger = hlog
+	rc.SnapshotThreshold = 1024
+	rc.TrailingLogs = 4096
+	if multi {
+		rc.HeartbeatTimeout = max(cfg.HeartbeatTimeout, 10*time.Millisecond)
+		rc.ElectionTimeout = max(cfg.ElectionTimeout, 10*time.Millisecond)
+		rc.LeaderLeaseTimeout = min(rc.HeartbeatTimeout, rc.ElectionTimeout) / 2
+		rc.CommitTimeout = 5 * time.Millisecond
+	} else {
+		// Nobody else votes: elect at once.
+		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 10*time.Millisecond, 10*time.Millisecond, 10*time.Millisecond
+		rc.CommitTimeout = time.Millisecond
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("metadata log %s: %w", cfg.Dir, err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.Dir, 2, hlog)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("metadata snapshots %s: %w", cfg.Dir, err)
+	}
+	n := &Node{id: cfg.NodeID, fsm: newFSM(), store: store, logger: cfg.Logger}
+	var conf raft.Configuration
+	if multi {
+		dial := cfg.Dial
+		if dial == nil {
+			var d net.Dialer
+			dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+		}
+		nt := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: &streamLayer{Listener: cfg.Listener, dial: dial}, MaxPool: 3,
+			Timeout: 2 * time.Second, Logger: hlog,
+		})
+		n.trans, n.closer = nt, nt.Close
+		ids := make([]int32, 0, len(cfg.Voters))
+		for id := range cfg.Voters {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			conf.Servers = append(conf.Servers, raft.Server{
+				ID: raft.ServerID(strconv.Itoa(int(id))), Address: raft.ServerAddress(cfg.Voters[id]),
+			})
+		}
+	} else {
+		addr, it := raft.NewInmemTransport(raft.ServerAddress("node-" + self))
+		n.trans, n.closer = it, it.Close
+		conf.Servers = []raft.Server{{ID: rc.LocalID, Address: addr}}
+	}
+	existing, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("metadata log %s: %w", cfg.Dir, err)
+	}
+	if !existing {
+		if err := raft.BootstrapCluster(rc, store, store, snaps, n.trans, conf); err != nil {
+			n.closeStores()
+			return nil, fmt.Errorf("metadata log %s: bootstrap: %w", cfg.Dir, err)
+		}
+	}
+	n.raft, err = raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
+	if err != nil {
+		n.closeStores()
+		return nil, fmt.Errorf("metadata quorum: %w", err)
+	}
+	return n, nil
+}
+
+func (n *Node) closeStores() {
+	if n.closer != nil {
+		_ = n.closer()
+	}
+	_ = n.store.Close()
+}
+
+// ID returns this node's id.
+func (n *Node) ID() int32 { return n.id }
+
+// State returns the current metadata image. It never blocks.
+func (n *Node) State() *State { return n.fsm.state.Load() }
+
+// Changed returns a channel closed at the next metadata change.
+func (n *Node) Changed() <-chan struct{} { return n.fsm.Changed() }
+
+// IsController reports whether this node leads the quorum.
+func (n *Node) IsController() bool { return n.raft.State() == raft.Leader }
+
+// Controller returns the id of the quorum's leader, if one is known.
+func (n *Node) Controller() (int32, bool) {
+	_, id := n.raft.LeaderWithID()
+	if id == "" {
+		return -1, false
+	}
+	v, err := strconv.ParseInt(string(id), 10, 32)
+	if err != nil {
+		return -1, false
+	}
+	return int32(v), true
+}
+
+// Leadership delivers true when this node becomes the controller and false
+// when it stops being it. There is one such channel; one reader.
+func (n *Node) Leadership() <-chan bool { return n.raft.LeaderCh() }
+
+// propose appends c to the metadata log and returns its result once it is
+// committed and applied here. Only the controller can propose.
+func (n *Node) propose(ctx context.Context, c command) (any, error) {
+	if !n.IsController() {
+		return nil, ErrNotController
+	}
+	timeout := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d), time.Millisecond)
+	}
+	f := n.raft.Apply(c.encode(), timeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {
+			return nil, fmt.Errorf("%s: %w (%v)", c.Op, ErrNotController, err)
+		}
+		return nil, fmt.Errorf("metadata %s: %w", c.Op, err)
+	}
+	r, _ := f.Response().(result)
+	return r.value, r.err
+}
+
+// WaitController waits until the quorum has a leader.
+func (n *Node) WaitController(ctx context.Context) error {
+	for {
+		if _, ok := n.Controller(); ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the controller quorum: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Barrier waits until everything committed before it is applied here; on
+// the controller, that makes the state current. Only the controller may call it.
+func (n *Node) Barrier(ctx context.Context) error {
+	timeout := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(d), time.Millisecond)
+	}
+	return n.raft.Barrier(timeout).Error()
+}
+
+// Close leaves the quorum (without changing its membership) and closes the
+// metadata log.
+func (n *Node) Close() error {
+	err := n.raft.Shutdown().Error()
+	n.closeStores()
+	return err
+}
+
+// streamLayer carries raft's connections over the controller listener.
+type streamLayer struct {
+	net.Listener
+	dial Dialer
+}
+
+func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return s.dial(ctx, string(addr))
+}
+
+// zapWriter sends raft's log lines to zap.
+type zapWriter struct{ l *zap.Logger }
+
+func (w zapWriter) Write(p []byte) (int, error) {
+	w.l.Info(string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// TransferLeadership hands the quorum's leadership to another voter and
+// waits (briefly) for it, so that a controlled shutdown does not leave the
+// cluster without a controller for an election timeout.
+func (n *Node) TransferLeadership() {
+	if err := n.raft.LeadershipTransfer().Error(); err != nil {
+		n.logger.Info("leadership transfer failed", zap.Error(err))
+	}
+}

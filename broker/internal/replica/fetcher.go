@@ -1,0 +1,167 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/peer"
+)
+
+// fetcher replicates, for this broker, every partition it follows whose
+// leader is one given broker: one goroutine and one connection per leader,
+// as Kafka's replica fetcher threads. Each round sends one Fetch with the
+// follower's position in every such partition.
+type fetcher struct {
+	m      *Manager
+	leader int32
+	client *peer.Client
+	wake   chan struct{} // a partition was added: fetch at once
+	// client is the connection to the leader, owned by the run goroutine.
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (f *fetcher) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (f *fetcher) run(ctx context.Context) {
+	defer close(f.done)
+	defer func() {
+		if f.client != nil {
+			f.client.Close()
+		}
+	}()
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		parts := f.m.followedFrom(f.leader)
+		addr, known := f.m.brokerAddr(f.leader)
+		if known && (f.client == nil || f.client.Addr() != addr) {
+			// First use, or the leader restarted on another address.
+			if f.client != nil {
+				f.client.Close()
+			}
+			f.client = peer.New(addr, "kspring-replica-fetcher", f.m.opts.Dial)
+		}
+		if len(parts) == 0 || f.client == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-f.wake:
+			}
+			continue
+		}
+		if err := f.round(ctx, parts); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = min(max(2*backoff, 20*time.Millisecond), f.m.opts.FetchBackoff)
+			f.m.logger.Debug("replica fetch failed", zap.Int32("leader", f.leader), zap.Error(err), zap.Duration("backoff", backoff))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+	}
+}
+
+// round sends one replica fetch and applies its answer.
+func (f *fetcher) round(ctx context.Context, parts []*Partition) error {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.ReplicaID = f.m.opts.NodeID
+	req.MaxWaitMillis = int32(f.m.opts.FetchMaxWait.Milliseconds())
+	req.MinBytes = 1
+	req.MaxBytes = 16 << 20
+	pos := make(map[*Partition]fetchPosition, len(parts))
+	byTopic := map[string]int{}
+	for _, p := range parts {
+		fp, ok := p.position()
+		if !ok || fp.leader != f.leader {
+			continue
+		}
+		pos[p] = fp
+		i, ok := byTopic[p.Topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[p.Topic] = i
+			t := kmsg.NewFetchRequestTopic()
+			t.Topic = p.Topic
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition = p.Index
+		rp.CurrentLeaderEpoch = fp.leaderEpoch
+		rp.FetchOffset = fp.offset
+		rp.LastFetchedEpoch = fp.lastEpoch
+		rp.LogStartOffset = fp.logStart
+		rp.PartitionMaxBytes = 1 << 20
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	if len(pos) == 0 {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, f.m.opts.FetchMaxWait+f.m.opts.RequestTimeout)
+	defer cancel()
+	kresp, err := f.client.Request(rctx, req)
+	if err != nil {
+		return err
+	}
+	resp := kresp.(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 {
+		return kerr.ErrorForCode(resp.ErrorCode)
+	}
+	now := time.Now()
+	var failed error
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			p, ok := f.m.Get(rt.Topic, rp.Partition)
+			if !ok {
+				continue
+			}
+			fp, ok := pos[p]
+			if !ok {
+				continue
+			}
+			if err := f.apply(p, fp, rp, now); err != nil {
+				failed = err
+			}
+		}
+	}
+	return failed
+}
+
+// apply handles one partition of a replica fetch response.
+func (f *fetcher) apply(p *Partition, fp fetchPosition, rp kmsg.FetchResponseTopicPartition, now time.Time) error {
+	switch err := kerr.ErrorForCode(rp.ErrorCode); {
+	case err == nil:
+	case errors.Is(err, kerr.OffsetOutOfRange):
+		// The leader's log starts past ours (retention or DeleteRecords):
+		// start over at its log start offset, as Kafka's follower does.
+		if rp.LogStartOffset > fp.offset {
+			return p.restartAt(rp.LogStartOffset)
+		}
+		return err
+	default:
+		// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, ...: the metadata
+		// brings the new leader; until then this partition waits.
+		return err
+	}
+	if d := rp.DivergingEpoch; d.EndOffset >= 0 || d.Epoch >= 0 {
+		f.m.logger.Info("truncating diverged follower", zap.String("topic", p.Topic), zap.Int32("partition", p.Index),
+			zap.Int32("epoch", d.Epoch), zap.Int64("end_offset", d.EndOffset), zap.Int64("log_end", fp.offset))
+		return p.truncateDiverged(Diverging{Epoch: d.Epoch, EndOffset: d.EndOffset})
+	}
+	return p.appendFromLeader(fp.leaderEpoch, rp.RecordBatches, rp.HighWatermark, rp.LogStartOffset, now)
+}
