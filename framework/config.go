@@ -108,6 +108,9 @@ func LoadConfig(p *Properties) (Config, error) {
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		return Config{}, fmt.Errorf("kspring: config spring.kafka: %w", err)
 	}
+	if err := c.validate(); err != nil {
+		return Config{}, fmt.Errorf("kspring: config: %w", err)
+	}
 	return c, nil
 }
 

@@ -103,3 +103,50 @@ func TestBadYAMLNamesTheFile(t *testing.T) {
 	_, err := LoadProperties(path, nil)
 	require.ErrorContains(t, err, path)
 }
+
+func TestSerdeClassesAndPropertiesChecked(t *testing.T) {
+	const s = "org.springframework.kafka.support.serializer."
+	for _, tc := range []struct {
+		name  string
+		props map[string]string
+		want  string
+	}{
+		{"unknown value deserializer", map[string]string{"spring.kafka.consumer.value-deserializer": "io.confluent.kafka.serializers.KafkaAvroDeserializer"},
+			"spring.kafka.consumer.value-deserializer: serde: unknown serializer class \"io.confluent.kafka.serializers.KafkaAvroDeserializer\""},
+		{"unknown serializer in properties", map[string]string{"spring.kafka.producer.properties.value.serializer": "com.acme.Ser"},
+			"spring.kafka.producer.properties.value.serializer"},
+		{"error handling without delegate", map[string]string{"spring.kafka.consumer.value-deserializer": s + "ErrorHandlingDeserializer"},
+			"spring.deserializer.value.delegate.class"},
+		{"bad type mapping", map[string]string{"spring.kafka.producer.properties.spring.json.type.mapping": "x"},
+			"spring.kafka.producer.properties: spring.json.type.mapping"},
+		{"TLS asked for", map[string]string{"spring.kafka.properties.security.protocol": "SASL_SSL"},
+			"spring.kafka.properties.security.protocol=SASL_SSL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(NewProperties(tc.props))
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestIgnoredPropertiesAreNamed(t *testing.T) {
+	cfg, err := LoadConfig(NewProperties(map[string]string{
+		"spring.kafka.properties.session.timeout.ms":                    "30000",
+		"spring.kafka.properties.ssl.endpoint.identification.algorithm": "",
+		"spring.kafka.producer.properties.linger.ms":                    "5",
+		"spring.kafka.producer.properties.spring.json.add.type.headers": "false",
+		"spring.kafka.producer.properties.partitioner.class":            "com.acme.Partitioner",
+		"spring.kafka.consumer.properties.isolation.level":              "read_committed",
+		"spring.kafka.consumer.properties.spring.json.trusted.packages": "*",
+		"spring.kafka.consumer.properties.check.crcs":                   "true",
+		"spring.kafka.admin.properties.request.timeout.ms":              "5000",
+		"spring.kafka.admin.properties.retries":                         "3",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []ignoredProperty{
+		{"spring.kafka.properties", "ssl.endpoint.identification.algorithm"},
+		{"spring.kafka.producer.properties", "partitioner.class"},
+		{"spring.kafka.consumer.properties", "check.crcs"},
+		{"spring.kafka.admin.properties", "retries"},
+	}, cfg.ignoredProperties())
+}

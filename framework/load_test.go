@@ -235,14 +235,14 @@ func TestLocationsAndImports(t *testing.T) {
 
 func TestEnvironmentSetsPropertiesMaps(t *testing.T) {
 	p, err := LoadProperties("", []string{
-		"SPRING_KAFKA_PROPERTIES_SECURITY_PROTOCOL=SASL_SSL",
+		"SPRING_KAFKA_PROPERTIES_METADATA_MAX_AGE_MS=60000",
 		"SPRING_KAFKA_CONSUMER_PROPERTIES_MAX_POLL_INTERVAL_MS=600000",
 		"SPRING_KAFKA_PRODUCER_PROPERTIES_LINGER_MS=20",
 	})
 	require.NoError(t, err)
 	cfg, err := LoadConfig(p)
 	require.NoError(t, err)
-	require.Equal(t, "SASL_SSL", cfg.Properties["security.protocol"])
+	require.Equal(t, "60000", cfg.Properties["metadata.max.age.ms"])
 	require.Equal(t, "600000", cfg.Consumer.Properties["max.poll.interval.ms"])
 	require.Equal(t, "20", cfg.Producer.Properties["linger.ms"])
 }

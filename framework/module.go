@@ -64,6 +64,7 @@ func Module(opts ...Option) fx.Option {
 		// The registry is what starts listeners; invoke it so an
 		// application with listeners needs nothing else.
 		fx.Invoke(func(*listener.Registry) {}),
+		fx.Invoke(logIgnoredProperties),
 	))
 }
 

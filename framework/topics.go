@@ -64,12 +64,12 @@ func newTopics(p topicsParams) (*TopicsReady, error) {
 	if p.Config.Admin.AutoCreate != nil && !*p.Config.Admin.AutoCreate || len(p.Topics) == 0 {
 		return ready, nil
 	}
-	timeout := p.Config.Admin.OperationTimeout.D()
-	if timeout <= 0 {
-		timeout = 30 * time.Second
+	conf, timeout, err := p.Config.adminConfig(p.Client.Config())
+	if err != nil {
+		return nil, err
 	}
 	p.Lifecycle.Append(fx.StartHook(func() error {
-		return createTopics(p.Bootstrap.Servers, p.Client.Config(), timeout, p.Topics, p.Logger)
+		return createTopics(p.Bootstrap.Servers, conf, timeout, p.Topics, p.Logger)
 	}))
 	return ready, nil
 }
