@@ -67,7 +67,7 @@ func TestCorpusPlain(t *testing.T) {
 	got := make(chan string, 10)
 	var kafka *template.Template[string, string]
 	a := startSpringApp(t, "plain", []string{"ORDERS_TOPIC=" + topic},
-		framework.Topic(framework.NewTopic{Name: topic, Partitions: 2}),
+		framework.Topic(framework.NewTopic{Name: "${app.topics.orders}", Partitions: 2}),
 		framework.Listener(func() listener.Endpoint {
 			return listener.Listen("orders", func(_ context.Context, v string) error { got <- v; return nil },
 				listener.Topics("${app.topics.orders}"), listener.IDIsGroup(false))
