@@ -64,13 +64,15 @@ func TestApplicationProperties(t *testing.T) {
 		"spring.kafka.bootstrap-servers=broker:9092\n"+
 			"spring.kafka.consumer.group-id=g1\n"+
 			"# comment\n"+
-			"spring.kafka.listener.ack-mode=batch\n"), 0o644))
+			"spring.kafka.listener.ack-mode=batch\n"+
+			"spring.kafka.consumer.properties.[spring.json.trusted.packages]=com.acme\n"), 0o644))
 	p, err := LoadProperties(path, nil)
 	require.NoError(t, err)
 	cfg, err := LoadConfig(p)
 	require.NoError(t, err)
 	require.Equal(t, StringList{"broker:9092"}, cfg.BootstrapServers)
 	require.Equal(t, "g1", cfg.Consumer.GroupID)
+	require.Equal(t, "com.acme", cfg.Consumer.Properties["spring.json.trusted.packages"], "Spring's bracket form")
 }
 
 func TestResolve(t *testing.T) {

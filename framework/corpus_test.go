@@ -3,6 +3,7 @@ package framework_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -207,4 +208,14 @@ func TestCorpusErrorHandlingDeserializer(t *testing.T) {
 	require.Equal(t, "not json", string(dead.Value))
 	origin, _ := dead.Header("kafka_dlt-original-topic")
 	require.Equal(t, topic, origin)
+}
+
+// TestUnresolvedPlaceholderStopsTheStart: the module does not start with a
+// placeholder it cannot fill, and says which key of which file holds it.
+func TestUnresolvedPlaceholderStopsTheStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "application.yml")
+	require.NoError(t, os.WriteFile(path, []byte("spring.kafka.bootstrap-servers: ${KAFKA_BOOTSTRAP_UNSET_IN_TESTS}\n"), 0o644))
+	app := fx.New(framework.Module(framework.WithConfigFile(path), framework.WithLogger(zaptest.NewLogger(t))),
+		fx.Invoke(func(*template.Template[string, string]) {}), fx.NopLogger)
+	require.ErrorContains(t, app.Err(), "spring.kafka.bootstrap-servers (in "+path+"): unresolved placeholder ${KAFKA_BOOTSTRAP_UNSET_IN_TESTS}")
 }
