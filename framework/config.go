@@ -92,9 +92,14 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// LoadConfig reads the spring.kafka tree of p into a Config.
+// LoadConfig reads the spring.kafka tree of p into a Config. Every value's
+// ${...} placeholders are resolved first (see [Properties.Tree]); a
+// placeholder that does not resolve is an error naming the key and its file.
 func LoadConfig(p *Properties) (Config, error) {
-	tree := p.Tree("spring.kafka", yamlKeys(reflect.TypeFor[Config](), ""))
+	tree, err := p.Tree("spring.kafka", yamlKeys(reflect.TypeFor[Config](), ""))
+	if err != nil {
+		return Config{}, fmt.Errorf("kspring: config: %w", err)
+	}
 	b, err := yaml.Marshal(tree)
 	if err != nil {
 		return Config{}, fmt.Errorf("kspring: config: %w", err)
@@ -103,11 +108,14 @@ func LoadConfig(p *Properties) (Config, error) {
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		return Config{}, fmt.Errorf("kspring: config spring.kafka: %w", err)
 	}
+	if err := c.validate(); err != nil {
+		return Config{}, fmt.Errorf("kspring: config: %w", err)
+	}
 	return c, nil
 }
 
 // yamlKeys lists the dotted yaml keys of a struct type's scalar fields, for
-// matching environment variables.
+// matching environment variables; a map field is listed as "key.*".
 func yamlKeys(t reflect.Type, prefix string) []string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -132,6 +140,7 @@ func yamlKeys(t reflect.Type, prefix string) []string {
 			continue
 		}
 		if ft.Kind() == reflect.Map {
+			out = append(out, key+".*")
 			continue
 		}
 		out = append(out, key)

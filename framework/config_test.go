@@ -27,12 +27,8 @@ func TestSpringApplicationYMLLoads(t *testing.T) {
 	require.True(t, cfg.Admin.FailFast)
 
 	// Placeholders resolve against the whole file, as Spring's do.
-	group, err := p.Resolve(cfg.Consumer.GroupID)
-	require.NoError(t, err)
-	require.Equal(t, "billing", group)
-	topic, err := p.Resolve(cfg.Template.DefaultTopic)
-	require.NoError(t, err)
-	require.Equal(t, "orders-v1", topic)
+	require.Equal(t, "billing", cfg.Consumer.GroupID)
+	require.Equal(t, "orders-v1", cfg.Template.DefaultTopic)
 }
 
 func TestEnvironmentOverridesInRelaxedForm(t *testing.T) {
@@ -68,13 +64,15 @@ func TestApplicationProperties(t *testing.T) {
 		"spring.kafka.bootstrap-servers=broker:9092\n"+
 			"spring.kafka.consumer.group-id=g1\n"+
 			"# comment\n"+
-			"spring.kafka.listener.ack-mode=batch\n"), 0o644))
+			"spring.kafka.listener.ack-mode=batch\n"+
+			"spring.kafka.consumer.properties.[spring.json.trusted.packages]=com.acme\n"), 0o644))
 	p, err := LoadProperties(path, nil)
 	require.NoError(t, err)
 	cfg, err := LoadConfig(p)
 	require.NoError(t, err)
 	require.Equal(t, StringList{"broker:9092"}, cfg.BootstrapServers)
 	require.Equal(t, "g1", cfg.Consumer.GroupID)
+	require.Equal(t, "com.acme", cfg.Consumer.Properties["spring.json.trusted.packages"], "Spring's bracket form")
 }
 
 func TestResolve(t *testing.T) {
@@ -87,9 +85,9 @@ func TestResolve(t *testing.T) {
 		{in: "pre-${b}-post", want: "pre-x-y-post"},
 		{in: "${missing:fallback}", want: "fallback"},
 		{in: "${missing:${a}}", want: "x"},
-		{in: "${missing}", err: "unknown placeholder ${missing}: set missing in the config file or MISSING in the environment"},
+		{in: "${missing}", err: "unresolved placeholder ${missing} in \"${missing}\": set missing in the configuration or MISSING in the environment"},
 		{in: "${a", err: "unclosed placeholder"},
-		{in: "${loop}", err: "nest too deep"},
+		{in: "${loop}", err: "circular placeholder reference loop -> loop"},
 	} {
 		got, err := p.Resolve(tc.in)
 		if tc.err != "" {
@@ -106,4 +104,51 @@ func TestBadYAMLNamesTheFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("spring:\n  kafka: [unclosed\n"), 0o644))
 	_, err := LoadProperties(path, nil)
 	require.ErrorContains(t, err, path)
+}
+
+func TestSerdeClassesAndPropertiesChecked(t *testing.T) {
+	const s = "org.springframework.kafka.support.serializer."
+	for _, tc := range []struct {
+		name  string
+		props map[string]string
+		want  string
+	}{
+		{"unknown value deserializer", map[string]string{"spring.kafka.consumer.value-deserializer": "io.confluent.kafka.serializers.KafkaAvroDeserializer"},
+			"spring.kafka.consumer.value-deserializer: serde: unknown serializer class \"io.confluent.kafka.serializers.KafkaAvroDeserializer\""},
+		{"unknown serializer in properties", map[string]string{"spring.kafka.producer.properties.value.serializer": "com.acme.Ser"},
+			"spring.kafka.producer.properties.value.serializer"},
+		{"error handling without delegate", map[string]string{"spring.kafka.consumer.value-deserializer": s + "ErrorHandlingDeserializer"},
+			"spring.deserializer.value.delegate.class"},
+		{"bad type mapping", map[string]string{"spring.kafka.producer.properties.spring.json.type.mapping": "x"},
+			"spring.kafka.producer.properties: spring.json.type.mapping"},
+		{"TLS asked for", map[string]string{"spring.kafka.properties.security.protocol": "SASL_SSL"},
+			"spring.kafka.properties.security.protocol=SASL_SSL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(NewProperties(tc.props))
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestIgnoredPropertiesAreNamed(t *testing.T) {
+	cfg, err := LoadConfig(NewProperties(map[string]string{
+		"spring.kafka.properties.session.timeout.ms":                    "30000",
+		"spring.kafka.properties.ssl.endpoint.identification.algorithm": "",
+		"spring.kafka.producer.properties.linger.ms":                    "5",
+		"spring.kafka.producer.properties.spring.json.add.type.headers": "false",
+		"spring.kafka.producer.properties.partitioner.class":            "com.acme.Partitioner",
+		"spring.kafka.consumer.properties.isolation.level":              "read_committed",
+		"spring.kafka.consumer.properties.spring.json.trusted.packages": "*",
+		"spring.kafka.consumer.properties.check.crcs":                   "true",
+		"spring.kafka.admin.properties.request.timeout.ms":              "5000",
+		"spring.kafka.admin.properties.retries":                         "3",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, []ignoredProperty{
+		{"spring.kafka.properties", "ssl.endpoint.identification.algorithm"},
+		{"spring.kafka.producer.properties", "partitioner.class"},
+		{"spring.kafka.consumer.properties", "check.crcs"},
+		{"spring.kafka.admin.properties", "retries"},
+	}, cfg.ignoredProperties())
 }

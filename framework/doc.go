@@ -14,6 +14,15 @@
 //		}),
 //	).Run()
 //
+// Configuration is read as Spring Boot reads it (see [LoadProperties]):
+// application.yml or .properties, imports, the profile-specific files and
+// documents of the active profiles, and the environment in Spring's relaxed
+// form; ${key:default} placeholders are resolved in every spring.kafka value
+// ([LoadConfig]), and a placeholder that does not resolve stops the start
+// naming the key and the file. Serializer and deserializer class names
+// select the serde; spring.kafka.*.properties reach sarama where it can
+// honour them, and the others are logged once as ignored.
+//
 // A listener is a constructor whose dependencies fx injects, returning a
 // listener.Endpoint: the Go form of an annotated bean method. Typed
 // templates come from [ProvideTemplate].

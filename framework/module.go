@@ -25,8 +25,13 @@ type moduleOptions struct {
 }
 
 // WithConfigFile reads configuration from path (application.yml, .yaml or
-// .properties). Without it, the module reads $KSPRING_CONFIG, else
-// $SPRING_CONFIG_LOCATION, else ./application.yml if it exists.
+// .properties, or a comma-separated list of files and directories as
+// Spring's spring.config.location; see [LoadProperties]). Without it, the
+// module reads $KSPRING_CONFIG, else $SPRING_CONFIG_LOCATION, else the
+// application.properties, .yml or .yaml in ./ and ./config/ that exist.
+// $SPRING_CONFIG_ADDITIONAL_LOCATION adds locations over any of these.
+// Profile-specific files and documents of the active profiles
+// ($SPRING_PROFILES_ACTIVE or spring.profiles.active) layer over them.
 func WithConfigFile(path string) Option { return func(o *moduleOptions) { o.configFile = path } }
 
 // WithProperties uses p as the configuration instead of reading a file.
@@ -59,6 +64,7 @@ func Module(opts ...Option) fx.Option {
 		// The registry is what starts listeners; invoke it so an
 		// application with listeners needs nothing else.
 		fx.Invoke(func(*listener.Registry) {}),
+		fx.Invoke(logIgnoredProperties),
 	))
 }
 
@@ -81,9 +87,10 @@ func (o *moduleOptions) properties() (*Properties, error) {
 		}
 	}
 	if path == "" {
-		if _, err := os.Stat("application.yml"); err == nil {
-			path = "application.yml"
-		}
+		path = "optional:./,optional:./config/"
+	}
+	if more := os.Getenv("SPRING_CONFIG_ADDITIONAL_LOCATION"); more != "" {
+		path += "," + more
 	}
 	return LoadProperties(path, os.Environ())
 }

@@ -1,64 +1,46 @@
 package framework
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kspring/kspring/listener"
 )
 
 // Properties is an application's configuration as flat, dotted keys
 // ("spring.kafka.bootstrap-servers"), the way Spring's Environment sees it:
-// a YAML or .properties file with environment variables over it. Values
-// keep their text; lists are joined with commas, as Spring does when it
-// reads a list as a string.
+// application.yml (or .properties), the profile-specific files and documents
+// of the active profiles over it, imported files, and environment variables
+// over all of them. Values keep their text, ${...} placeholders included;
+// lists are joined with commas, as Spring does when it reads a list as a
+// string. Placeholders are resolved when a value is read through [Tree] or
+// [Properties.Resolve]: only what kspring reads must resolve, so a server.*
+// key with a placeholder the Go service cannot fill is no error.
 //
 // Properties is immutable after [LoadProperties] and safe for concurrent use.
 type Properties struct {
-	values map[string]string
-	env    map[string]string // normalized env var name -> value
+	values   map[string]string
+	origins  map[string]string // key -> the file it came from
+	env      map[string]string // normalized env var name -> value
+	envNames map[string]string // normalized env var name -> the name as set
+	profiles []string
 }
 
-// NewProperties returns Properties over values, with no environment.
-// The map is copied.
+// NewProperties returns Properties over values, with no environment and no
+// profiles. The map is copied.
 func NewProperties(values map[string]string) *Properties {
-	return &Properties{values: maps.Clone(values), env: map[string]string{}}
-}
-
-// LoadProperties reads a Spring configuration file, application.yml (or
-// .yaml) or application.properties, and puts the environment over it. An
-// empty path reads no file. environ is a list of KEY=value pairs, usually
-// os.Environ().
-func LoadProperties(path string, environ []string) (*Properties, error) {
-	p := &Properties{values: map[string]string{}, env: map[string]string{}}
-	if path != "" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("kspring: config: %w", err)
-		}
-		defer f.Close()
-		if strings.HasSuffix(path, ".properties") {
-			err = readJavaProperties(f, p.values)
-		} else {
-			err = readYAML(f, p.values)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("kspring: config %s: %w", path, err)
-		}
+	v := maps.Clone(values)
+	if v == nil {
+		v = map[string]string{}
 	}
-	for _, kv := range environ {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok && k != "" {
-			p.env[normalizeKey(k)] = v
-		}
-	}
-	return p, nil
+	return &Properties{values: v, origins: map[string]string{},
+		env: map[string]string{}, envNames: map[string]string{}}
 }
 
 // normalizeKey is Spring's relaxed form for matching an environment
@@ -77,8 +59,19 @@ func normalizeKey(k string) string {
 	return b.String()
 }
 
-// Get returns the value of key: an environment variable in Spring's relaxed
-// form wins over the file.
+// setEnv records environ (KEY=value pairs) as the environment.
+func (p *Properties) setEnv(environ []string) {
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && k != "" {
+			p.env[normalizeKey(k)] = v
+			p.envNames[normalizeKey(k)] = k
+		}
+	}
+}
+
+// Get returns the raw value of key, placeholders unresolved: an environment
+// variable in Spring's relaxed form wins over the files.
 func (p *Properties) Get(key string) (string, bool) {
 	if v, ok := p.env[normalizeKey(key)]; ok {
 		return v, true
@@ -87,102 +80,116 @@ func (p *Properties) Get(key string) (string, bool) {
 	return v, ok
 }
 
-// Keys returns the keys from the file, sorted.
+// Origin says where the value of key comes from: "environment variable
+// NAME", the file's path, or "" for a key set in code or not set.
+func (p *Properties) Origin(key string) string {
+	if name, ok := p.envNames[normalizeKey(key)]; ok {
+		return "environment variable " + name
+	}
+	return p.origins[key]
+}
+
+// Keys returns the keys from the files, sorted.
 func (p *Properties) Keys() []string {
 	return slices.Sorted(maps.Keys(p.values))
 }
 
+// Profiles returns the active profiles, in order (later ones win): from
+// SPRING_PROFILES_ACTIVE or spring.profiles.active, with
+// spring.profiles.include and spring.profiles.group expanded; "default"
+// when none is set.
+func (p *Properties) Profiles() []string { return slices.Clone(p.profiles) }
+
 // Resolve replaces ${key} and ${key:default} placeholders in s, as Spring
-// does for annotation values. Placeholders may nest in defaults. A key with
-// no value and no default is an error naming it.
+// does, with the rules of listener.ResolvePlaceholders: values found are
+// resolved in turn, placeholders nest, cycles are an error. A key with no
+// value and no default is an error naming it.
 func (p *Properties) Resolve(s string) (string, error) {
-	return p.resolve(s, 0)
+	return listener.ResolvePlaceholders(s, p.Get)
 }
 
-func (p *Properties) resolve(s string, depth int) (string, error) {
-	if depth > 16 {
-		return "", fmt.Errorf("placeholders in %q nest too deep (a cycle?)", s)
+// Lookup returns the value of key with its placeholders resolved. An error
+// names the key and where its value comes from.
+func (p *Properties) Lookup(key string) (string, bool, error) {
+	v, ok := p.Get(key)
+	if !ok {
+		return "", false, nil
 	}
-	var out strings.Builder
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			out.WriteString(s)
-			return out.String(), nil
-		}
-		out.WriteString(s[:i])
-		end := matchingBrace(s, i+2)
-		if end < 0 {
-			return "", fmt.Errorf("unclosed placeholder in %q", s)
-		}
-		key, def, hasDef := strings.Cut(s[i+2:end], ":")
-		v, ok := p.Get(key)
-		switch {
-		case ok:
-		case hasDef:
-			v = def
-		default:
-			return "", fmt.Errorf("unknown placeholder ${%s}: set %s in the config file or %s in the environment",
-				key, key, envName(key))
-		}
-		v, err := p.resolve(v, depth+1)
-		if err != nil {
-			return "", err
-		}
-		out.WriteString(v)
-		s = s[end+1:]
+	out, err := p.Resolve(v)
+	if err != nil {
+		return "", true, p.keyError(key, err)
 	}
+	return out, true, nil
 }
 
-// matchingBrace returns the index of the '}' closing a placeholder whose
-// body starts at from, allowing nested ${...}.
-func matchingBrace(s string, from int) int {
-	depth := 1
-	for i := from; i < len(s); i++ {
-		switch {
-		case strings.HasPrefix(s[i:], "${"):
-			depth++
-			i++
-		case s[i] == '}':
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
+// keyError wraps err with key and the origin of its value.
+func (p *Properties) keyError(key string, err error) error {
+	if o := p.Origin(key); o != "" {
+		return fmt.Errorf("%s (in %s): %w", key, o, err)
 	}
-	return -1
+	return fmt.Errorf("%s: %w", key, err)
 }
 
-// envName is the environment variable Spring users write for key.
-func envName(key string) string {
-	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
-}
-
-// Tree returns the properties under prefix (plus matching environment
-// variables for the keys in known) as a nested map ready to decode into a
-// struct with yaml tags. Keys below a "properties" segment stay whole
-// (spring.kafka.producer.properties.linger.ms is the map entry "linger.ms").
-// Scalar values are parsed as YAML scalars, so
-// "3" becomes a number and "true" a bool.
-func (p *Properties) Tree(prefix string, known []string) map[string]any {
-	flat := map[string]string{}
+// Tree returns the properties under prefix as a nested map ready to decode
+// into a struct with yaml tags, every value's placeholders resolved. known
+// lists the dotted keys below prefix that environment variables may set in
+// Spring's relaxed form (SPRING_KAFKA_CONSUMER_GROUP_ID); a known key ending
+// in ".*" is a map whose entries environment variables set with underscores
+// for dots (SPRING_KAFKA_PROPERTIES_SECURITY_PROTOCOL sets
+// properties.security.protocol), as Spring binds maps.
+//
+// Keys below a "properties" segment stay whole
+// (spring.kafka.producer.properties.linger.ms is the map entry "linger.ms";
+// Spring's bracket form "[linger.ms]" reads the same). Scalar values are
+// parsed as YAML scalars, so "3" becomes a number and "true" a bool.
+//
+// Every placeholder that does not resolve is reported, each error naming the
+// key and the file (or environment variable) its value comes from.
+func (p *Properties) Tree(prefix string, known []string) (map[string]any, error) {
+	type entry struct{ value, key string } // key: the full key, for errors
+	flat := map[string]entry{}
 	for k, v := range p.values {
 		// List items (key[0]) are also kept comma-joined under key.
 		if rest, ok := strings.CutPrefix(k, prefix+"."); ok && !strings.Contains(rest, "[") {
-			flat[rest] = v
+			flat[rest] = entry{v, k}
+		} else if ok {
+			if i := strings.Index(rest, "properties.["); i >= 0 && strings.HasSuffix(rest, "]") {
+				flat[rest] = entry{v, k}
+			}
 		}
 	}
 	for _, k := range known {
+		if mapKey, ok := strings.CutSuffix(k, ".*"); ok {
+			envPrefix := listener.EnvName(prefix+"."+mapKey) + "_"
+			for norm, name := range p.envNames {
+				if rest, ok := strings.CutPrefix(strings.ToUpper(name), envPrefix); ok && rest != "" {
+					sub := strings.ToLower(strings.ReplaceAll(rest, "_", "."))
+					flat[mapKey+"."+sub] = entry{p.env[norm], prefix + "." + mapKey + "." + sub}
+				}
+			}
+			continue
+		}
 		if v, ok := p.env[normalizeKey(prefix+"."+k)]; ok {
-			flat[k] = v
+			flat[k] = entry{v, prefix + "." + k}
 		}
 	}
 	root := map[string]any{}
+	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(flat)) {
+		e := flat[k]
+		v, err := p.Resolve(e.value)
+		if err != nil {
+			errs = append(errs, p.keyError(e.key, err))
+			continue
+		}
 		parts := strings.Split(k, ".")
 		// Keys under a "properties" map are Kafka's dotted names, kept whole.
 		if i := slices.Index(parts, "properties"); i >= 0 && i < len(parts)-1 {
-			parts = append(parts[:i+1], strings.Join(parts[i+1:], "."))
+			name := strings.Join(parts[i+1:], ".")
+			if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+				name = name[1 : len(name)-1]
+			}
+			parts = append(parts[:i+1], name)
 		}
 		m := root
 		for _, part := range parts[:len(parts)-1] {
@@ -193,9 +200,9 @@ func (p *Properties) Tree(prefix string, known []string) map[string]any {
 			}
 			m = next
 		}
-		m[parts[len(parts)-1]] = scalar(flat[k])
+		m[parts[len(parts)-1]] = scalar(v)
 	}
-	return root
+	return root, errors.Join(errs...)
 }
 
 // scalar turns text into the YAML scalar it reads as.
@@ -213,92 +220,4 @@ func scalar(s string) any {
 		return false
 	}
 	return s
-}
-
-// readYAML flattens a YAML document into dotted keys. Sequences of scalars
-// become comma-joined values (and also key[i] entries); maps nest with dots.
-// A "---" separated multi-document file is read in order, later documents
-// overriding earlier ones (Spring profiles are not applied).
-func readYAML(r io.Reader, out map[string]string) error {
-	dec := yaml.NewDecoder(r)
-	for {
-		var doc yaml.Node
-		if err := dec.Decode(&doc); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if len(doc.Content) == 0 {
-			continue
-		}
-		if err := flattenYAML("", doc.Content[0], out); err != nil {
-			return err
-		}
-	}
-}
-
-func flattenYAML(prefix string, n *yaml.Node, out map[string]string) error {
-	join := func(k string) string {
-		if prefix == "" {
-			return k
-		}
-		return prefix + "." + k
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := flattenYAML(join(n.Content[i].Value), n.Content[i+1], out); err != nil {
-				return err
-			}
-		}
-	case yaml.SequenceNode:
-		var items []string
-		for i, c := range n.Content {
-			if err := flattenYAML(fmt.Sprintf("%s[%d]", prefix, i), c, out); err != nil {
-				return err
-			}
-			if c.Kind == yaml.ScalarNode {
-				items = append(items, c.Value)
-			}
-		}
-		if len(items) == len(n.Content) {
-			out[prefix] = strings.Join(items, ",")
-		}
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return nil
-		}
-		out[prefix] = n.Value
-	case yaml.AliasNode:
-		return flattenYAML(prefix, n.Alias, out)
-	default:
-		return fmt.Errorf("line %d: unsupported YAML node", n.Line)
-	}
-	return nil
-}
-
-// readJavaProperties reads key=value (or key: value) lines with # and !
-// comments and backslash continuations.
-func readJavaProperties(r io.Reader, out map[string]string) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	line, pending := 0, ""
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if pending == "" && (s == "" || s[0] == '#' || s[0] == '!') {
-			continue
-		}
-		if strings.HasSuffix(s, `\`) {
-			pending += strings.TrimSuffix(s, `\`)
-			continue
-		}
-		s, pending = pending+s, ""
-		i := strings.IndexAny(s, "=:")
-		if i <= 0 {
-			return fmt.Errorf("line %d: %q is not key=value", line, s)
-		}
-		out[strings.TrimSpace(s[:i])] = strings.TrimSpace(s[i+1:])
-	}
-	return sc.Err()
 }

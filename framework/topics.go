@@ -13,6 +13,8 @@ import (
 // NewTopic declares a topic the application needs: Spring's NewTopic bean.
 // Declared topics are created at start, before any listener starts; a topic
 // that exists with fewer partitions is grown, as Spring's KafkaAdmin does.
+// Name and Configs values may hold ${...} placeholders, resolved from the
+// configuration as a @Value-injected name would be.
 type NewTopic struct {
 	Name string
 	// Partitions defaults to the broker's num.partitions.
@@ -45,13 +47,20 @@ type topicsParams struct {
 	Client    sarama.Client
 	Bootstrap *Bootstrap
 	Logger    *zap.Logger
+	Props     *Properties
 	Topics    []NewTopic `group:"kspring.topics"`
 }
 
 func newTopics(p topicsParams) (*TopicsReady, error) {
 	ready := &TopicsReady{}
 	seen := map[string]bool{}
+	topics := make([]NewTopic, 0, len(p.Topics))
 	for _, t := range p.Topics {
+		t, err := resolveTopic(p.Props, t)
+		if err != nil {
+			return nil, err
+		}
+		topics = append(topics, t)
 		if t.Name == "" {
 			return nil, errors.New("kspring: a declared NewTopic has no name")
 		}
@@ -61,17 +70,36 @@ func newTopics(p topicsParams) (*TopicsReady, error) {
 		seen[t.Name] = true
 		ready.names = append(ready.names, t.Name)
 	}
-	if p.Config.Admin.AutoCreate != nil && !*p.Config.Admin.AutoCreate || len(p.Topics) == 0 {
+	if p.Config.Admin.AutoCreate != nil && !*p.Config.Admin.AutoCreate || len(topics) == 0 {
 		return ready, nil
 	}
-	timeout := p.Config.Admin.OperationTimeout.D()
-	if timeout <= 0 {
-		timeout = 30 * time.Second
+	conf, timeout, err := p.Config.adminConfig(p.Client.Config())
+	if err != nil {
+		return nil, err
 	}
 	p.Lifecycle.Append(fx.StartHook(func() error {
-		return createTopics(p.Bootstrap.Servers, p.Client.Config(), timeout, p.Topics, p.Logger)
+		return createTopics(p.Bootstrap.Servers, conf, timeout, topics, p.Logger)
 	}))
 	return ready, nil
+}
+
+// resolveTopic resolves the placeholders of t's name and configs.
+func resolveTopic(props *Properties, t NewTopic) (NewTopic, error) {
+	name, err := props.Resolve(t.Name)
+	if err != nil {
+		return t, fmt.Errorf("kspring: declared topic %q: %w", t.Name, err)
+	}
+	out := t
+	out.Name = name
+	if len(t.Configs) > 0 {
+		out.Configs = make(map[string]string, len(t.Configs))
+		for k, v := range t.Configs {
+			if out.Configs[k], err = props.Resolve(v); err != nil {
+				return t, fmt.Errorf("kspring: declared topic %q: config %s: %w", name, k, err)
+			}
+		}
+	}
+	return out, nil
 }
 
 // createTopics creates missing topics and grows existing ones, through a

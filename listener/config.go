@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/kspring/kspring/serde"
 	"github.com/kspring/kspring/template"
 )
 
@@ -32,8 +33,9 @@ type Config struct {
 // spring.kafka.consumer.properties.* does ("session.timeout.ms",
 // "max.poll.interval.ms", "partition.assignment.strategy", ...). As in
 // Spring, a known property overrides the field of the same meaning, and an
-// endpoint's ConsumerProperties override both; properties this package does
-// not know (key.deserializer, spring.json.*, ...) are ignored.
+// endpoint's ConsumerProperties override both; the spring.json.* settings
+// configure a JSON deserializer; properties this package does not know are
+// ignored (KnownConsumerProperties lists the ones honoured).
 type ConsumerConfig struct {
 	// GroupID is the consumer group of endpoints that name none and do not
 	// use their id as group (see IDIsGroup).
@@ -58,6 +60,25 @@ type ConsumerConfig struct {
 	IsolationLevel string `yaml:"isolation-level"`
 	// EnableAutoCommit must be unset or false: the container commits.
 	EnableAutoCommit *bool `yaml:"enable-auto-commit"`
+	// AutoCommitInterval is accepted for compatibility and has no effect:
+	// the container commits, not the client.
+	AutoCommitInterval Duration `yaml:"auto-commit-interval"`
+	// MaxPollInterval is max.poll.interval.ms: how long a handler may take
+	// before the member is considered failed (sarama's rebalance timeout).
+	// Default 5m.
+	MaxPollInterval Duration `yaml:"max-poll-interval"`
+	// KeyDeserializer and ValueDeserializer are Java class names
+	// (org.apache.kafka.common.serialization.StringDeserializer, Spring's
+	// JsonDeserializer or ErrorHandlingDeserializer with
+	// spring.deserializer.value.delegate.class, ...). ValueDeserializer
+	// selects the value deserializer of endpoints with no ValueDeserializer
+	// option, through serde.DeserializerFor, which also reads the
+	// spring.json.* Properties; the properties key.deserializer and
+	// value.deserializer, also an endpoint's, override it. Keys reach
+	// handlers as bytes: KeyDeserializer is checked and otherwise unused.
+	// Default: serde.For of the handler's type.
+	KeyDeserializer   string `yaml:"key-deserializer"`
+	ValueDeserializer string `yaml:"value-deserializer"`
 	// Properties are Kafka consumer properties by their dotted names.
 	Properties map[string]string `yaml:"properties"`
 }
@@ -152,6 +173,11 @@ func (c ConsumerConfig) props(overrides ...map[string]string) map[string]string 
 		p["heartbeat.interval.ms"] = strconv.FormatInt(c.HeartbeatInterval.D().Milliseconds(), 10)
 	}
 	set("isolation.level", c.IsolationLevel)
+	if c.MaxPollInterval != 0 {
+		p["max.poll.interval.ms"] = strconv.FormatInt(c.MaxPollInterval.D().Milliseconds(), 10)
+	}
+	set("key.deserializer", c.KeyDeserializer)
+	set("value.deserializer", c.ValueDeserializer)
 	if c.EnableAutoCommit != nil {
 		p["enable.auto.commit"] = strconv.FormatBool(*c.EnableAutoCommit)
 	}
@@ -245,6 +271,15 @@ func resolveConsumer(p map[string]string) (consumerSettings, error) {
 		if b, err := strconv.ParseBool(v); err != nil || b {
 			bad("enable.auto.commit", "%q: the container commits offsets itself; leave it unset or false", v)
 		}
+	}
+
+	for _, key := range []string{"key.deserializer", "value.deserializer"} {
+		if _, err := serde.DeserializerFormat(p[key], p, key == "key.deserializer"); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+	if _, err := serde.ParseSpringJSON(p, false); err != nil {
+		bad("properties", "%v", err)
 	}
 
 	s.strategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRange()}
@@ -438,12 +473,13 @@ func (c Config) Sarama() (*sarama.Config, error) {
 
 // knownProps lists the Kafka consumer properties the container reads; the
 // others are ignored as Spring ignores what the Java client does not know.
+// spring.json.* deserializer settings are serde's (serde.SpringJSONProperties).
 var knownProps = []string{
 	"allow.auto.create.topics", "auto.offset.reset", "client.id", "enable.auto.commit",
 	"fetch.max.bytes", "fetch.max.wait.ms", "fetch.min.bytes", "group.id", "group.instance.id",
-	"heartbeat.interval.ms", "isolation.level", "max.partition.fetch.bytes", "max.poll.interval.ms",
-	"max.poll.records", "metadata.max.age.ms", "partition.assignment.strategy",
-	"request.timeout.ms", "retry.backoff.ms", "session.timeout.ms",
+	"heartbeat.interval.ms", "isolation.level", "key.deserializer", "max.partition.fetch.bytes",
+	"max.poll.interval.ms", "max.poll.records", "metadata.max.age.ms", "partition.assignment.strategy",
+	"request.timeout.ms", "retry.backoff.ms", "session.timeout.ms", "value.deserializer",
 }
 
 // KnownConsumerProperties returns the Kafka consumer property names the

@@ -169,7 +169,8 @@ func buildContainer(r *Registry, ep Endpoint, id string, s *spec) (*Container, e
 			props["group.id"] = id
 		}
 	}
-	cs, err := resolveConsumer(r.cfg.Consumer.props(props))
+	merged := r.cfg.Consumer.props(props)
+	cs, err := resolveConsumer(merged)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -205,7 +206,7 @@ func buildContainer(r *Registry, ep Endpoint, id string, s *spec) (*Container, e
 	if ep.reply && r.replies == nil {
 		errs = append(errs, fmt.Errorf("%w: a reply listener needs the registry option WithReplyTemplate", ErrConfig))
 	}
-	if c.del, err = ep.bind(binding{valueDeser: s.valueDeser, replySer: s.replySer, replyTo: replyTo}); err != nil {
+	if c.del, err = ep.bind(binding{valueDeser: s.valueDeser, props: merged, replySer: s.replySer, replyTo: replyTo}); err != nil {
 		errs = append(errs, err)
 	}
 	if s.retry != nil {

@@ -38,8 +38,11 @@ func (e Endpoint) With(opts ...Option) Endpoint {
 // untyped until bind checks them.
 type binding struct {
 	valueDeser any
-	replySer   any
-	replyTo    string
+	// props are the endpoint's consumer properties, Config's under them:
+	// value.deserializer and spring.json.* select the default deserializer.
+	props    map[string]string
+	replySer any
+	replyTo  string
 }
 
 // delivery deserializes records and calls the handler. Its methods recover
@@ -72,7 +75,7 @@ type badRecord struct {
 // serde.For[T]() unless ValueDeserializer says otherwise.
 func Listen[T any](id string, fn func(context.Context, T) error, opts ...Option) Endpoint {
 	return Endpoint{id: id, opts: opts, bind: func(b binding) (delivery, error) {
-		vd, err := valueDeserializer[T](b.valueDeser)
+		vd, err := valueDeserializer[T](b.valueDeser, b.props)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +88,7 @@ func Listen[T any](id string, fn func(context.Context, T) error, opts ...Option)
 // Acknowledgment.
 func ListenRecord[T any](id string, fn func(context.Context, *Record[T]) error, opts ...Option) Endpoint {
 	return Endpoint{id: id, opts: opts, bind: func(b binding) (delivery, error) {
-		vd, err := valueDeserializer[T](b.valueDeser)
+		vd, err := valueDeserializer[T](b.valueDeser, b.props)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +103,7 @@ func ListenRecord[T any](id string, fn func(context.Context, *Record[T]) error, 
 // the whole batch; return BatchFailed(i, err) to say which record failed.
 func ListenBatch[T any](id string, fn func(context.Context, []*Record[T]) error, opts ...Option) Endpoint {
 	return Endpoint{id: id, batch: true, opts: opts, bind: func(b binding) (delivery, error) {
-		vd, err := valueDeserializer[T](b.valueDeser)
+		vd, err := valueDeserializer[T](b.valueDeser, b.props)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +126,7 @@ func ListenReply[T, R any](id string, fn func(context.Context, T) (R, error), op
 // ListenRecordReply is ListenReply with a handler that takes the *Record[T].
 func ListenRecordReply[T, R any](id string, fn func(context.Context, *Record[T]) (R, error), opts ...Option) Endpoint {
 	return Endpoint{id: id, reply: true, opts: opts, bind: func(b binding) (delivery, error) {
-		vd, err := valueDeserializer[T](b.valueDeser)
+		vd, err := valueDeserializer[T](b.valueDeser, b.props)
 		if err != nil {
 			return nil, err
 		}
@@ -139,9 +142,16 @@ func ListenRecordReply[T, R any](id string, fn func(context.Context, *Record[T])
 	}}
 }
 
-func valueDeserializer[T any](set any) (serde.Deserializer[T], error) {
+// valueDeserializer returns the deserializer set by the ValueDeserializer
+// option, else the one the configured value.deserializer class selects, else
+// serde.For[T]().
+func valueDeserializer[T any](set any, props map[string]string) (serde.Deserializer[T], error) {
 	if set == nil {
-		return serde.For[T](), nil
+		d, err := serde.DeserializerFor[T](props["value.deserializer"], props, false)
+		if err != nil {
+			return nil, fmt.Errorf("%w: value deserializer: %w", ErrConfig, err)
+		}
+		return d, nil
 	}
 	d, ok := set.(serde.Deserializer[T])
 	if !ok {

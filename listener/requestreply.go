@@ -92,7 +92,7 @@ func NewReplyingTemplate[K, V, R any](t *template.Template[K, V], brokers []stri
 		return nil, fmt.Errorf("%w: a replying template needs a template and a reply topic", ErrConfig)
 	}
 	var err error
-	if rt.rd, err = valueDeserializer[R](rt.o.deser); err != nil {
+	if rt.rd, err = valueDeserializer[R](rt.o.deser, rt.o.cfg.Consumer.props()); err != nil {
 		return nil, err
 	}
 	return rt, nil

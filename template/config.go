@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/kspring/kspring/serde"
 )
 
 // ErrConfig is wrapped by every error about an invalid Config or client
@@ -23,8 +25,9 @@ var ErrConfig = errors.New("template: invalid config")
 // Properties carries Kafka's dotted producer property names as Spring's
 // spring.kafka.producer.properties.* does ("enable.idempotence", "linger.ms",
 // "max.request.size", ...). As in Spring, a known property overrides the field
-// of the same meaning; properties this package does not know (for example
-// spring.json.* serializer settings) are ignored.
+// of the same meaning; the spring.json.* serializer settings configure a JSON
+// serializer the config selects; other properties are ignored
+// (KnownProducerProperties lists the ones honoured).
 //
 // Config is a plain value; it is safe to copy.
 type Config struct {
@@ -67,6 +70,15 @@ type Config struct {
 	// AllowAutoCreateTopics asks the broker to create a topic on first use, if
 	// the broker allows it. Default true.
 	AllowAutoCreateTopics *bool `yaml:"allow-auto-create-topics"`
+	// KeySerializer and ValueSerializer are Java class names
+	// (org.apache.kafka.common.serialization.StringSerializer, Spring's
+	// org.springframework.kafka.support.serializer.JsonSerializer, ...) that
+	// select the serde of a template with no WithKeySerializer or
+	// WithValueSerializer option: see serde.SerializerFor, which also reads
+	// the spring.json.* Properties. Default: serde.For of the template's type.
+	// The properties key.serializer and value.serializer override them.
+	KeySerializer   string `yaml:"key-serializer"`
+	ValueSerializer string `yaml:"value-serializer"`
 	// Properties are Kafka producer properties by their dotted names.
 	Properties map[string]string `yaml:"properties"`
 }
@@ -104,6 +116,8 @@ type settings struct {
 	retryBackoff    time.Duration
 	retryBackoffMax time.Duration
 	maxInFlight     int
+	keyClass        string // Java serializer class names, properties applied
+	valueClass      string
 }
 
 // Sarama checks c and maps it onto a new sarama config for a producer that a
@@ -263,6 +277,15 @@ func (c Config) resolve() (settings, error) {
 		s.clientID = defaultClientID
 	}
 	s.autoCreate = c.AllowAutoCreateTopics == nil || *c.AllowAutoCreateTopics
+	for _, ks := range [][2]string{{"key-serializer", c.KeySerializer}, {"value-serializer", c.ValueSerializer}} {
+		if _, err := serde.SerializerFormat(ks[1]); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %s: %w", ErrConfig, ks[0], err))
+		}
+	}
+	if _, err := serde.ParseSpringJSON(c.Properties, false); err != nil {
+		errs = append(errs, fmt.Errorf("%w: properties: %w", ErrConfig, err))
+	}
+	s.keyClass, s.valueClass = c.KeySerializer, c.ValueSerializer
 	return s, errors.Join(errs...)
 }
 
@@ -319,6 +342,10 @@ func (c *Config) applyProperties() error {
 			c.AllowAutoCreateTopics = &b
 		case "retry.backoff.ms", "retry.backoff.max.ms", "max.in.flight.requests.per.connection":
 			_, err = strconv.Atoi(v) // read by resolve
+		case "key.serializer":
+			c.KeySerializer = v
+		case "value.serializer":
+			c.ValueSerializer = v
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%w: properties %s=%q: %w", ErrConfig, k, v, err))
@@ -326,6 +353,19 @@ func (c *Config) applyProperties() error {
 	}
 	return errors.Join(errs...)
 }
+
+// knownProducerProps lists the Kafka producer properties Config honours.
+var knownProducerProps = []string{
+	"acks", "allow.auto.create.topics", "batch.size", "buffer.memory", "client.id", "compression.type",
+	"delivery.timeout.ms", "enable.idempotence", "key.serializer", "linger.ms", "max.block.ms",
+	"max.in.flight.requests.per.connection", "max.request.size", "request.timeout.ms", "retries",
+	"retry.backoff.max.ms", "retry.backoff.ms", "value.serializer",
+}
+
+// KnownProducerProperties returns the Kafka producer property names Config
+// honours, sorted. spring.json.* serializer settings are serde's (see
+// serde.SpringJSONProperties).
+func KnownProducerProperties() []string { return slices.Clone(knownProducerProps) }
 
 func intProp(props map[string]string, key string) int {
 	n, _ := strconv.Atoi(strings.TrimSpace(props[key]))

@@ -159,10 +159,10 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		t.log = zap.L()
 	}
 	t.epoch = time.Now()
-	if t.keySer, err = serializer[K]("key serializer", o.keySer); err != nil {
+	if t.keySer, err = serializer[K]("key serializer", o.keySer, s.keyClass, cfg.Properties, true); err != nil {
 		return nil, err
 	}
-	if t.valueSer, err = serializer[V]("value serializer", o.valueSer); err != nil {
+	if t.valueSer, err = serializer[V]("value serializer", o.valueSer, s.valueClass, cfg.Properties, false); err != nil {
 		return nil, err
 	}
 	for _, l := range o.listeners {
@@ -200,9 +200,15 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 	return t, nil
 }
 
-func serializer[T any](what string, set any) (serde.Serializer[T], error) {
+// serializer returns the serializer set by an option, else the one the
+// configured Java class selects, else serde.For[T]().
+func serializer[T any](what string, set any, class string, props map[string]string, isKey bool) (serde.Serializer[T], error) {
 	if set == nil {
-		return serde.For[T](), nil
+		s, err := serde.SerializerFor[T](class, props, isKey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrConfig, what, err)
+		}
+		return s, nil
 	}
 	return typed[serde.Serializer[T]](what, set)
 }
