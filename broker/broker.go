@@ -80,6 +80,7 @@ func New(cfg Config, opts ...Option) (*Broker, error) {
 		OffsetsRetention:              time.Duration(cfg.OffsetsRetentionMinutes) * time.Minute,
 		OffsetsRetentionCheckInterval: cfg.OffsetsRetentionCheckIntervalMs,
 	}, &offsetsStore{topics: b.topics}, o.logger.Named("group"))
+	b.topics.groups = b.groups
 	return b, nil
 }
 
@@ -115,6 +116,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		b.closeListeners()
 		return fmt.Errorf("broker: group coordinator: %w", err)
 	}
+	b.topics.removeOrphanOffsets(ctx)
 	b.srv = wire.New(settings, b.meta, b.parts, b.topics, b.groups, b.logger)
 	runCtx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel

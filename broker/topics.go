@@ -10,21 +10,29 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kspring/kspring/broker/internal/cluster"
+	"github.com/kspring/kspring/broker/internal/group"
 	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/topicconf"
 	"github.com/kspring/kspring/broker/internal/wire"
 )
 
-// topics keeps cluster metadata and partitions in step: every topic change
-// goes through it, whether a client asked for it or the broker made an
-// internal topic. It implements wire.Topics.
+// topics keeps cluster metadata, partitions and the groups' committed
+// offsets in step: every topic change goes through it, whether a client
+// asked for it or the broker made an internal topic. It implements
+// wire.Topics.
 type topics struct {
 	cfg    *Config
 	meta   *cluster.Store
 	parts  *replica.Manager
+	groups *group.Coordinator // set by New once the coordinator exists
 	logger *zap.Logger
 
-	mu sync.Mutex // serializes topic changes
+	// mu serializes topic changes. It is held while the group coordinator
+	// tombstones a deleted topic's offsets: their appends go to an
+	// __consumer_offsets that exists already (there is something to
+	// tombstone only if a commit created it), so they never create it,
+	// which takes mu.
+	mu sync.Mutex
 }
 
 var _ wire.Topics = (*topics)(nil)
@@ -121,13 +129,48 @@ func (t *topics) EnsureOffsetsTopic(context.Context) error {
 	return err
 }
 
-func (t *topics) Delete(_ context.Context, name string) error {
+// Delete deletes a topic: its metadata, then its partitions, then every
+// group's committed offsets of it (see removeDeletedOffsets), all before
+// another topic change, so that a topic created again under the same name
+// starts with nothing committed.
+func (t *topics) Delete(ctx context.Context, name string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, err := t.meta.DeleteTopic(name); err != nil {
 		return err
 	}
-	return t.parts.DeleteTopic(name)
+	err := t.parts.DeleteTopic(name)
+	// The topic is gone whatever the client does now: its offsets go too.
+	t.removeDeletedOffsets(context.WithoutCancel(ctx), func(topic string, _ int32) bool { return topic == name })
+	return err
+}
+
+// removeDeletedOffsets removes the groups' committed offsets of the
+// partitions deleted reports, with tombstones in __consumer_offsets, as
+// Kafka's group coordinator does when partitions are deleted. A failure to
+// write the tombstones is logged, not returned: the partitions are gone
+// anyway, and their offsets have left the coordinator's memory; the next
+// start removes them again (see removeOrphanOffsets).
+func (t *topics) removeDeletedOffsets(ctx context.Context, deleted func(topic string, partition int32) bool) {
+	if t.groups == nil {
+		return
+	}
+	if err := t.groups.PartitionsDeleted(ctx, deleted); err != nil {
+		t.logger.Warn("could not store the removal of deleted partitions' committed offsets", zap.Error(err))
+	}
+}
+
+// removeOrphanOffsets removes the groups' committed offsets of partitions
+// the metadata does not have: those of a topic deleted while the broker
+// was down, or whose tombstones did not reach __consumer_offsets before a
+// crash. Commits for partitions that do not exist are refused, so nothing
+// else is removed. It runs once the coordinator has loaded its groups.
+func (t *topics) removeOrphanOffsets(ctx context.Context) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.removeDeletedOffsets(ctx, func(topic string, partition int32) bool {
+		return partition >= t.meta.PartitionCount(topic)
+	})
 }
 
 func (t *topics) AddPartitions(_ context.Context, name string, n int32) error {
