@@ -23,6 +23,7 @@
 // v2 bytes), replica (partitions, high watermark, fetch wake-ups), cluster
 // (metadata) and group (the consumer group coordinator).
 //
-// Lock order, top down: Broker.mu -> wire.Server.mu -> cluster.Store ->
-// group coordinator -> replica.Manager -> replica.Partition -> log.Log.
+// Lock order, top down: Broker.mu -> wire.Server.mu -> topics.mu ->
+// cluster.Store -> group coordinator -> replica.Manager ->
+// replica.Partition -> log.Log.
 package broker

@@ -26,11 +26,12 @@ type reconciler struct {
 	mu      chan struct{} // a one-slot lock: reconcile runs one at a time
 	applied uint64        // the metadata offset last applied
 	configs map[string]map[string]string
-	leads   map[int32]bool // __consumer_offsets partitions whose groups are loaded
+	ids     map[string][16]byte // the id of each topic last applied
+	leads   map[int32]bool      // __consumer_offsets partitions whose groups are loaded
 }
 
 func newReconciler(b *Broker) *reconciler {
-	return &reconciler{b: b, mu: make(chan struct{}, 1), configs: map[string]map[string]string{}, leads: map[int32]bool{}}
+	return &reconciler{b: b, mu: make(chan struct{}, 1), configs: map[string]map[string]string{}, ids: map[string][16]byte{}, leads: map[int32]bool{}}
 }
 
 // run applies every metadata change until ctx ends.
@@ -60,6 +61,28 @@ func (r *reconciler) sync() {
 
 func (r *reconciler) apply(st *cluster.State) {
 	b, self := r.b, r.b.cfg.NodeID
+	// Topics that are gone, or gone and created again under their name,
+	// go first, so that a topic created again starts with new logs.
+	deleted := map[string]bool{}
+	for name, id := range r.ids {
+		if t, ok := st.Topics[name]; !ok || t.ID != id {
+			deleted[name] = true
+		}
+	}
+	for _, p := range b.parts.All() {
+		if _, ok := st.Topics[p.Topic]; ok && !deleted[p.Topic] {
+			continue
+		}
+		r.unlead(p.Topic, p.Index)
+		delete(r.configs, p.Topic)
+		if err := b.parts.DeleteTopic(p.Topic); err != nil {
+			b.logger.Warn("deleting partitions of a deleted topic failed", zap.String("topic", p.Topic), zap.Error(err))
+		}
+	}
+	clear(r.ids)
+	for name, t := range st.Topics {
+		r.ids[name] = t.ID
+	}
 	for name, t := range st.Topics {
 		if !maps.Equal(r.configs[name], t.Configs) || r.configs[name] == nil {
 			if s, err := b.topics.settings(t.Configs); err == nil {
@@ -90,7 +113,7 @@ func (r *reconciler) apply(st *cluster.State) {
 			if !ok {
 				s, err := b.topics.settings(t.Configs)
 				if err == nil {
-					p, err = b.parts.Open(name, idx, s)
+					p, err = b.parts.Open(name, idx, t.ID, s)
 				}
 				if err != nil {
 					b.logger.Error("opening partition failed", zap.String("topic", name), zap.Int32("partition", idx), zap.Error(err))
@@ -110,17 +133,35 @@ func (r *reconciler) apply(st *cluster.State) {
 			}
 		}
 	}
-	// Topics that are gone.
-	for _, p := range b.parts.All() {
-		if _, ok := st.Topics[p.Topic]; ok {
-			continue
-		}
-		r.unlead(p.Topic, p.Index)
-		delete(r.configs, p.Topic)
-		if err := b.parts.DeleteTopic(p.Topic); err != nil {
-			b.logger.Warn("deleting partitions of a deleted topic failed", zap.String("topic", p.Topic), zap.Error(err))
-		}
+	if len(deleted) > 0 {
+		r.removeOffsets(func(topic string, _ int32) bool { return deleted[topic] })
 	}
+}
+
+// removeOffsets removes the committed offsets of deleted partitions from
+// the groups this broker coordinates, with tombstones, as Kafka's group
+// coordinator does when partitions are deleted (onPartitionsDeleted). A
+// failure to write the tombstones is logged: the offsets have left memory,
+// and the next load removes them again.
+func (r *reconciler) removeOffsets(deleted func(topic string, partition int32) bool) {
+	ctx, cancel := context.WithTimeout(r.b.runCtx, 30*time.Second)
+	defer cancel()
+	if err := r.b.groups.PartitionsDeleted(ctx, deleted); err != nil && ctx.Err() == nil {
+		r.b.logger.Warn("could not store the removal of deleted partitions' committed offsets", zap.Error(err))
+	}
+}
+
+// removeOrphanOffsets removes, once a __consumer_offsets partition is
+// loaded, the committed offsets of partitions the metadata does not have:
+// a topic deleted while this broker was down or did not coordinate the
+// groups, or tombstones lost to a crash. Commits for partitions that do not
+// exist are refused, so nothing else is removed.
+func (r *reconciler) removeOrphanOffsets() {
+	st := r.b.meta.State()
+	r.removeOffsets(func(topic string, partition int32) bool {
+		t, ok := st.Topics[topic]
+		return !ok || partition >= t.Partitions
+	})
 }
 
 // lead loads the groups of __consumer_offsets partition idx, which this
@@ -143,9 +184,13 @@ func (r *reconciler) lead(idx int32) {
 	r.b.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(r.b.runCtx, time.Minute)
 		defer cancel()
-		if err := g.LoadPartition(ctx, idx); err != nil && ctx.Err() == nil {
-			r.b.logger.Error("loading groups failed", zap.Int32("partition", idx), zap.Error(err))
+		if err := g.LoadPartition(ctx, idx); err != nil {
+			if ctx.Err() == nil {
+				r.b.logger.Error("loading groups failed", zap.Int32("partition", idx), zap.Error(err))
+			}
+			return
 		}
+		r.removeOrphanOffsets()
 	})
 }
 

@@ -13,7 +13,10 @@
 // In a cluster, the broker calls UnloadPartition when it stops leading a
 // partition of __consumer_offsets (its groups' clients then get
 // NOT_COORDINATOR and look the coordinator up again) and LoadPartition when
-// it becomes the leader.
+// it becomes the leader. When partitions are deleted (DeleteTopics, or a
+// topic found gone at start-up) the broker calls PartitionsDeleted, which
+// removes every group's committed offsets of them, as Kafka's
+// onPartitionsDeleted does.
 // Errors are Kafka error codes (franz-go's kerr) in the responses; the
 // methods never fail otherwise.
 //
@@ -38,7 +41,9 @@
 // to __consumer_offsets with Kafka's own record schemas before it is
 // acknowledged; Start replays them, so a restart keeps the committed
 // offsets and each group's generation and members. Offsets of groups that
-// stay empty past offsets.retention.minutes are tombstoned.
+// stay empty past offsets.retention.minutes are tombstoned, and so are
+// those of deleted partitions; an empty group left without offsets is
+// removed, with a tombstone of its metadata.
 //
 // # Concurrency
 //

@@ -6,7 +6,10 @@ package group
 // topics by ID (see WithTopicIDs). With no transactions yet no offset is
 // ever pending, so require_stable (v7+) never yields UNSTABLE_OFFSET_COMMIT.
 // Offsets are returned whatever the group's state, as Kafka does: simple
-// consumers fetch without joining.
+// consumers fetch without joining. A partition without a committed offset
+// gets offset -1 and no error whether or not its topic exists, as in
+// Kafka; a deleted topic's offsets are gone (see PartitionsDeleted), so
+// its partitions answer so too.
 
 import (
 	"cmp"

@@ -74,7 +74,7 @@ func DirName(topic string, index int32) string {
 
 // Open returns the partition, opening its log (and recovering it) or creating
 // it in the log directory with the fewest partitions.
-func (m *Manager) Open(topic string, index int32, s Settings) (*Partition, error) {
+func (m *Manager) Open(topic string, index int32, id [16]byte, s Settings) (*Partition, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := key{topic, index}
@@ -82,6 +82,9 @@ func (m *Manager) Open(topic string, index int32, s Settings) (*Partition, error
 		return p, nil
 	}
 	dir := m.findLocked(topic, index)
+	if err := m.checkTopicID(dir, id); err != nil {
+		return nil, fmt.Errorf("open partition %s: %w", DirName(topic, index), err)
+	}
 	l, err := log.Open(dir, s.Log, m.logger.With(zap.String("partition", DirName(topic, index))))
 	if err != nil {
 		return nil, fmt.Errorf("open partition %s: %w", DirName(topic, index), err)

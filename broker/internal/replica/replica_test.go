@@ -49,7 +49,7 @@ func TestManagerPartitionLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	s := settings(t, nil)
 	for i := range int32(4) {
-		p, err := m.Open("orders", i, s)
+		p, err := m.Open("orders", i, [16]byte{}, s)
 		require.NoError(t, err)
 		m.SetState(p, lone)
 	}
@@ -122,9 +122,9 @@ func TestRunCleansApartFromMaintenance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := NewManager([]string{t.TempDir()}, zaptest.NewLogger(t), Options{NodeID: 1})
 			require.NoError(t, err)
-			del, err := m.Open("del", 0, settings(t, map[string]string{"retention.ms": "60000", "segment.bytes": "1024"}))
+			del, err := m.Open("del", 0, [16]byte{}, settings(t, map[string]string{"retention.ms": "60000", "segment.bytes": "1024"}))
 			require.NoError(t, err)
-			cmp, err := m.Open("cmp", 0, settings(t, map[string]string{
+			cmp, err := m.Open("cmp", 0, [16]byte{}, settings(t, map[string]string{
 				"cleanup.policy": "compact", "segment.bytes": "1024", "min.cleanable.dirty.ratio": "0",
 			}))
 			require.NoError(t, err)

@@ -6,9 +6,10 @@ package wire
 // (INVALID_REQUEST before v3), as Kafka does. A name or id given twice, an
 // entry with both or neither, get INVALID_REQUEST; an unknown name gets
 // UNKNOWN_TOPIC_OR_PARTITION, an unknown id UNKNOWN_TOPIC_ID. Deletion is
-// synchronous: when the response is sent, the topic is gone from the metadata
-// and its partitions are closed and removed, so it can be created again at
-// once.
+// synchronous: when the response is sent, the topic is gone from the metadata,
+// its partitions are closed and removed, and every group's committed offsets
+// of it are tombstoned (as Kafka's group coordinator does when partitions are
+// deleted), so it can be created again at once and is read from its start.
 // Departure: Kafka's protocol lets an admin delete __consumer_offsets (only
 // its command-line tool refuses); here the group coordinator keeps its state
 // in it, so internal topics are refused with INVALID_TOPIC_EXCEPTION, the code
