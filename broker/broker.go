@@ -444,3 +444,13 @@ func (b *Broker) stopLocked(transfer bool) []error {
 	b.quorumClosed = true
 	return errs
 }
+
+// LogEndOffset returns the log end offset of this broker's replica of a
+// partition, leader or follower: how far it has replicated.
+func (b *Broker) LogEndOffset(topic string, partition int32) (int64, error) {
+	p, ok := b.parts.Get(topic, partition)
+	if !ok {
+		return 0, fmt.Errorf("broker %d holds no replica of %s-%d", b.cfg.NodeID, topic, partition)
+	}
+	return p.EndOffset(), nil
+}

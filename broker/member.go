@@ -230,8 +230,20 @@ func (m *member) controlledShutdown(ctx context.Context) error {
 	if !registered {
 		return nil
 	}
+	// A quorum that has lost its majority (the whole cluster shutting
+	// down) has no controller to move leaderships: give up after a couple
+	// of election timeouts without one.
+	var leaderless time.Time
 	err := retry(ctx, 10*time.Millisecond, func() (bool, error) {
 		done, err := m.heartbeat(ctx, false)
+		switch {
+		case !errors.Is(err, errNoController):
+			leaderless = time.Time{}
+		case leaderless.IsZero():
+			leaderless = time.Now()
+		case time.Since(leaderless) > 2*m.cfg.ControllerQuorumElectionTimeoutMs:
+			return true, err
+		}
 		return done, err
 	})
 	if err != nil {

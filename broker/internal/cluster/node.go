@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -240,16 +241,61 @@ func (n *Node) Close() error {
 	return err
 }
 
-// streamLayer carries raft's connections over the controller listener.
+// streamLayer carries raft's connections over the controller listener. It
+// keeps every connection it made or accepted, so that closing it ends them
+// all (and the transport goroutines reading them), which raft's own
+// transport leaves to the other side.
 type streamLayer struct {
 	net.Listener
 	dial Dialer
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func (s *streamLayer) track(c net.Conn) (net.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	if s.conns == nil {
+		s.conns = map[net.Conn]struct{}{}
+	}
+	s.conns[c] = struct{}{}
+	return c, nil
 }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return s.dial(ctx, string(addr))
+	c, err := s.dial(ctx, string(addr))
+	if err != nil {
+		return nil, err
+	}
+	return s.track(c)
+}
+
+func (s *streamLayer) Accept() (net.Conn, error) {
+	c, err := s.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return s.track(c)
+}
+
+func (s *streamLayer) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for c := range conns {
+		c.Close()
+	}
+	return s.Listener.Close()
 }
 
 // zapWriter sends raft's log lines to zap.

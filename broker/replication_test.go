@@ -1,0 +1,293 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kspring/kspring/broker"
+)
+
+// clusterConfig is the brokers' config in cluster tests: Kafka's, with the
+// timeouts that decide failover shortened so that a test sees several
+// failovers in seconds, yet long enough for a shared 2-core machine under
+// -race not to fence a live broker.
+func clusterConfig(opts ...func(*broker.Config)) broker.Config {
+	cfg := broker.DefaultConfig()
+	cfg.GroupInitialRebalanceDelayMs = time.Millisecond
+	cfg.OffsetsTopicNumPartitions = 3
+	cfg.OffsetsTopicReplicationFactor = 3
+	cfg.ControllerQuorumElectionTimeoutMs = 500 * time.Millisecond
+	cfg.ControllerQuorumFetchTimeoutMs = 500 * time.Millisecond
+	cfg.BrokerHeartbeatIntervalMs = 100 * time.Millisecond
+	cfg.BrokerSessionTimeoutMs = 1500 * time.Millisecond
+	cfg.ReplicaLagTimeMaxMs = 2 * time.Second
+	cfg.ReplicaFetchWaitMaxMs = 100 * time.Millisecond
+	cfg.ReplicaFetchBackoffMs = 100 * time.Millisecond
+	cfg.ControlledShutdownTimeout = 5 * time.Second
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
+// startCluster starts n brokers in process, closed when the test ends.
+func startCluster(t testing.TB, n int, opts ...func(*broker.Config)) *broker.Cluster {
+	t.Helper()
+	c, err := broker.NewCluster(testCtx(t), n, clusterConfig(opts...), t.TempDir(),
+		broker.WithLogger(zaptest.NewLogger(t, zaptest.Level(zapcore.InfoLevel))))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		if err := c.Close(ctx); err != nil {
+			t.Errorf("close cluster: %v", err)
+		}
+	})
+	return c
+}
+
+// createReplicated creates topic with n partitions of rf replicas.
+func createReplicated(t testing.TB, c *broker.Cluster, topic string, n int32, rf int16, configs map[string]string) {
+	t.Helper()
+	adm := kadm.NewClient(newKgo(t, c.Bootstrap()))
+	var cfg map[string]*string
+	for k, v := range configs {
+		if cfg == nil {
+			cfg = map[string]*string{}
+		}
+		cfg[k] = &v
+	}
+	resp, err := adm.CreateTopic(testCtx(t), n, rf, cfg, topic)
+	require.NoError(t, err)
+	require.NoError(t, resp.Err, "create topic %s", topic)
+	eventually(t, func() error {
+		for p := range n {
+			if _, ok := c.Leader(topic, p); !ok {
+				return fmt.Errorf("%s-%d has no leader yet", topic, p)
+			}
+		}
+		return nil
+	})
+}
+
+// isr returns the ISR of a partition as the cluster's metadata reports it.
+func isr(t testing.TB, c *broker.Cluster, topic string, p int32) []int32 {
+	t.Helper()
+	adm := kadm.NewClient(newKgo(t, c.Bootstrap()))
+	md, err := adm.Metadata(testCtx(t), topic)
+	require.NoError(t, err)
+	pd, ok := md.Topics[topic].Partitions[p]
+	require.True(t, ok, "partition %s-%d", topic, p)
+	out := slices.Clone(pd.ISR)
+	slices.Sort(out)
+	return out
+}
+
+// reliableProducer is an idempotent acks=all franz-go producer that retries
+// through leader changes.
+func reliableProducer(t testing.TB, c *broker.Cluster, opts ...kgo.Opt) *kgo.Client {
+	return newKgo(t, c.Bootstrap(), append([]kgo.Opt{
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordRetries(1 << 20), // retry until the record timeout
+		kgo.RecordDeliveryTimeout(waitFor),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }),
+		kgo.MetadataMinAge(50 * time.Millisecond),
+	}, opts...)...)
+}
+
+// checkQueue reads every record of topic's partition p and checks it against
+// the acknowledged ones as Jepsen's queue checker would: nothing
+// acknowledged is lost, nothing is read twice, and offsets rise.
+func checkQueue(t testing.TB, c *broker.Cluster, topic string, p int32, acked []string) {
+	t.Helper()
+	end := int64(len(acked))
+	cl := newKgo(t, c.Bootstrap(), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+		topic: {p: kgo.NewOffset().AtStart()},
+	}), kgo.FetchMaxWait(100*time.Millisecond))
+	var got []*kgo.Record
+	ctx := testCtx(t)
+	for int64(len(got)) < end {
+		fs := cl.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "read %d of %d acknowledged records", len(got), end)
+		fs.EachError(func(_ string, _ int32, err error) {
+			if !kerr.IsRetriable(err) {
+				t.Fatalf("fetch: %v", err)
+			}
+			t.Logf("fetch: %v", err)
+		})
+		got = append(got, fs.Records()...)
+	}
+	seen := map[string]int64{}
+	last := int64(-1)
+	for _, r := range got {
+		require.Greater(t, r.Offset, last, "offsets must rise")
+		last = r.Offset
+		v := string(r.Value)
+		if prev, dup := seen[v]; dup {
+			t.Fatalf("record %q at offsets %d and %d", v, prev, r.Offset)
+		}
+		seen[v] = r.Offset
+	}
+	for _, v := range acked {
+		_, ok := seen[v]
+		require.True(t, ok, "acknowledged record %q was lost", v)
+	}
+}
+
+func TestClusterReplicatesToFollowers(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	createReplicated(t, c, "orders", 3, 3, map[string]string{"min.insync.replicas": "2"})
+	cl := reliableProducer(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var acked []string
+	for i := range 30 {
+		v := "order-" + strconv.Itoa(i)
+		produceSync(t, cl, &kgo.Record{Topic: "orders", Partition: 0, Value: []byte(v)})
+		acked = append(acked, v)
+	}
+	for p := range int32(3) {
+		require.Equal(t, []int32{1, 2, 3}, isr(t, c, "orders", p))
+	}
+	checkQueue(t, c, "orders", 0, acked)
+	// Every replica holds the records: each broker's own log end.
+	for _, id := range c.IDs() {
+		eventually(t, func() error {
+			end, err := c.Broker(id).LogEndOffset("orders", 0)
+			if err != nil || end != 30 {
+				return fmt.Errorf("broker %d: log end %d (%v), want 30", id, end, err)
+			}
+			return nil
+		})
+	}
+}
+
+// TestClusterLeaderFailover: acks=all records survive the kill of their
+// partition's leader, many times over, with an idempotent producer
+// retrying through each election.
+func TestClusterLeaderFailover(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	createReplicated(t, c, "payments", 1, 3, map[string]string{"min.insync.replicas": "2"})
+	cl := reliableProducer(t, c, kgo.DefaultProduceTopic("payments"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var acked []string
+	produce := func(n int) {
+		t.Helper()
+		for range n {
+			v := "payment-" + strconv.Itoa(len(acked))
+			produceSync(t, cl, &kgo.Record{Value: []byte(v)})
+			acked = append(acked, v)
+		}
+	}
+	produce(20)
+	const cycles = 3
+	for range cycles {
+		leader, ok := c.Leader("payments", 0)
+		require.True(t, ok)
+		require.NoError(t, c.Kill(leader))
+		produce(20) // through the election
+		require.NoError(t, c.Restart(testCtx(t), leader))
+		eventually(t, func() error {
+			if got := isr(t, c, "payments", 0); len(got) != 3 {
+				return fmt.Errorf("ISR %v, want all three back", got)
+			}
+			return nil
+		})
+	}
+	checkQueue(t, c, "payments", 0, acked)
+}
+
+// TestClusterNotEnoughReplicas: with two of a partition's three replicas
+// down, acks=all writes fail with NOT_ENOUGH_REPLICAS and reads of
+// committed records go on; once the brokers are back, the ISR recovers and
+// writes resume. Five brokers, so that the metadata quorum outlives the two
+// (in combined mode, two of three nodes down is a quorum lost too, and the
+// leader could not shrink its ISR: writes would time out instead).
+func TestClusterNotEnoughReplicas(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 5)
+	createReplicated(t, c, "ledger", 1, 3, map[string]string{"min.insync.replicas": "2"})
+	cl := reliableProducer(t, c)
+	produceSync(t, cl, &kgo.Record{Topic: "ledger", Value: []byte("before")})
+	leader, _ := c.Leader("ledger", 0)
+	var down []int32
+	for _, id := range isr(t, c, "ledger", 0) {
+		if id != leader {
+			down = append(down, id)
+			require.NoError(t, c.Kill(id))
+		}
+	}
+	// The leader drops them from the ISR once they lag, then refuses.
+	raw := newKgo(t, c.Addr(leader), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordRetries(0),
+		kgo.DisableIdempotentWrite(), kgo.RecordDeliveryTimeout(5*time.Second))
+	eventually(t, func() error {
+		err := raw.ProduceSync(testCtx(t), &kgo.Record{Topic: "ledger", Value: []byte("refused")}).FirstErr()
+		if errors.Is(err, kerr.NotEnoughReplicas) {
+			return nil
+		}
+		return fmt.Errorf("produce: got %v, want NOT_ENOUGH_REPLICAS", err)
+	})
+	r := consumeAll(t, c.Addr(leader), "ledger", 1)
+	require.Equal(t, "before", string(r[0].Value))
+
+	for _, id := range down {
+		require.NoError(t, c.Restart(testCtx(t), id))
+	}
+	eventually(t, func() error {
+		if got := isr(t, c, "ledger", 0); len(got) != 3 {
+			return fmt.Errorf("ISR %v, want all three back", got)
+		}
+		return nil
+	})
+	produceSync(t, cl, &kgo.Record{Topic: "ledger", Value: []byte("after")})
+	recs := consumeAll(t, c.Bootstrap(), "ledger", 2)
+	require.Equal(t, "before", string(recs[0].Value))
+	require.Equal(t, "after", string(recs[len(recs)-1].Value))
+}
+
+// TestClusterControllerFailover: the quorum loses its leader; another
+// takes over and metadata changes go on.
+func TestClusterControllerFailover(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	createReplicated(t, c, "before", 1, 3, nil)
+	ctrl, ok := c.Controller()
+	require.True(t, ok)
+	require.NoError(t, c.Kill(ctrl))
+	eventually(t, func() error {
+		if now, ok := c.Controller(); !ok || now == ctrl {
+			return fmt.Errorf("controller %d, %v", now, ok)
+		}
+		return nil
+	})
+	createReplicated(t, c, "after", 2, 2, nil)
+	// Metadata reaches every broker shortly after the controller commits
+	// it, as in Kafka: the broker a client asks may lag for a moment.
+	adm := kadm.NewClient(newKgo(t, c.Bootstrap()))
+	eventually(t, func() error {
+		topics, err := adm.ListTopics(testCtx(t))
+		if err != nil || !topics.Has("before") || !topics.Has("after") {
+			return fmt.Errorf("topics %v (%v), want before and after", topics.Names(), err)
+		}
+		return nil
+	})
+	require.NoError(t, c.Restart(testCtx(t), ctrl))
+	eventually(t, func() error {
+		if got := isr(t, c, "before", 0); len(got) != 3 {
+			return fmt.Errorf("ISR %v, want all three back", got)
+		}
+		return nil
+	})
+}
+
