@@ -223,29 +223,67 @@ func (c *Cluster) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Leader returns the leader of a partition as the running brokers'
-// metadata has it, and whether one is known.
-func (c *Cluster) Leader(topic string, partition int32) (int32, bool) {
+// freshest returns the running broker whose metadata is the most
+// advanced: a broker cut off from the quorum keeps an old view.
+func (c *Cluster) freshest() *Broker {
+	var best *Broker
 	for _, id := range c.IDs() {
-		if b := c.Broker(id); b != nil {
-			if t, ok := b.meta.State().Topics[topic]; ok {
-				if p, ok := t.PartitionState(partition); ok && p.Leader >= 0 {
-					return p.Leader, true
-				}
-			}
+		if b := c.Broker(id); b != nil && (best == nil || b.meta.State().Offset > best.meta.State().Offset) {
+			best = b
+		}
+	}
+	return best
+}
+
+// Leader returns the leader of a partition as the most up-to-date running
+// broker's metadata has it, and whether one is known.
+func (c *Cluster) Leader(topic string, partition int32) (int32, bool) {
+	b := c.freshest()
+	if b == nil {
+		return -1, false
+	}
+	if t, ok := b.meta.State().Topics[topic]; ok {
+		if p, ok := t.PartitionState(partition); ok && p.Leader >= 0 {
+			return p.Leader, true
 		}
 	}
 	return -1, false
 }
 
-// Controller returns the active controller's id, as a running broker sees it.
+// Controller returns the active controller's id, as the most up-to-date
+// running broker sees it.
 func (c *Cluster) Controller() (int32, bool) {
+	b := c.freshest()
+	if b == nil {
+		return -1, false
+	}
+	return b.meta.Controller()
+}
+
+// SyncMetadata waits until every running broker has applied the metadata
+// the most advanced of them has: after it, every broker knows of every
+// topic created before the call.
+func (c *Cluster) SyncMetadata(ctx context.Context) error {
+	var running []*Broker
+	var target uint64
 	for _, id := range c.IDs() {
 		if b := c.Broker(id); b != nil {
-			if ctrl, ok := b.meta.Controller(); ok {
-				return ctrl, true
+			running = append(running, b)
+			target = max(target, b.meta.State().Offset)
+		}
+	}
+	for _, b := range running {
+		for {
+			ch := b.meta.Changed()
+			if b.meta.State().Offset >= target {
+				break
+			}
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return fmt.Errorf("broker %d: waiting for metadata offset %d: %w", b.cfg.NodeID, target, ctx.Err())
 			}
 		}
 	}
-	return -1, false
+	return nil
 }

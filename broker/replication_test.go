@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +81,7 @@ func createReplicated(t testing.TB, c *broker.Cluster, topic string, n int32, rf
 		}
 		return nil
 	})
+	require.NoError(t, c.SyncMetadata(testCtx(t)))
 }
 
 // isr returns the ISR of a partition as the cluster's metadata reports it.
@@ -291,3 +293,148 @@ func TestClusterControllerFailover(t *testing.T) {
 	})
 }
 
+
+// TestClusterDivergedFollowerTruncates: a leader cut off from its
+// followers appends records nobody else has (acks=1), then dies; the new
+// leader writes on; the old leader comes back, truncates what diverged
+// (DivergingEpoch) and ends with exactly the new leader's log.
+func TestClusterDivergedFollowerTruncates(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	createReplicated(t, c, "events", 1, 3, nil)
+	cl := reliableProducer(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for i := range 10 {
+		produceSync(t, cl, &kgo.Record{Topic: "events", Value: []byte("replicated-" + strconv.Itoa(i))})
+	}
+	old, _ := c.Leader("events", 0)
+	c.Network().Isolate(old, c.IDs()...)
+	local := newKgo(t, c.Addr(old), kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for i := range 5 {
+		produceSync(t, local, &kgo.Record{Topic: "events", Value: []byte("local-only-" + strconv.Itoa(i))})
+	}
+	oldEnd, err := c.Broker(old).LogEndOffset("events", 0)
+	require.NoError(t, err)
+	require.Equal(t, int64(15), oldEnd, "the local-only records are in the old leader's log")
+	require.NoError(t, c.Kill(old))
+	c.Network().Heal()
+	for i := range 3 {
+		produceSync(t, cl, &kgo.Record{Topic: "events", Value: []byte("new-leader-" + strconv.Itoa(i))})
+	}
+	require.NoError(t, c.Restart(testCtx(t), old))
+	eventually(t, func() error {
+		for _, id := range c.IDs() {
+			end, err := c.Broker(id).LogEndOffset("events", 0)
+			if err != nil || end != 13 {
+				return fmt.Errorf("broker %d: log end %d (%v), want 13", id, end, err)
+			}
+		}
+		if got := isr(t, c, "events", 0); len(got) != 3 {
+			return fmt.Errorf("ISR %v, want all three", got)
+		}
+		return nil
+	})
+	var want []string
+	for i := range 10 {
+		want = append(want, "replicated-"+strconv.Itoa(i))
+	}
+	for i := range 3 {
+		want = append(want, "new-leader-"+strconv.Itoa(i))
+	}
+	checkQueue(t, c, "events", 0, want)
+}
+
+// TestClusterGroupOffsetsSurviveCoordinatorLoss: a group's committed
+// offsets live in the replicated __consumer_offsets, so the broker that
+// takes over its partition serves them when the coordinator dies.
+func TestClusterGroupOffsetsSurviveCoordinatorLoss(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	createReplicated(t, c, "invoices", 2, 3, nil)
+	adm := kadm.NewClient(newKgo(t, c.Bootstrap()))
+	offsets := kadm.Offsets{}
+	offsets.Add(kadm.Offset{Topic: "invoices", Partition: 0, At: 42, LeaderEpoch: -1})
+	offsets.Add(kadm.Offset{Topic: "invoices", Partition: 1, At: 7, LeaderEpoch: -1})
+	resp, err := adm.CommitOffsets(testCtx(t), "billing", offsets)
+	require.NoError(t, err)
+	require.NoError(t, resp.Error())
+
+	coord := adm.FindGroupCoordinators(testCtx(t), "billing")["billing"]
+	require.NoError(t, coord.Err)
+	id := coord.NodeID
+	require.NoError(t, c.Kill(id))
+	eventually(t, func() error {
+		// A fresh client each time: a client keeps its coordinator until
+		// told NOT_COORDINATOR, which a dead broker cannot say.
+		cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(c.Bootstrap(), ",")...))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		adm := kadm.NewClient(cl)
+		got, err := adm.FetchOffsets(testCtx(t), "billing")
+		if err != nil {
+			return err
+		}
+		if err := got.Error(); err != nil {
+			return err
+		}
+		o0, _ := got.Lookup("invoices", 0)
+		o1, _ := got.Lookup("invoices", 1)
+		if o0.At != 42 || o1.At != 7 {
+			return fmt.Errorf("offsets %d and %d, want 42 and 7", o0.At, o1.At)
+		}
+		return nil
+	})
+	now := adm.FindGroupCoordinators(testCtx(t), "billing")["billing"]
+	require.NoError(t, now.Err)
+	require.NotEqual(t, id, now.NodeID, "another broker coordinates the group")
+}
+
+// TestClusterPartitionedLeader: a leader cut off from the rest of the
+// cluster cannot reach the ISR or the controller, so it stops
+// acknowledging acks=all writes; a new leader takes over on the majority
+// side, and after healing nothing acknowledged is lost.
+func TestClusterPartitionedLeader(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	createReplicated(t, c, "audit", 1, 3, map[string]string{"min.insync.replicas": "2"})
+	cl := reliableProducer(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var acked []string
+	produce := func(n int) {
+		t.Helper()
+		for range n {
+			v := "audit-" + strconv.Itoa(len(acked))
+			produceSync(t, cl, &kgo.Record{Topic: "audit", Value: []byte(v)})
+			acked = append(acked, v)
+		}
+	}
+	produce(10)
+	old, _ := c.Leader("audit", 0)
+	c.Network().Isolate(old, c.IDs()...)
+
+	// Straight to the isolated leader: no acknowledgement.
+	direct := newKgo(t, c.Addr(old), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.DisableIdempotentWrite(),
+		kgo.RecordRetries(0), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProduceRequestTimeout(2*time.Second), kgo.RecordDeliveryTimeout(3*time.Second))
+	err := direct.ProduceSync(testCtx(t), &kgo.Record{Topic: "audit", Value: []byte("unacknowledged")}).FirstErr()
+	require.Error(t, err, "an isolated leader must not acknowledge acks=all")
+
+	// The majority elects a new leader; the producer follows it.
+	eventually(t, func() error {
+		if now, ok := c.Leader("audit", 0); !ok || now == old {
+			return fmt.Errorf("leader %d", now)
+		}
+		return nil
+	})
+	produce(10)
+	c.Network().Heal()
+	produce(5)
+	eventually(t, func() error {
+		if got := isr(t, c, "audit", 0); len(got) != 3 {
+			return fmt.Errorf("ISR %v, want all three back", got)
+		}
+		return nil
+	})
+	checkQueue(t, c, "audit", 0, acked)
+}
