@@ -1,35 +1,68 @@
 package testkit
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/kspring/kspring/broker"
 )
 
-// Cluster is a set of embedded brokers for one test whose brokers the test
-// can stop, kill and restart by id. Create it with [NewCluster]. Its methods
-// are safe for concurrent use, but those that fail the test (Stop, Kill,
-// Restart, CreateTopic) must run on the test's goroutine.
-//
-// Replication is not implemented yet, so a Cluster has one broker today:
-// N brokers that do not replicate would be N unrelated brokers, not a
-// cluster. The API is the one a replicated cluster will have.
+// Cluster is a replicated cluster of embedded brokers for one test, whose
+// brokers the test can stop, kill and restart by id, and between which it
+// can cut the network. Create it with [NewCluster]. Its methods are safe for
+// concurrent use, but those that fail the test (Stop, Kill, Restart,
+// CreateTopic) must run on the test's goroutine.
 type Cluster struct {
 	t      testing.TB
-	nodes  []*node // nodes[i] has id i+1
-	addrs  []string
+	c      *broker.Cluster
 	topics *topicSet
 }
 
+// clusterConfig is the brokers' config in a test cluster: testConfig's,
+// with what decides failover shortened (a dead broker is fenced after
+// 1.5 s, a lagging follower leaves the ISR after 2 s) and, with three or
+// more brokers, topics and __consumer_offsets replicated three times
+// (fewer brokers: as many as there are).
+func clusterConfig(t testing.TB, n int, o options) broker.Config {
+	cfg := testConfig("")
+	cfg.LogDirs = nil
+	cfg.ControllerQuorumElectionTimeoutMs = 500 * time.Millisecond
+	cfg.ControllerQuorumFetchTimeoutMs = 500 * time.Millisecond
+	cfg.BrokerHeartbeatIntervalMs = 100 * time.Millisecond
+	cfg.BrokerSessionTimeoutMs = 1500 * time.Millisecond
+	cfg.ReplicaLagTimeMaxMs = 2 * time.Second
+	cfg.ReplicaFetchWaitMaxMs = 100 * time.Millisecond
+	cfg.ReplicaFetchBackoffMs = 100 * time.Millisecond
+	cfg.ControlledShutdownTimeout = 5 * time.Second
+	rf := int16(min(n, 3))
+	cfg.DefaultReplicationFactor = rf
+	cfg.OffsetsTopicReplicationFactor = rf
+	for k, v := range o.props {
+		if err := cfg.Set(k, v); err != nil {
+			t.Fatalf("testkit: broker property %s=%s: %v", k, v, err)
+		}
+	}
+	return cfg
+}
+
 // NewCluster starts the brokers of [Brokers] (default 1) for the test, with
-// ids 1..n, each on its own random loopback port and t.TempDir(), creates the
-// topics of [WithTopic], and closes the brokers still running when the test
-// ends. Options are those of [NewBroker].
+// node ids 1..n, each on its own random loopback port and data directory
+// under t.TempDir(), all voters of the metadata quorum; creates the topics
+// of [WithTopic]; and closes the brokers still running when the test ends.
+// Options are those of [NewBroker]. Three brokers start in well under a
+// second.
 //
-// More than one broker fails the test with "replication is not implemented
-// yet: NewCluster supports 1 broker". NewCluster needs embedded brokers: with
-// $KSPRING_TEST_BOOTSTRAP set it skips the test.
+// Topics are replicated min(n, 3) times unless a test sets
+// default.replication.factor; min.insync.replicas stays Kafka's 1. A
+// client bootstrapped from [Cluster.Bootstrap] follows leaders as they
+// move. NewCluster needs embedded brokers: with $KSPRING_TEST_BOOTSTRAP set
+// it skips the test.
 func NewCluster(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
 	o := newOptions(opts)
@@ -38,94 +71,161 @@ func NewCluster(t testing.TB, opts ...Option) *Cluster {
 		t.Skipf("testkit: NewCluster stops and restarts embedded brokers; %s is set, so the test is skipped", BootstrapEnv)
 	case o.brokers < 1:
 		t.Fatalf("testkit: NewCluster: Brokers(%d): a cluster needs at least 1 broker", o.brokers)
-	case o.brokers > 1:
-		t.Fatalf("testkit: replication is not implemented yet: NewCluster supports 1 broker (asked for Brokers(%d))", o.brokers)
 	}
-	c := &Cluster{t: t}
-	for i := range o.brokers {
-		n := newNode(t, int32(i+1), o)
-		if err := n.start(); err != nil {
-			t.Fatalf("testkit: %v", err)
+	logger := zap.NewNop()
+	if o.logs {
+		logger = zaptest.NewLogger(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
+	defer cancel()
+	bc, err := broker.NewCluster(ctx, o.brokers, clusterConfig(t, o.brokers, o), t.TempDir(), broker.WithLogger(logger))
+	if err != nil {
+		t.Fatalf("testkit: NewCluster: %v", err)
+	}
+	c := &Cluster{t: t, c: bc}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
+		defer cancel()
+		if err := bc.Close(ctx); err != nil {
+			t.Errorf("testkit: close cluster: %v", err)
 		}
-		c.nodes = append(c.nodes, n)
-		c.addrs = append(c.addrs, n.addr)
-	}
-	c.topics = newTopicSet(t, joinAddrs(c.addrs), false)
+	})
+	c.topics = newTopicSet(t, bc.Bootstrap(), false)
 	for _, s := range o.topics {
-		c.topics.create(t, s.name, s.partitions, s.configs)
+		c.CreateTopic(t, s.name, s.partitions, s.configs)
 	}
 	return c
 }
 
-// Addr returns the address of the first broker, host:port.
-func (c *Cluster) Addr() string { return c.addrs[0] }
+// Addr returns the address of broker 1, host:port.
+func (c *Cluster) Addr() string { return c.c.Addr(1) }
 
 // Addrs returns every broker's address, running or not; a broker keeps its
 // address across restarts.
-func (c *Cluster) Addrs() []string { return slices.Clone(c.addrs) }
+func (c *Cluster) Addrs() []string {
+	var out []string
+	for _, id := range c.c.IDs() {
+		out = append(out, c.c.Addr(id))
+	}
+	return out
+}
 
 // Bootstrap returns the bootstrap list of all brokers, "host:port,...".
-func (c *Cluster) Bootstrap() string { return joinAddrs(c.addrs) }
+func (c *Cluster) Bootstrap() string { return c.c.Bootstrap() }
 
 // IDs returns the brokers' node ids, 1..n.
-func (c *Cluster) IDs() []int32 {
-	ids := make([]int32, len(c.nodes))
-	for i, n := range c.nodes {
-		ids[i] = n.id
-	}
-	return ids
-}
+func (c *Cluster) IDs() []int32 { return c.c.IDs() }
 
 // Topic returns the topic's name on the cluster; see [Broker.Topic].
 func (c *Cluster) Topic(name string) string { return c.topics.name(name) }
 
-// CreateTopic creates a topic; see [Broker.CreateTopic].
+// CreateTopic creates a topic, with the cluster's default replication
+// factor, and waits until every running broker knows its leaders; see
+// [Broker.CreateTopic].
 func (c *Cluster) CreateTopic(t testing.TB, name string, partitions int32, configs map[string]string) string {
 	t.Helper()
-	return c.topics.create(t, name, partitions, configs)
+	created := c.topics.create(t, name, partitions, configs)
+	c.sync(t)
+	return created
+}
+
+// sync waits until every running broker has the freshest metadata.
+func (c *Cluster) sync(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
+	defer cancel()
+	if err := c.c.SyncMetadata(ctx); err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
 }
 
 // Broker returns the running broker with node id id, or nil while it is
 // stopped or killed.
-func (c *Cluster) Broker(id int32) *broker.Broker { return c.node(id).server() }
+func (c *Cluster) Broker(id int32) *broker.Broker {
+	c.t.Helper()
+	c.check(id)
+	return c.c.Broker(id)
+}
 
-// Stop shuts broker id down cleanly, as a controlled shutdown would: in-flight
-// requests are answered and the logs are flushed and marked clean. Stopping
-// a stopped broker does nothing.
+// Leader returns the id of the broker leading a partition, waiting (up to
+// WaitTimeout) while it has none.
+func (c *Cluster) Leader(t testing.TB, topic string, partition int32) int32 {
+	t.Helper()
+	var id int32
+	Eventually(t, WaitTimeout, func() error {
+		var ok bool
+		if id, ok = c.c.Leader(c.Topic(topic), partition); !ok {
+			return fmt.Errorf("%s-%d has no leader", topic, partition)
+		}
+		return nil
+	})
+	return id
+}
+
+// Stop shuts broker id down cleanly, as a controlled shutdown would: its
+// partition leaderships move to other in-sync replicas first, in-flight
+// requests are answered and the logs are flushed and marked clean.
+// Stopping a stopped broker does nothing.
 func (c *Cluster) Stop(id int32) {
 	c.t.Helper()
-	if err := c.node(id).stop(); err != nil {
+	c.check(id)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
+	defer cancel()
+	if err := c.c.Stop(ctx, id); err != nil {
 		c.t.Fatalf("testkit: stop: %v", err)
 	}
 }
 
 // Kill stops broker id the way a crash would: connections and listeners are
 // cut at once and the logs are abandoned without the clean-shutdown marker,
-// so Restart runs crash recovery. Bytes the broker wrote stay in the page
-// cache (a process crash, not a power cut). Killing a stopped broker does
-// nothing.
+// so Restart runs crash recovery; the cluster fences it once its session
+// expires and elects new leaders from the ISR. Bytes the broker wrote stay
+// in the page cache (a process crash, not a power cut). Killing a stopped
+// broker does nothing.
 func (c *Cluster) Kill(id int32) {
 	c.t.Helper()
-	c.node(id).kill()
+	c.check(id)
+	if err := c.c.Kill(id); err != nil {
+		c.t.Fatalf("testkit: kill: %v", err)
+	}
 }
 
 // Restart starts broker id again on the same log directory and port; a
-// running broker is stopped cleanly first. It returns once the broker serves.
+// running broker is stopped cleanly first. It returns once the broker has
+// rejoined the cluster.
 func (c *Cluster) Restart(id int32) {
 	c.t.Helper()
-	n := c.node(id)
-	if err := n.stop(); err != nil {
-		c.t.Fatalf("testkit: restart: %v", err)
-	}
-	if err := n.start(); err != nil {
+	c.Stop(id)
+	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
+	defer cancel()
+	if err := c.c.Restart(ctx, id); err != nil {
 		c.t.Fatalf("testkit: restart: %v", err)
 	}
 }
 
-func (c *Cluster) node(id int32) *node {
+// Partition cuts the network between brokers a and b (both ways): the
+// quorum's traffic, replica fetches and requests to the controller.
+// Clients still reach both.
+func (c *Cluster) Partition(a, b int32) {
 	c.t.Helper()
-	if id < 1 || int(id) > len(c.nodes) {
-		c.t.Fatalf("testkit: the cluster has no broker %d (ids %v)", id, c.IDs())
+	c.check(a)
+	c.check(b)
+	c.c.Network().Partition(a, b)
+}
+
+// Isolate cuts broker id off from every other broker.
+func (c *Cluster) Isolate(id int32) {
+	c.t.Helper()
+	c.check(id)
+	c.c.Network().Isolate(id, c.c.IDs()...)
+}
+
+// Heal restores every link between brokers.
+func (c *Cluster) Heal() { c.c.Network().Heal() }
+
+func (c *Cluster) check(id int32) {
+	c.t.Helper()
+	if !slices.Contains(c.c.IDs(), id) {
+		c.t.Fatalf("testkit: the cluster has no broker %d (ids %v)", id, c.c.IDs())
 	}
-	return c.nodes[id-1]
 }

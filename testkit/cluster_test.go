@@ -2,6 +2,7 @@ package testkit_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,21 +26,50 @@ func TestClusterOfOneBroker(t *testing.T) {
 	require.Equal(t, "x", string(testkit.SingleRecord(t, c.Bootstrap(), "orders").Value))
 }
 
-func TestClusterRefusesMoreBrokersUntilReplication(t *testing.T) {
+func TestClusterRefusesBadBrokerIDs(t *testing.T) {
 	if testkit.External() {
 		t.Skip("NewCluster skips against an external cluster")
 	}
 	t.Parallel()
-	msg := failure(t, func(ft testing.TB) { testkit.NewCluster(ft, testkit.Brokers(3)) })
-	require.Contains(t, msg, "replication is not implemented yet: NewCluster supports 1 broker")
-	require.Contains(t, msg, "Brokers(3)")
-
-	msg = failure(t, func(ft testing.TB) { testkit.NewCluster(ft, testkit.Brokers(0)) })
+	msg := failure(t, func(ft testing.TB) { testkit.NewCluster(ft, testkit.Brokers(0)) })
 	require.Contains(t, msg, "at least 1 broker")
 
 	// A cluster reports through the test that made it.
 	msg = failure(t, func(ft testing.TB) { testkit.NewCluster(ft).Stop(2) })
 	require.Contains(t, msg, "no broker 2 (ids [1])")
+}
+
+// TestClusterOfThreeSurvivesLeaderLoss: records written with acks=all are
+// replicated, and stay readable when the leader of their partition dies;
+// the killed broker catches up when it returns.
+func TestClusterOfThreeSurvivesLeaderLoss(t *testing.T) {
+	t.Parallel()
+	c := testkit.NewCluster(t, testkit.Brokers(3), testkit.WithTopic("orders", 1, nil))
+	require.Equal(t, []int32{1, 2, 3}, c.IDs())
+	testkit.Produce(t, c.Bootstrap(), "orders", testkit.Value("before"))
+	leader := c.Leader(t, "orders", 0)
+	c.Kill(leader)
+	require.Nil(t, c.Broker(leader))
+	testkit.Eventually(t, testkit.WaitTimeout, func() error {
+		if now := c.Leader(t, "orders", 0); now == leader {
+			return fmt.Errorf("broker %d still leads", now)
+		}
+		return nil
+	})
+	testkit.Produce(t, c.Bootstrap(), "orders", testkit.Value("after"))
+	c.Restart(leader)
+	var got []string
+	for _, r := range testkit.ConsumeN(t, c.Bootstrap(), "orders", 2, 10*time.Second) {
+		got = append(got, string(r.Value))
+	}
+	require.Equal(t, []string{"before", "after"}, got)
+	testkit.Eventually(t, testkit.WaitTimeout, func() error {
+		end, err := c.Broker(leader).LogEndOffset("orders", 0)
+		if err != nil || end != 2 {
+			return fmt.Errorf("the restarted broker's log ends at %d (%v), want 2", end, err)
+		}
+		return nil
+	})
 }
 
 func TestClusterStopAndRestartKeepData(t *testing.T) {

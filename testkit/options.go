@@ -49,6 +49,5 @@ func WithProperty(key, value string) Option {
 // WithLogs sends the broker's logs to the test log (t.Log).
 func WithLogs() Option { return func(o *options) { o.logs = true } }
 
-// Brokers sets how many brokers [NewCluster] starts. Only 1 is supported
-// until replication is implemented; see NewCluster.
+// Brokers sets how many brokers [NewCluster] starts (default 1).
 func Brokers(n int) Option { return func(o *options) { o.brokers = n } }
