@@ -293,7 +293,6 @@ func TestClusterControllerFailover(t *testing.T) {
 	})
 }
 
-
 // TestClusterDivergedFollowerTruncates: a leader cut off from its
 // followers appends records nobody else has (acks=1), then dies; the new
 // leader writes on; the old leader comes back, truncates what diverged
