@@ -146,6 +146,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	}
 	b.ctrl = &controller{meta: b.meta, cfg: &b.cfg, logger: b.logger.Named("controller"), cluster: b.cfg.ClusterID}
 	b.member = newMember(b)
+	b.ctrl.member = b.member
 	b.rec = newReconciler(b)
 	b.topics = &topics{cfg: &b.cfg, meta: b.meta, parts: b.parts, member: b.member, sync: b.rec.sync, logger: b.logger}
 	b.groups = group.New(group.Config{

@@ -24,7 +24,8 @@ type controller struct {
 	meta    *cluster.Node
 	cfg     *Config
 	logger  *zap.Logger
-	cluster string // configured cluster.id, or empty
+	cluster string  // configured cluster.id, or empty
+	member  *member // this broker's side, to forward to another controller
 
 	mu       sync.Mutex
 	active   bool
@@ -54,6 +55,9 @@ func (c *controller) run(ctx context.Context) {
 			}
 		case now := <-ticker.C:
 			c.fenceExpired(ctx, now)
+			if c.isActive() {
+				c.completeReassignments(ctx)
+			}
 		}
 	}
 }
@@ -183,9 +187,20 @@ func (c *controller) BrokerRegistration(ctx context.Context, req *kmsg.BrokerReg
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		return resp
 	}
+	incarnation := hex.EncodeToString(req.IncarnationID[:])
+	if old, ok := c.meta.State().Brokers[req.BrokerID]; ok && !old.Fenced && old.Incarnation != incarnation {
+		// Another process with this node.id is alive, or one that died has
+		// not yet missed its session: Kafka's DUPLICATE_BROKER_REGISTRATION.
+		c.mu.Lock()
+		seen := c.lastSeen[req.BrokerID]
+		c.mu.Unlock()
+		if time.Since(seen) <= c.cfg.BrokerSessionTimeoutMs {
+			resp.ErrorCode = kerr.DuplicateBrokerRegistration.Code
+			return resp
+		}
+	}
 	b, err := c.meta.RegisterBroker(ctx, cluster.Broker{
-		ID: req.BrokerID, Host: l.Host, Port: int32(l.Port), Rack: req.Rack,
-		Incarnation: hex.EncodeToString(req.IncarnationID[:]),
+		ID: req.BrokerID, Host: l.Host, Port: int32(l.Port), Rack: req.Rack, Incarnation: incarnation,
 	})
 	if resp.ErrorCode = metaErrorCode(err); err != nil {
 		return resp

@@ -92,6 +92,12 @@ func (c *controller) serve(ctx context.Context, req kmsg.Request) (kmsg.Response
 		return c.AlterPartition(ctx, r), nil
 	case *kmsg.AllocateProducerIDsRequest:
 		return c.AllocateProducerIDs(ctx, r), nil
+	case *kmsg.ElectLeadersRequest:
+		return c.ElectLeaders(ctx, r), nil
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		return c.AlterPartitionAssignments(ctx, r), nil
+	case *kmsg.ListPartitionReassignmentsRequest:
+		return c.ListPartitionReassignments(ctx, r), nil
 	}
 	return nil, fmt.Errorf("controller: %s is not served in process", kmsg.NameForKey(req.Key()))
 }
@@ -126,6 +132,7 @@ func (m *member) register(ctx context.Context, host string, port int32, rack *st
 	l.Name, l.Host, l.Port = "PLAINTEXT", host, uint16(port)
 	req.Listeners = append(req.Listeners, l)
 	last := time.Now()
+	var duplicate time.Time // first DUPLICATE_BROKER_REGISTRATION
 	return retry(ctx, 20*time.Millisecond, func() (bool, error) {
 		req.ClusterID = m.meta.ClusterID()
 		if req.ClusterID == "" {
@@ -144,6 +151,15 @@ func (m *member) register(ctx context.Context, host string, port int32, rack *st
 			}
 			if errors.Is(err, kerr.InconsistentClusterID) {
 				return true, fmt.Errorf("broker: the cluster's id is not this broker's (cluster.id %q): %w", req.ClusterID, err)
+			}
+			if errors.Is(err, kerr.DuplicateBrokerRegistration) {
+				// This broker's previous run may not have missed its
+				// session yet; a live twin keeps it going for good.
+				if duplicate.IsZero() {
+					duplicate = time.Now()
+				} else if time.Since(duplicate) > 2*m.cfg.BrokerSessionTimeoutMs {
+					return true, fmt.Errorf("broker: another broker with node.id=%d is alive in the cluster: %w", m.id, err)
+				}
 			}
 		}
 		if time.Since(last) > 5*time.Second {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
@@ -436,4 +437,130 @@ func TestClusterPartitionedLeader(t *testing.T) {
 		return nil
 	})
 	checkQueue(t, c, "audit", 0, acked)
+}
+
+// TestClusterRefusesDuplicateNodeID: a registration for a node id that a
+// live broker holds, from another process (another incarnation), is
+// refused with DUPLICATE_BROKER_REGISTRATION; one from another cluster with
+// INCONSISTENT_CLUSTER_ID.
+func TestClusterRefusesDuplicateNodeID(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	ctrl, ok := c.Controller()
+	require.True(t, ok)
+	conn := dialWire(t, c.Addr(ctrl))
+	register := func(clusterID string) int16 {
+		req := kmsg.NewPtrBrokerRegistrationRequest()
+		req.BrokerID = 2
+		req.ClusterID = clusterID
+		req.IncarnationID = [16]byte{1, 2, 3}
+		l := kmsg.NewBrokerRegistrationRequestListener()
+		l.Name, l.Host, l.Port = "PLAINTEXT", "127.0.0.1", 1
+		req.Listeners = append(req.Listeners, l)
+		return conn.do(req).(*kmsg.BrokerRegistrationResponse).ErrorCode
+	}
+	requireCode(t, kerr.DuplicateBrokerRegistration, register(c.Broker(ctrl).ClusterID()))
+	requireCode(t, kerr.InconsistentClusterID, register("another-cluster"))
+	// The cluster goes on with its broker 2.
+	createReplicated(t, c, "still-works", 1, 3, nil)
+}
+
+// TestClusterReassignAndElectPreferred: AlterPartitionReassignments moves a
+// partition to other brokers once the new replicas caught up, with its
+// records; ElectLeaders gives leadership back to the preferred replica.
+func TestClusterReassignAndElectPreferred(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	adm := kadm.NewClient(newKgo(t, c.Bootstrap()))
+	resp, err := adm.CreateTopic(testCtx(t), -1, -1, nil, "moving")
+	require.NoError(t, err)
+	require.NoError(t, resp.Err)
+	createReplicated(t, c, "placed", 1, 2, nil)
+	md, err := adm.Metadata(testCtx(t), "placed")
+	require.NoError(t, err)
+	from := md.Topics["placed"].Partitions[0].Replicas
+	var to []int32
+	for _, id := range c.IDs() {
+		if !slices.Contains(from, id) {
+			to = append(to, id)
+		}
+	}
+	to = append(to, from[0]) // one new broker, one kept
+	cl := reliableProducer(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var acked []string
+	for i := range 20 {
+		v := "rec-" + strconv.Itoa(i)
+		produceSync(t, cl, &kgo.Record{Topic: "placed", Value: []byte(v)})
+		acked = append(acked, v)
+	}
+
+	req := kadm.AlterPartitionAssignmentsReq{}
+	req.Assign("placed", 0, to)
+	ar, err := adm.AlterPartitionAssignments(testCtx(t), req)
+	require.NoError(t, err)
+	require.NoError(t, ar.Error())
+	eventually(t, func() error {
+		list, err := adm.ListPartitionReassignments(testCtx(t), kadm.TopicsSet{"placed": {0: {}}})
+		if err != nil {
+			return err
+		}
+		if len(list) > 0 {
+			return fmt.Errorf("reassignment under way: %v", list)
+		}
+		md, err := adm.Metadata(testCtx(t), "placed")
+		if err != nil {
+			return err
+		}
+		if got := md.Topics["placed"].Partitions[0].Replicas; !slices.Equal(got, to) {
+			return fmt.Errorf("replicas %v, want %v", got, to)
+		}
+		return nil
+	})
+	require.NoError(t, c.SyncMetadata(testCtx(t)))
+	end, err := c.Broker(to[0]).LogEndOffset("placed", 0)
+	require.NoError(t, err)
+	require.Equal(t, int64(20), end, "the new replica has every record")
+	for _, id := range from[1:] {
+		eventually(t, func() error {
+			if _, err := c.Broker(id).LogEndOffset("placed", 0); err == nil {
+				return fmt.Errorf("broker %d still holds a replica", id)
+			}
+			return nil
+		})
+	}
+	checkQueue(t, c, "placed", 0, acked)
+
+	// Preferred leader election: the first replica takes the lead back.
+	leader, _ := c.Leader("placed", 0)
+	require.NoError(t, c.Kill(leader))
+	eventually(t, func() error {
+		if now, ok := c.Leader("placed", 0); !ok || now == leader {
+			return fmt.Errorf("leader %d", now)
+		}
+		return nil
+	})
+	require.NoError(t, c.Restart(testCtx(t), leader))
+	eventually(t, func() error {
+		if got := isr(t, c, "placed", 0); len(got) != 2 {
+			return fmt.Errorf("ISR %v", got)
+		}
+		return nil
+	})
+	pref := to[0]
+	eventually(t, func() error {
+		res, err := adm.ElectLeaders(testCtx(t), kadm.ElectPreferredReplica, kadm.TopicsSet{"placed": {0: {}}})
+		if err != nil {
+			return err
+		}
+		if r := res["placed"][0]; r.Err != nil && !errors.Is(r.Err, kerr.ElectionNotNeeded) {
+			return r.Err
+		}
+		if now, _ := c.Leader("placed", 0); now != pref {
+			return fmt.Errorf("leader %d, want the preferred %d", now, pref)
+		}
+		return nil
+	})
+	res, err := adm.ElectLeaders(testCtx(t), kadm.ElectLiveReplica, kadm.TopicsSet{"placed": {0: {}}})
+	require.NoError(t, err)
+	require.ErrorIs(t, res["placed"][0].Err, kerr.InvalidRequest, "unclean elections are refused")
 }

@@ -24,6 +24,7 @@ var (
 	// shutting down or not a replica at all.
 	ErrIneligibleReplica = errors.New("ineligible replica")
 	ErrInvalidRequest    = errors.New("invalid metadata change")
+	ErrNoReassignment    = errors.New("no reassignment in progress")
 )
 
 // command is one entry of the metadata log. Exactly one field besides Op is
@@ -45,19 +46,21 @@ type command struct {
 }
 
 const (
-	opInit          = "init"
-	opRegister      = "register"
-	opFence         = "fence"
-	opUnfence       = "unfence"
-	opShutdown      = "shutdown"
-	opCreateTopic   = "createTopic"
-	opDeleteTopic   = "deleteTopic"
-	opAddPartitions = "addPartitions"
-	opSetConfigs    = "setConfigs"
-	opAlter         = "alterPartition"
-	opElect         = "electPreferred"
-	opReassign      = "reassign"
-	opAllocatePIDs  = "allocateProducerIds"
+	opInit             = "init"
+	opRegister         = "register"
+	opFence            = "fence"
+	opUnfence          = "unfence"
+	opShutdown         = "shutdown"
+	opCreateTopic      = "createTopic"
+	opDeleteTopic      = "deleteTopic"
+	opAddPartitions    = "addPartitions"
+	opSetConfigs       = "setConfigs"
+	opAlter            = "alterPartition"
+	opElect            = "electPreferred"
+	opReassign         = "reassign"
+	opCancelReassign   = "cancelReassign"
+	opCompleteReassign = "completeReassign"
+	opAllocatePIDs     = "allocateProducerIds"
 )
 
 // AlterPartition is a partition leader's request to change its ISR
@@ -141,6 +144,25 @@ func apply(s *State, c command, index uint64) (*State, any, error) {
 	case opReassign:
 		return updatePartition(s, c.Name, c.Index, func(p *Partition) error {
 			return reassign(s, p, c.Parts[0].Replicas)
+		})
+	case opCancelReassign:
+		return updatePartition(s, c.Name, c.Index, func(p *Partition) error {
+			if !p.Reassigning() {
+				return fmt.Errorf("%s-%d: %w", c.Name, c.Index, ErrNoReassignment)
+			}
+			return finishReassign(s, p, p.Adding)
+		})
+	case opCompleteReassign:
+		return updatePartition(s, c.Name, c.Index, func(p *Partition) error {
+			if !p.Reassigning() {
+				return fmt.Errorf("%s-%d: %w", c.Name, c.Index, ErrNoReassignment)
+			}
+			for _, r := range p.Adding {
+				if !p.InISR(r) {
+					return fmt.Errorf("%s-%d: replica %d has not caught up: %w", c.Name, c.Index, r, ErrInvalidRequest)
+				}
+			}
+			return finishReassign(s, p, p.Removing)
 		})
 	case opAllocatePIDs:
 		n := s.shallow()
@@ -339,11 +361,12 @@ func applyAlter(s *State, a AlterPartition) (*State, any, error) {
 	})
 }
 
-// reassign moves partition p to the replicas target. Replicas that are
-// dropped leave the ISR; new replicas join it only after catching up
-// (through AlterPartition), so a reassignment completes in two steps: the
-// caller first adds the new replicas (target holds old and new), then,
-// once they are in the ISR, sets target to the final list.
+// reassign starts moving partition p to the replicas target, as Kafka's
+// reassignment does: the replicas to add join Replicas (and fetch as
+// followers; their leader adds them to the ISR once they have caught up),
+// and the controller completes the move (finishReassign of Removing) once
+// every added replica is in sync. A target that adds nothing completes at
+// once. A new target replaces one under way.
 func reassign(s *State, p *Partition, target []int32) error {
 	if len(target) == 0 {
 		return fmt.Errorf("empty replica list: %w", ErrReplicationFactor)
@@ -351,17 +374,48 @@ func reassign(s *State, p *Partition, target []int32) error {
 	seen := map[int32]bool{}
 	for _, r := range target {
 		if _, ok := s.Brokers[r]; !ok || seen[r] {
-			return fmt.Errorf("replica %d: %w", r, ErrIneligibleReplica)
+			return fmt.Errorf("replica %d is unknown or repeated: %w", r, ErrIneligibleReplica)
 		}
 		seen[r] = true
 	}
-	isr := slices.DeleteFunc(slices.Clone(p.ISR), func(r int32) bool { return !seen[r] })
-	if len(isr) == 0 {
-		return fmt.Errorf("no replica of %v is in the ISR %v: %w", target, p.ISR, ErrIneligibleReplica)
+	original := slices.DeleteFunc(slices.Clone(p.Replicas), func(r int32) bool { return slices.Contains(p.Adding, r) })
+	p.Adding, p.Removing = nil, nil
+	for _, r := range target {
+		if !slices.Contains(original, r) {
+			p.Adding = append(p.Adding, r)
+		}
 	}
-	p.Replicas = slices.Clone(target)
+	for _, r := range original {
+		if !seen[r] {
+			p.Removing = append(p.Removing, r)
+		}
+	}
+	// The target first, in its order (its first replica is the preferred
+	// leader), then the replicas leaving.
+	p.Replicas = append(slices.Clone(target), p.Removing...)
+	p.ISR = slices.DeleteFunc(p.ISR, func(r int32) bool { return !slices.Contains(p.Replicas, r) })
+	if len(p.Adding) == 0 {
+		if !slices.ContainsFunc(target, p.InISR) {
+			return fmt.Errorf("no replica of %v is in the ISR %v: %w", target, p.ISR, ErrIneligibleReplica)
+		}
+		return finishReassign(s, p, p.Removing)
+	}
+	return nil
+}
+
+// finishReassign ends a reassignment by dropping the replicas in drop
+// (Removing to complete it, Adding to cancel it) from the replicas and the
+// ISR; the leader moves if it is dropped.
+func finishReassign(s *State, p *Partition, drop []int32) error {
+	keep := func(r int32) bool { return !slices.Contains(drop, r) }
+	isr := slices.DeleteFunc(slices.Clone(p.ISR), func(r int32) bool { return !keep(r) })
+	if len(isr) == 0 {
+		return fmt.Errorf("no replica would be left in the ISR %v: %w", p.ISR, ErrIneligibleReplica)
+	}
+	p.Replicas = slices.DeleteFunc(p.Replicas, func(r int32) bool { return !keep(r) })
 	p.ISR = isr
-	if !seen[p.Leader] {
+	p.Adding, p.Removing = nil, nil
+	if !keep(p.Leader) || p.Leader == NoLeader {
 		np := *p
 		p.Leader = electFrom(s, np)
 		p.LeaderEpoch++

@@ -32,11 +32,21 @@ type Partition struct {
 	// PartitionEpoch changes with every change of the partition (leader,
 	// ISR, replicas); AlterPartition requests name the one they saw.
 	PartitionEpoch int32 `json:"partitionEpoch"`
+	// Adding and Removing are set while a reassignment moves the
+	// partition: Replicas then holds both the old and the target replicas,
+	// the target being Replicas less Removing.
+	Adding   []int32 `json:"adding,omitempty"`
+	Removing []int32 `json:"removing,omitempty"`
 }
+
+// Reassigning reports whether a reassignment of the partition is under way.
+func (p Partition) Reassigning() bool { return len(p.Adding) > 0 || len(p.Removing) > 0 }
 
 func (p Partition) clone() Partition {
 	p.Replicas = slices.Clone(p.Replicas)
 	p.ISR = slices.Clone(p.ISR)
+	p.Adding = slices.Clone(p.Adding)
+	p.Removing = slices.Clone(p.Removing)
 	return p
 }
 

@@ -145,7 +145,8 @@ func (n *Node) ElectPreferred(ctx context.Context, topic string, index int32) (P
 	return v.(Partition), nil
 }
 
-// Reassign sets the replicas of a partition; see reassign. Controller only.
+// Reassign starts moving a partition to replicas (see reassign).
+// Controller only.
 func (n *Node) Reassign(ctx context.Context, topic string, index int32, replicas []int32) (Partition, error) {
 	v, err := n.propose(ctx, command{Op: opReassign, Name: topic, Index: index, Parts: []Partition{{Replicas: replicas}}})
 	if err != nil {
@@ -183,4 +184,23 @@ func assign(brokers []Broker, first, count int32, rf int16) ([]Partition, error)
 		out[i] = p
 	}
 	return out, nil
+}
+
+// CancelReassignment reverts a reassignment under way. Controller only.
+func (n *Node) CancelReassignment(ctx context.Context, topic string, index int32) (Partition, error) {
+	v, err := n.propose(ctx, command{Op: opCancelReassign, Name: topic, Index: index})
+	if err != nil {
+		return Partition{}, err
+	}
+	return v.(Partition), nil
+}
+
+// CompleteReassignment ends a reassignment whose added replicas are all in
+// sync. Controller only.
+func (n *Node) CompleteReassignment(ctx context.Context, topic string, index int32) (Partition, error) {
+	v, err := n.propose(ctx, command{Op: opCompleteReassign, Name: topic, Index: index})
+	if err != nil {
+		return Partition{}, err
+	}
+	return v.(Partition), nil
 }

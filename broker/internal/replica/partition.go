@@ -133,20 +133,16 @@ func (p *Partition) SetState(st State) bool {
 		if p.pending != nil && slices.Equal(p.pending, st.ISR) {
 			p.pending = nil
 		}
+		if role == RoleLeader {
+			p.syncFollowersLocked(time.Now())
+		}
 		p.maybeAdvanceHWLocked()
 		return false
 	}
 	p.pending = nil
 	if role == RoleLeader {
-		now := time.Now()
-		p.followers = map[int32]*follower{}
-		for _, r := range st.Replicas {
-			if r != p.self {
-				// In-sync followers get a full lag window to fetch
-				// from the new leader, as in Kafka.
-				p.followers[r] = &follower{leo: -1, lastCaughtUp: now, lastFetchLEO: -1}
-			}
-		}
+		p.followers = nil
+		p.syncFollowersLocked(time.Now())
 		if st.LeaderEpoch >= 0 {
 			_ = p.log.AssignEpoch(st.LeaderEpoch, p.log.EndOffset())
 		}
@@ -156,6 +152,26 @@ func (p *Partition) SetState(st State) bool {
 	}
 	p.signalHWLocked()
 	return true
+}
+
+// syncFollowersLocked makes the leader track exactly the replicas of the
+// partition: new ones (a new leadership, a reassignment adding replicas)
+// start unknown, and in-sync ones get a full lag window to fetch from this
+// leader, as in Kafka.
+func (p *Partition) syncFollowersLocked(now time.Time) {
+	if p.followers == nil {
+		p.followers = map[int32]*follower{}
+	}
+	for _, r := range p.state.Replicas {
+		if _, ok := p.followers[r]; !ok && r != p.self {
+			p.followers[r] = &follower{leo: -1, lastCaughtUp: now, lastFetchLEO: -1}
+		}
+	}
+	for r := range p.followers {
+		if !slices.Contains(p.state.Replicas, r) {
+			delete(p.followers, r)
+		}
+	}
 }
 
 // Append writes batches from a producer: only the leader takes them.

@@ -1,57 +1,45 @@
 package wire
 
-// The controller's APIs, which brokers of the cluster send to the active
-// controller (KRaft's broker-to-controller channel):
-//   - BrokerRegistration (key 62), versions 0-4;
-//   - BrokerHeartbeat (key 63), versions 0-2;
-//   - AlterPartition (key 56), versions 0-3;
-//   - AllocateProducerIds (key 67), version 0.
-// A broker that is not the active controller answers NOT_CONTROLLER, and the
-// sender finds the controller again. These are not for clients: ApiVersions
-// advertises them as Kafka's controllers do.
+// The controller's APIs, answered by the active controller through the
+// Controller the broker gives the Server (a broker that is not the active
+// controller answers NOT_CONTROLLER, or forwards where Kafka's brokers do):
+//   - BrokerRegistration (key 62), versions 0-4, BrokerHeartbeat (key 63),
+//     versions 0-2, AlterPartition (key 56), versions 0-3, and
+//     AllocateProducerIds (key 67), version 0: what brokers of the cluster
+//     send the controller (KRaft's broker-to-controller channel);
+//   - ElectLeaders (key 43), versions 0-2: preferred leader elections; an
+//     unclean election is refused (INVALID_REQUEST), as
+//     unclean.leader.election.enable is off;
+//   - AlterPartitionReassignments (key 45), versions 0-1: new replicas catch
+//     up as followers and the move completes once they are in sync; null
+//     replicas cancel a move;
+//   - ListPartitionReassignments (key 46), version 0.
+// Any broker answers the admin APIs, forwarding them to the controller.
 
 import (
 	"context"
+	"fmt"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() {
-	register(62, 0, 4, handler(func(s *Server, ctx context.Context, _ *Request, r *kmsg.BrokerRegistrationRequest) (kmsg.Response, error) {
+	register(62, 0, 4, controllerAPI(Controller.BrokerRegistration))
+	register(63, 0, 2, controllerAPI(Controller.BrokerHeartbeat))
+	register(56, 0, 3, controllerAPI(Controller.AlterPartition))
+	register(67, 0, 0, controllerAPI(Controller.AllocateProducerIDs))
+	register(43, 0, 2, controllerAPI(Controller.ElectLeaders))
+	register(45, 0, 1, controllerAPI(Controller.AlterPartitionAssignments))
+	register(46, 0, 0, controllerAPI(Controller.ListPartitionReassignments))
+}
+
+// controllerAPI adapts a Controller method to the dispatch table. A Server
+// made without a Controller closes the connection on these APIs.
+func controllerAPI[R kmsg.Request, P kmsg.Response](fn func(Controller, context.Context, R) P) func(*Server, context.Context, *Request) (kmsg.Response, error) {
+	return handler(func(s *Server, ctx context.Context, _ *Request, body R) (kmsg.Response, error) {
 		if s.ctrl == nil {
-			resp := r.ResponseKind().(*kmsg.BrokerRegistrationResponse)
-			resp.SetVersion(r.Version)
-			resp.ErrorCode = kerr.NotController.Code
-			return resp, nil
+			return nil, errClose{fmt.Sprintf("%s: this server has no controller", kmsg.NameForKey(body.Key()))}
 		}
-		return s.ctrl.BrokerRegistration(ctx, r), nil
-	}))
-	register(63, 0, 2, handler(func(s *Server, ctx context.Context, _ *Request, r *kmsg.BrokerHeartbeatRequest) (kmsg.Response, error) {
-		if s.ctrl == nil {
-			resp := r.ResponseKind().(*kmsg.BrokerHeartbeatResponse)
-			resp.SetVersion(r.Version)
-			resp.ErrorCode = kerr.NotController.Code
-			return resp, nil
-		}
-		return s.ctrl.BrokerHeartbeat(ctx, r), nil
-	}))
-	register(56, 0, 3, handler(func(s *Server, ctx context.Context, _ *Request, r *kmsg.AlterPartitionRequest) (kmsg.Response, error) {
-		if s.ctrl == nil {
-			resp := r.ResponseKind().(*kmsg.AlterPartitionResponse)
-			resp.SetVersion(r.Version)
-			resp.ErrorCode = kerr.NotController.Code
-			return resp, nil
-		}
-		return s.ctrl.AlterPartition(ctx, r), nil
-	}))
-	register(67, 0, 0, handler(func(s *Server, ctx context.Context, _ *Request, r *kmsg.AllocateProducerIDsRequest) (kmsg.Response, error) {
-		if s.ctrl == nil {
-			resp := r.ResponseKind().(*kmsg.AllocateProducerIDsResponse)
-			resp.SetVersion(r.Version)
-			resp.ErrorCode = kerr.NotController.Code
-			return resp, nil
-		}
-		return s.ctrl.AllocateProducerIDs(ctx, r), nil
-	}))
+		return fn(s.ctrl, ctx, body), nil
+	})
 }
