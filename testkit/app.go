@@ -19,8 +19,9 @@ import (
 // that test's goroutine.
 type App struct {
 	*fxtest.App
-	broker   *Broker
-	registry *listener.Registry
+	broker    *Broker // nil for an app on a Cluster
+	bootstrap string
+	registry  *listener.Registry
 }
 
 // NewApp starts a test broker ([NewBroker]) and an fx test app
@@ -43,12 +44,24 @@ func NewApp(t testing.TB, opts ...fx.Option) *App {
 // StartApp is [NewApp] on b, for tests that set the broker up first.
 func (b *Broker) StartApp(t testing.TB, opts ...fx.Option) *App {
 	t.Helper()
+	return startApp(t, b.Bootstrap(), b, opts)
+}
+
+// StartApp is [NewApp] on the cluster: the app bootstraps from every
+// broker and follows leaders as they move.
+func (c *Cluster) StartApp(t testing.TB, opts ...fx.Option) *App {
+	t.Helper()
+	return startApp(t, c.Bootstrap(), nil, opts)
+}
+
+func startApp(t testing.TB, bootstrap string, b *Broker, opts []fx.Option) *App {
+	t.Helper()
 	props := framework.NewProperties(map[string]string{
-		"spring.kafka.bootstrap-servers":          b.Bootstrap(),
+		"spring.kafka.bootstrap-servers":          bootstrap,
 		"spring.kafka.consumer.auto-offset-reset": "earliest",
 	})
 	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	a := &App{broker: b}
+	a := &App{broker: b, bootstrap: bootstrap}
 	all := append([]fx.Option{
 		framework.Module(framework.WithProperties(props), framework.WithLogger(logger)),
 		fx.Populate(&a.registry),
@@ -74,11 +87,12 @@ func AppProperties(values map[string]string) fx.Option {
 	})
 }
 
-// Broker returns the broker the app talks to.
+// Broker returns the broker the app talks to; nil for an app started on a
+// [Cluster].
 func (a *App) Broker() *Broker { return a.broker }
 
 // Bootstrap returns the app's spring.kafka.bootstrap-servers.
-func (a *App) Bootstrap() string { return a.broker.Bootstrap() }
+func (a *App) Bootstrap() string { return a.bootstrap }
 
 // Registry returns the app's listener registry.
 func (a *App) Registry() *listener.Registry { return a.registry }
