@@ -15,7 +15,7 @@
 // its request is in flight). Handlers of different connections run in
 // parallel and share no lock on the produce or fetch path; partitions,
 // metadata and groups synchronize themselves. Lock order, top down:
-// Server.mu (connection set) -> cluster.Store -> replica.Manager ->
+// Server.mu (connection set) -> replica.Manager ->
 // replica.Partition -> log.Log. Handlers take Server.mu only to copy the
 // listener list (DescribeConfigs), calling nothing while they hold it.
 //
