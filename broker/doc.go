@@ -48,6 +48,5 @@
 // Lock order, top down: Broker.mu -> wire.Server.mu -> reconciler ->
 // group coordinator -> replica.Manager -> replica.Partition -> log.Log.
 // Metadata reads (cluster.Node.State) take no lock; a metadata write waits
-// for the quorum and is never made while one of these is held, but for
-// the reconciler's, which only reads.
+// for the quorum and is never made while one of these is held.
 package broker
