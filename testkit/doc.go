@@ -26,9 +26,11 @@
 // rebalance delay, one __consumer_offsets partition, quick retention checks.
 // [WithProperty] sets any broker property.
 //
-// [NewCluster] is the API for several brokers that a test stops, kills
-// (a crash: no clean shutdown) and restarts by id. Until replication is
-// implemented it supports one broker.
+// [NewCluster] starts a replicated cluster ([Brokers](3)) whose brokers a
+// test stops, kills (a crash: no clean shutdown) and restarts by id, and
+// between which it cuts the network ([Cluster.Isolate], [Cluster.Partition],
+// [Cluster.Heal]); a client bootstrapped from [Cluster.Bootstrap] follows
+// leaders as they move.
 //
 // With $KSPRING_TEST_BOOTSTRAP set ([BootstrapEnv]), NewBroker starts nothing
 // and hands out that external cluster instead, so a suite runs unchanged
