@@ -1,7 +1,7 @@
 // Command kspring-broker runs kspring's Kafka-compatible broker, the way
 // Kafka's start script runs Kafka:
 //
-//	kspring-broker [server.properties] [--override key=value ...]
+//	kspring-broker [server.properties] [--override key=value ...] [--startup-timeout 1m]
 //
 // Properties use Kafka's names (listeners, advertised.listeners, log.dirs,
 // node.id, num.partitions, auto.create.topics.enable, log.segment.bytes,
@@ -9,6 +9,14 @@
 // keeps its data in a directory under the system's temporary directory,
 // named in its first log lines. SIGINT or SIGTERM shut it down cleanly: the
 // requests in flight are answered and every log is flushed.
+//
+// A broker of a cluster (controller.quorum.voters naming several nodes)
+// starts serving once the metadata quorum has a leader and has let it in.
+// --startup-timeout (default 1m) bounds that wait: a broker whose quorum
+// peers are unreachable for that long exits with status 1 and says it was
+// waiting for the controller quorum. A configuration it cannot run (a
+// malformed controller.quorum.voters, one that does not name node.id) exits
+// with status 1 at once, naming the property.
 package main
 
 import (
@@ -52,8 +60,10 @@ func run(ctx context.Context, args []string, stderr io.Writer, started func(addr
 	fs.SetOutput(stderr)
 	var ov overrides
 	fs.Var(&ov, "override", "a server property as key=value; repeatable")
+	startupTimeout := fs.Duration("startup-timeout", time.Minute,
+		"how long to wait for the controller quorum and the registration before giving up")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kspring-broker [server.properties] [--override key=value ...]")
+		fmt.Fprintln(stderr, "usage: kspring-broker [server.properties] [--override key=value ...] [--startup-timeout 1m]")
 		fs.PrintDefaults()
 	}
 	// Accept the properties file before or after the flags, as Kafka does.
@@ -70,6 +80,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, started func(addr
 	}
 	if fs.NArg() == 1 {
 		file = fs.Arg(0)
+	}
+	if *startupTimeout <= 0 {
+		return fmt.Errorf("--startup-timeout %v: want a positive duration", *startupTimeout)
 	}
 
 	logger, err := newLogger(stderr)
@@ -111,11 +124,16 @@ func run(ctx context.Context, args []string, stderr io.Writer, started func(addr
 	if err != nil {
 		return err
 	}
-	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	startCtx, cancel := context.WithTimeout(ctx, *startupTimeout)
 	err = b.Start(startCtx)
+	timedOut := errors.Is(startCtx.Err(), context.DeadlineExceeded)
 	cancel()
 	if err != nil {
 		_ = b.Close(context.Background())
+		if timedOut {
+			return fmt.Errorf("not started within --startup-timeout %v (controller.quorum.voters=%s): %w",
+				*startupTimeout, strings.Join(cfg.ControllerQuorumVoters, ","), err)
+		}
 		return err
 	}
 	if started != nil {

@@ -14,7 +14,16 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(thenRemoveBinary{m}) }
+
+// thenRemoveBinary runs the tests, then removes the kspring-broker binary
+// the process tests built.
+type thenRemoveBinary struct{ m *testing.M }
+
+func (r thenRemoveBinary) Run() int {
+	defer removeBinary()
+	return r.m.Run()
+}
 
 // syncBuffer is a log sink safe for the broker's goroutines and the test.
 type syncBuffer struct {
@@ -96,6 +105,8 @@ func TestBadArguments(t *testing.T) {
 		{[]string{"--override", "no.such.property=1"}, "unknown property"},
 		{[]string{"/does/not/exist.properties"}, "no such file"},
 		{[]string{"a.properties", "b.properties"}, "too many arguments"},
+		{[]string{"--startup-timeout", "0s"}, "--startup-timeout 0s: want a positive duration"},
+		{[]string{"--startup-timeout", "soon"}, "invalid value"},
 	} {
 		err := run(context.Background(), tc.args, &syncBuffer{}, nil)
 		require.ErrorContains(t, err, tc.want, tc.args)
