@@ -159,13 +159,6 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	}, &offsetsStore{topics: b.topics}, b.logger.Named("group"), group.WithoutInitialLoad())
 	b.srv = wire.New(settings, b.meta, b.parts, b.topics, b.groups, b.logger,
 		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID))
-	for _, ln := range b.lns {
-		b.bg.Go(func() {
-			if err := b.srv.Serve(ln); err != nil {
-				b.logger.Error("listener stopped", zap.String("addr", ln.Addr().String()), zap.Error(err))
-			}
-		})
-	}
 	b.bg.Go(func() { b.ctrl.run(b.runCtx) })
 	if err := b.meta.WaitController(ctx); err != nil {
 		return fmt.Errorf("broker: %w", err)
@@ -184,6 +177,16 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	}
 	b.rec.sync()
 	b.bg.Go(func() { b.rec.run(b.runCtx) })
+	// Clients are served only now that this broker's metadata is caught up
+	// (it holds its own registration, made after everything before it): a
+	// broker back from a restart never answers with a stale cluster.
+	for _, ln := range b.lns {
+		b.bg.Go(func() {
+			if err := b.srv.Serve(ln); err != nil {
+				b.logger.Error("listener stopped", zap.String("addr", ln.Addr().String()), zap.Error(err))
+			}
+		})
+	}
 	b.bg.Go(func() {
 		b.member.run(b.runCtx, settings.AdvertisedHost, settings.AdvertisedPort, settings.Rack)
 	})

@@ -631,12 +631,6 @@ log.dirs=%s
 // with Kafka's default timeouts gets past its configuration and waits for
 // its peers.
 func TestQuorumWithKafkasDefaultTimeouts(t *testing.T) {
-	t.Skip(`BUG (broker/, for its owners): Kafka's defaults controller.quorum.election.timeout.ms=1000 and ` +
-		`controller.quorum.fetch.timeout.ms=2000 (DefaultConfig) become raft's ElectionTimeout=1s and ` +
-		`HeartbeatTimeout=2s (broker.go openQuorum -> cluster.OpenNode, node.go:90-91), which hashicorp/raft's ` +
-		`ValidateConfig refuses: every multi-voter broker left at the defaults exits with "metadata log ` +
-		`.../__cluster_metadata-0: bootstrap: ElectionTimeout (1s) must be equal or greater than Heartbeat Timeout (2s)". ` +
-		`Workaround: controller.quorum.fetch.timeout.ms <= controller.quorum.election.timeout.ms (README).`)
 	t.Parallel()
 	dir := t.TempDir()
 	ports := freePorts(t, 4)
@@ -661,15 +655,6 @@ log.dirs=%s
 // alone with no topics; Kafka serves clients only once the broker has
 // caught up with the metadata log.
 func TestRestartingBrokerHidesStaleMetadata(t *testing.T) {
-	t.Skip(`BUG (broker/, for its owners): a restarted broker answers Metadata before it has caught up with ` +
-		`the metadata quorum. Its client listener serves from Start on (broker.go: Serve before WaitController ` +
-		`and register), and after a restart its raft FSM holds only the last snapshot until a leader tells it ` +
-		`the commit index (hashicorp/raft does not persist it), so it answers "1 broker (itself, as controller), ` +
-		`0 topics", and with auto.create.topics.enable tries to create topics that exist ` +
-		`("auto topic creation failed ... no active controller"). Seen by hand with kcat -L after SIGKILLing ` +
-		`all three brokers and restarting one, and for ~5s after a single broker's restart while the leader's ` +
-		`raft replication to it was backing off. Kafka enables request processing only after the initial ` +
-		`metadata catch-up.`)
 	c := startProcessCluster(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -87,8 +87,12 @@ func OpenNode(cfg NodeConfig) (*Node, error) {
 	rc.SnapshotThreshold = 1024
 	rc.TrailingLogs = 4096
 	if multi {
+		// Kafka's controller.quorum.fetch.timeout.ms (a follower that
+		// has not heard from the leader for this long stands) is raft's
+		// heartbeat timeout; its election timeout (how long a candidate
+		// waits) may not be shorter, as raft requires.
 		rc.HeartbeatTimeout = max(cfg.HeartbeatTimeout, 10*time.Millisecond)
-		rc.ElectionTimeout = max(cfg.ElectionTimeout, 10*time.Millisecond)
+		rc.ElectionTimeout = max(cfg.ElectionTimeout, rc.HeartbeatTimeout)
 		rc.LeaderLeaseTimeout = min(rc.HeartbeatTimeout, rc.ElectionTimeout) / 2
 		rc.CommitTimeout = 5 * time.Millisecond
 	} else {
