@@ -134,10 +134,10 @@ func (m *member) register(ctx context.Context, host string, port int32, rack *st
 	last := time.Now()
 	var duplicate time.Time // first DUPLICATE_BROKER_REGISTRATION
 	return retry(ctx, 20*time.Millisecond, func() (bool, error) {
-		req.ClusterID = m.meta.ClusterID()
-		if req.ClusterID == "" {
-			return false, errNoController
+		if err := m.waitClusterID(ctx); err != nil {
+			return true, err
 		}
+		req.ClusterID = m.meta.ClusterID()
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		resp, err := m.call(rctx, req)
@@ -168,6 +168,22 @@ func (m *member) register(ctx context.Context, host string, port int32, rack *st
 		}
 		return false, err
 	})
+}
+
+// waitClusterID waits until the metadata has the cluster id, which the
+// first controller sets.
+func (m *member) waitClusterID(ctx context.Context) error {
+	for {
+		ch := m.meta.Changed()
+		if m.meta.ClusterID() != "" {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the controller quorum (controller.quorum.voters %v): %w", m.cfg.ControllerQuorumVoters, ctx.Err())
+		}
+	}
 }
 
 // heartbeat sends one heartbeat and applies the answer. It returns the

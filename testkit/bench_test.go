@@ -84,3 +84,36 @@ func consumeInGroup(t testing.TB, addr, topic, group string) {
 		n += fs.NumRecords()
 	}
 }
+
+// BenchmarkClusterStart measures NewCluster with three brokers: from the
+// call to every broker registered, unfenced and serving, and a replicated
+// topic's first record produced and read back (the cluster's close is not
+// counted).
+//
+//	go test -run '^$' -bench ClusterStart -benchtime 20x ./testkit/
+func BenchmarkClusterStart(b *testing.B) {
+	if testkit.External() {
+		b.Skip("measures the embedded broker")
+	}
+	b.Run("ready", func(b *testing.B) { clusterStarts(b, false) })
+	b.Run("first-round-trip", func(b *testing.B) { clusterStarts(b, true) })
+}
+
+func clusterStarts(b *testing.B, roundTrip bool) {
+	b.ReportAllocs()
+	for b.Loop() {
+		ft := run(b, func(t testing.TB) {
+			c := testkit.NewCluster(t, testkit.Brokers(3))
+			if roundTrip {
+				c.CreateTopic(t, "bench", 1, nil)
+				testkit.Produce(t, c.Bootstrap(), "bench", testkit.KeyValue("k", "v"))
+				testkit.ConsumeN(t, c.Bootstrap(), "bench", 1, testkit.WaitTimeout)
+			}
+			b.StopTimer()
+		})
+		b.StartTimer()
+		if ft.Failed() {
+			b.Fatalf("cluster start failed: %v", ft.failures)
+		}
+	}
+}

@@ -25,15 +25,16 @@ type Cluster struct {
 }
 
 // clusterConfig is the brokers' config in a test cluster: testConfig's,
-// with what decides failover shortened (a dead broker is fenced after
-// 1.5 s, a lagging follower leaves the ISR after 2 s) and, with three or
+// with what decides failover shortened (the quorum elects a leader within
+// 200-400 ms, a dead broker is fenced after 1.5 s, a lagging follower
+// leaves the ISR after 2 s) and, with three or
 // more brokers, topics and __consumer_offsets replicated three times
 // (fewer brokers: as many as there are).
 func clusterConfig(t testing.TB, n int, o options) broker.Config {
 	cfg := testConfig("")
 	cfg.LogDirs = nil
-	cfg.ControllerQuorumElectionTimeoutMs = 500 * time.Millisecond
-	cfg.ControllerQuorumFetchTimeoutMs = 500 * time.Millisecond
+	cfg.ControllerQuorumElectionTimeoutMs = 200 * time.Millisecond
+	cfg.ControllerQuorumFetchTimeoutMs = 200 * time.Millisecond
 	cfg.BrokerHeartbeatIntervalMs = 100 * time.Millisecond
 	cfg.BrokerSessionTimeoutMs = 1500 * time.Millisecond
 	cfg.ReplicaLagTimeMaxMs = 2 * time.Second

@@ -96,8 +96,8 @@ func OpenNode(cfg NodeConfig) (*Node, error) {
 		rc.LeaderLeaseTimeout = min(rc.HeartbeatTimeout, rc.ElectionTimeout) / 2
 		rc.CommitTimeout = 5 * time.Millisecond
 	} else {
-		// Nobody else votes: elect at once.
-		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 10*time.Millisecond, 10*time.Millisecond, 10*time.Millisecond
+		// Nobody else votes: elect as soon as raft allows (5 ms).
+		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 5*time.Millisecond, 5*time.Millisecond, 5*time.Millisecond
 		rc.CommitTimeout = time.Millisecond
 	}
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
@@ -215,6 +215,8 @@ func (n *Node) propose(ctx context.Context, c command) (any, error) {
 
 // WaitController waits until the quorum has a leader.
 func (n *Node) WaitController(ctx context.Context) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
 	for {
 		if _, ok := n.Controller(); ok {
 			return nil
@@ -222,7 +224,7 @@ func (n *Node) WaitController(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for the controller quorum: %w", ctx.Err())
-		case <-time.After(5 * time.Millisecond):
+		case <-t.C:
 		}
 	}
 }
