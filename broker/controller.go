@@ -127,6 +127,13 @@ func (c *controller) fenceExpired(ctx context.Context, now time.Time) {
 	}
 }
 
+// saw records that broker id is alive now.
+func (c *controller) saw(id int32) {
+	c.mu.Lock()
+	c.lastSeen[id] = time.Now()
+	c.mu.Unlock()
+}
+
 func (c *controller) isActive() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -205,9 +212,7 @@ func (c *controller) BrokerRegistration(ctx context.Context, req *kmsg.BrokerReg
 	if resp.ErrorCode = metaErrorCode(err); err != nil {
 		return resp
 	}
-	c.mu.Lock()
-	c.lastSeen[b.ID] = time.Now()
-	c.mu.Unlock()
+	c.saw(b.ID)
 	resp.BrokerEpoch = b.Epoch
 	c.logger.Info("registered broker", zap.Int32("broker", b.ID), zap.String("host", b.Host),
 		zap.Int32("port", b.Port), zap.Int64("broker_epoch", b.Epoch))
@@ -228,9 +233,7 @@ func (c *controller) BrokerHeartbeat(ctx context.Context, req *kmsg.BrokerHeartb
 		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
 		return resp
 	}
-	c.mu.Lock()
-	c.lastSeen[b.ID] = time.Now()
-	c.mu.Unlock()
+	c.saw(b.ID)
 	var err error
 	switch {
 	case req.WantFence && !b.Fenced:
