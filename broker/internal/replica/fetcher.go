@@ -152,6 +152,12 @@ func (f *fetcher) apply(p *Partition, fp fetchPosition, rp kmsg.FetchResponseTop
 		if rp.LogStartOffset > fp.offset {
 			return p.restartAt(rp.LogStartOffset)
 		}
+		// Ours ends past the leader's log (a log without leader epochs
+		// to tell where it diverged): cut back to the leader's high
+		// watermark, below which every replica agrees.
+		if rp.HighWatermark >= 0 && fp.offset > rp.HighWatermark {
+			return p.truncate(rp.HighWatermark)
+		}
 		return err
 	default:
 		// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, ...: the metadata
