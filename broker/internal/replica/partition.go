@@ -270,7 +270,17 @@ func (p *Partition) signalHWLocked() {
 	p.hwChanged = make(chan struct{})
 }
 
-// Changed returns a channel closed at the next append (or deletion).
+// HWChanged returns a channel closed at the next move of the high
+// watermark, change of role, or deletion: what a consumer's long poll
+// waits for, since consumers read below the high watermark.
+func (p *Partition) HWChanged() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hwChanged
+}
+
+// Changed returns a channel closed at the next append (or deletion): what
+// a follower's long poll waits for.
 func (p *Partition) Changed() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -6,7 +6,8 @@ package wire
 // were written. MaxBytes and PartitionMaxBytes bound the response, except that
 // the first non-empty partition always returns at least one whole batch
 // (KIP-74). A fetch that finds fewer than MinBytes waits, up to MaxWaitMillis,
-// for an append to any partition it asked for. Fetch sessions (KIP-227) are
+// for new data in any partition it asked for: for a consumer, the high
+// watermark moving; for a follower, an append. Fetch sessions (KIP-227) are
 // declined by answering session id 0, so every request is a full fetch; an
 // incremental request for a session we never made gets
 // FETCH_SESSION_ID_NOT_FOUND. v13 names topics by id.
@@ -63,7 +64,11 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 		// the read and the wait is not missed.
 		var wake []<-chan struct{}
 		for _, t := range targets {
-			wake = append(wake, t.p.Changed())
+			if t.follower {
+				wake = append(wake, t.p.Changed()) // it reads to the log end
+			} else {
+				wake = append(wake, t.p.HWChanged()) // consumers read to the HW
+			}
 		}
 		total, failed := s.readFetch(req, resp, targets, maxBytes)
 		if failed || total >= int(body.MinBytes) || body.MaxWaitMillis <= 0 || len(targets) == 0 {
