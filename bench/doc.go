@@ -13,13 +13,19 @@
 //   - BenchmarkFetch reads the same data with raw Fetch requests, checking
 //     each batch's CRC without decoding its records: the broker's side of
 //     consuming.
+//   - BenchmarkReplication, BenchmarkReplicationLatency and
+//     BenchmarkFailover measure kspring alone, on a three-broker cluster
+//     (target kspring-cluster, all three brokers in one child process):
+//     acks=all throughput and latency with replication factor 1 against 3,
+//     and how long a partition's crashed leader keeps producers waiting.
 //
 // Each broker runs in a child process of its own; the benchmark process is
 // the client, the load generator, and runs at GOGC=400 (-client.gogc) so
 // that its own garbage collection is not the bottleneck.
 //
-// Every benchmark has sub-benchmarks named target=kspring and target=kfake so
-// benchstat can put them in columns (benchstat -col /target). The README in
+// Every benchmark against kfake has sub-benchmarks named target=kspring and
+// target=kfake so benchstat can put them in columns (benchstat -col /target);
+// the replication ones are named rf=1 and rf=3 (benchstat -col /rf). The README in
 // this directory has the commands and the figures.
 //
 // The helpers start from [github.com/kspring/kspring/bench/internal/target]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -15,7 +16,7 @@ import (
 // ends first.
 func ConsumeAll(ctx context.Context, addr, topic string, want int64, each func(*kgo.Record), extra ...kgo.Opt) (records, bytes int64, err error) {
 	opts := append([]kgo.Opt{
-		kgo.SeedBrokers(addr),
+		kgo.SeedBrokers(strings.Split(addr, ",")...),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	}, extra...)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -33,7 +34,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // the end of a partition's data (which Kafka may send) is not counted and
 // is fetched again.
 func FetchAll(ctx context.Context, addr, topic string, want int64) (records, bytes int64, err error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(addr, ",")...))
 	if err != nil {
 		return 0, 0, fmt.Errorf("fetch %s: client: %w", topic, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,12 +47,15 @@ func TestPipelineRoundTrip(t *testing.T) {
 				cl, err := load.NewProducer(tg.Addr, "t", acks, 100)
 				require.NoError(t, err)
 				p := load.NewPipeline(cl, 100)
+				var onAck atomic.Int64
+				p.OnAck(func(*kgo.Record) { onAck.Add(1) })
 				for i := range perMode {
 					v := []byte(string(acks) + "/" + strconv.Itoa(i))
 					require.NoError(t, p.Produce(ctx, &kgo.Record{Key: v, Value: v})) // keys spread records over partitions
 				}
 				require.NoError(t, p.Flush(ctx))
 				require.Equal(t, int64(perMode), p.Acked())
+				require.Equal(t, int64(perMode), onAck.Load(), "OnAck sees every acknowledgement")
 				cl.Close()
 			}
 

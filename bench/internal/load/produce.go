@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -39,7 +40,7 @@ func NewProducer(addr, topic string, acks Acks, window int, extra ...kgo.Opt) (*
 		return nil, err
 	}
 	opts := append([]kgo.Opt{
-		kgo.SeedBrokers(addr),
+		kgo.SeedBrokers(strings.Split(addr, ",")...),
 		kgo.DefaultProduceTopic(topic),
 		kgo.MaxBufferedRecords(window),
 		// Uncompressed, so that both brokers handle the bytes as sent and
@@ -61,6 +62,7 @@ type Pipeline struct {
 	cl     *kgo.Client
 	window chan struct{}
 	done   func(*kgo.Record, error)
+	onAck  func(*kgo.Record)
 
 	mu  sync.Mutex
 	err error
@@ -74,7 +76,7 @@ func NewPipeline(cl *kgo.Client, window int) *Pipeline {
 	return p
 }
 
-func (p *Pipeline) complete(_ *kgo.Record, err error) {
+func (p *Pipeline) complete(r *kgo.Record, err error) {
 	p.mu.Lock()
 	if err != nil && p.err == nil {
 		p.err = err
@@ -83,8 +85,16 @@ func (p *Pipeline) complete(_ *kgo.Record, err error) {
 		p.n++
 	}
 	p.mu.Unlock()
+	if err == nil && p.onAck != nil {
+		p.onAck(r)
+	}
 	<-p.window
 }
+
+// OnAck sets a function called with every acknowledged record, on kgo's
+// goroutine, in the order of each partition's acknowledgements. Set it
+// before the first Produce.
+func (p *Pipeline) OnAck(f func(*kgo.Record)) { p.onAck = f }
 
 // Err returns the first produce error seen so far.
 func (p *Pipeline) Err() error {

@@ -21,8 +21,9 @@ import (
 // [IsChild] first and, if true, hands over to [RunChild]. The child starts
 // the target, writes "addr <host:port>" on stdout and then answers each
 // "cpu" line on stdin with "cpu <nanoseconds>", its own CPU time so far.
-// When stdin closes it closes the target (kspring flushes its logs) and
-// exits.
+// A cluster also takes control lines (see clusterControl: "kill 2",
+// "leader t 0", ...), answered "ok <value>" or "err <message>". When stdin
+// closes it closes the target (kspring flushes its logs) and exits.
 //
 // A broker in its own process is what a client meets in production; it
 // also keeps the two heaps apart, so that the client's garbage collector
@@ -61,9 +62,18 @@ func runChild(in *os.File, out *os.File) error {
 	fmt.Fprintf(out, "addr %s\n", t.Addr)
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
-		switch line := sc.Text(); line {
-		case "cpu":
+		switch line := sc.Text(); {
+		case line == "cpu":
 			fmt.Fprintf(out, "cpu %d\n", ownCPU().Nanoseconds())
+		case t.control != nil:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			v, err := t.control(ctx, line)
+			cancel()
+			if err != nil {
+				fmt.Fprintf(out, "err %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+			} else {
+				fmt.Fprintf(out, "ok %s\n", v)
+			}
 		default:
 			fmt.Fprintf(os.Stderr, "target child: unknown request %q\n", line)
 		}
@@ -115,7 +125,11 @@ func Spawn(ctx context.Context, spec Spec) (*Target, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("target %s: spawn: %w", spec.Name, err), c.close(ctx))
 	}
-	return &Target{Name: spec.Name, Addr: addr, close: c.close, cpu: c.cpu}, nil
+	t := &Target{Name: spec.Name, Addr: addr, close: c.close, cpu: c.cpu}
+	if spec.Name == NameKspringCluster {
+		t.control = c.control
+	}
+	return t, nil
 }
 
 // child is the parent's handle on a target process.
@@ -130,22 +144,47 @@ type child struct {
 // await reads the child's next line of the given kind and returns its
 // value; ctx's deadline bounds the wait.
 func (c *child) await(ctx context.Context, kind string) (string, error) {
+	_, v, err := c.awaitAny(ctx, kind)
+	return v, err
+}
+
+// awaitAny reads the child's next line, which must be of one of the given
+// kinds, and returns its kind and value.
+func (c *child) awaitAny(ctx context.Context, kinds ...string) (kind, value string, err error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(time.Minute)
 	}
 	if err := c.stdout.SetReadDeadline(deadline); err != nil {
-		return "", err
+		return "", "", err
 	}
 	line, err := c.lines.ReadString('\n')
 	if err != nil {
-		return "", fmt.Errorf("read %q from child: %w", kind, err)
+		return "", "", fmt.Errorf("read %q from child: %w", kinds, err)
 	}
-	value, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), kind+" ")
-	if !ok {
-		return "", fmt.Errorf("child answered %q, want %q", line, kind)
+	for _, kind := range kinds {
+		if value, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), kind+" "); ok {
+			return kind, value, nil
+		}
 	}
-	return value, nil
+	return "", "", fmt.Errorf("child answered %q, want %q", line, kinds)
+}
+
+// control sends a control line to a cluster and returns its answer.
+func (c *child) control(ctx context.Context, line string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.stdin.Write([]byte(line + "\n")); err != nil {
+		return "", err
+	}
+	kind, v, err := c.awaitAny(ctx, "ok", "err")
+	if err != nil {
+		return "", err
+	}
+	if kind == "err" {
+		return "", errors.New(v)
+	}
+	return v, nil
 }
 
 func (c *child) cpu(ctx context.Context) (time.Duration, error) {

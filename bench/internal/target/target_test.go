@@ -2,6 +2,7 @@ package target_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -64,4 +65,62 @@ func TestSpawn(t *testing.T) {
 	// A bad spec fails in the child, and Spawn says so.
 	_, err = target.Start(ctx, target.Spec{Name: "nope", Process: true})
 	require.Error(t, err)
+}
+
+// TestCluster starts a three-broker kspring cluster in a child process with
+// a replicated topic, kills the leader of a partition, writes through the
+// election and restarts the broker; and the same cluster in this process
+// answers the same control calls.
+func TestCluster(t *testing.T) {
+	for _, process := range []bool{true, false} {
+		t.Run(fmt.Sprintf("process=%v", process), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			tg, err := target.Start(ctx, target.Spec{
+				Name: target.NameKspringCluster, Dir: t.TempDir(), Topic: "t", Partitions: 2,
+				ReplicationFactor: 3, TopicConfigs: map[string]string{"min.insync.replicas": "2"},
+				Properties: map[string]string{
+					"broker.session.timeout.ms":             "1500",
+					"broker.heartbeat.interval.ms":          "100",
+					"controller.quorum.election.timeout.ms": "500",
+					"controller.quorum.fetch.timeout.ms":    "500",
+				},
+				Process: process,
+			})
+			require.NoError(t, err)
+			defer func() { require.NoError(t, tg.Close(ctx)) }()
+			require.Len(t, target.Seeds(tg.Addr), 3)
+
+			cl, err := kgo.NewClient(kgo.SeedBrokers(target.Seeds(tg.Addr)...), kgo.DefaultProduceTopic("t"),
+				kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.MetadataMinAge(50*time.Millisecond),
+				kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }))
+			require.NoError(t, err)
+			defer cl.Close()
+			require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Value: []byte("before")}).FirstErr())
+
+			leader, err := tg.Leader(ctx, "t", 0)
+			require.NoError(t, err)
+			require.Positive(t, leader)
+			ctrl, err := tg.Controller(ctx)
+			require.NoError(t, err)
+			require.Positive(t, ctrl)
+			require.NoError(t, tg.Kill(ctx, leader))
+			require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Value: []byte("after")}).FirstErr())
+			now, err := tg.Leader(ctx, "t", 0)
+			require.NoError(t, err)
+			require.NotEqual(t, leader, now)
+			require.NoError(t, tg.Restart(ctx, leader))
+			require.Error(t, tg.Restart(ctx, leader), "it is running")
+			_, err = tg.Leader(ctx, "t", 99)
+			require.NoError(t, err, "a partition without a leader is -1, not an error")
+		})
+	}
+
+	// A single broker has no control.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tg, err := target.Start(ctx, target.Spec{Name: target.NameKfake, Topic: "t", Partitions: 1})
+	require.NoError(t, err)
+	require.ErrorIs(t, tg.Kill(ctx, 1), target.ErrNotCluster)
+	require.NoError(t, tg.Close(ctx))
 }
