@@ -21,6 +21,11 @@ type fetcher struct {
 	leader int32
 	client *peer.Client
 	wake   chan struct{} // a partition was added: fetch at once
+	// delayed holds partitions whose last fetch failed (NOT_LEADER, a
+	// fenced epoch, ...) until when they are fetched again, so that one
+	// partition waiting for new metadata does not hold up the others.
+	// Owned by the run goroutine.
+	delayed map[*Partition]delay
 	// client is the connection to the leader, owned by the run goroutine.
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -41,8 +46,9 @@ func (f *fetcher) run(ctx context.Context) {
 		}
 	}()
 	backoff := time.Duration(0)
+	f.delayed = map[*Partition]delay{}
 	for ctx.Err() == nil {
-		parts := f.m.followedFrom(f.leader)
+		parts, next := f.ready(time.Now())
 		addr, known := f.m.brokerAddr(f.leader)
 		if known && (f.client == nil || f.client.Addr() != addr) {
 			// First use, or the leader restarted on another address.
@@ -52,10 +58,15 @@ func (f *fetcher) run(ctx context.Context) {
 			f.client = peer.New(addr, "kspring-replica-fetcher", f.m.opts.Dial)
 		}
 		if len(parts) == 0 || f.client == nil {
+			var retry <-chan time.Time
+			if !next.IsZero() {
+				retry = time.After(time.Until(next))
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-f.wake:
+			case <-retry:
 			}
 			continue
 		}
@@ -76,7 +87,35 @@ func (f *fetcher) run(ctx context.Context) {
 	}
 }
 
-// round sends one replica fetch and applies its answer.
+// delay holds a partition back after a failed fetch, until a time or a
+// new leader epoch, whichever comes first.
+type delay struct {
+	until time.Time
+	epoch int32
+}
+
+// ready returns the partitions to fetch now, and when the earliest delayed
+// one is due (zero if none is delayed). A partition whose role or leader
+// changed since it was delayed is fetched at once.
+func (f *fetcher) ready(now time.Time) ([]*Partition, time.Time) {
+	var out []*Partition
+	var next time.Time
+	for _, p := range f.m.followedFrom(f.leader) {
+		if d, ok := f.delayed[p]; ok && now.Before(d.until) && p.LeaderEpoch() == d.epoch {
+			if next.IsZero() || d.until.Before(next) {
+				next = d.until
+			}
+			continue
+		}
+		delete(f.delayed, p)
+		out = append(out, p)
+	}
+	return out, next
+}
+
+// round sends one replica fetch and applies its answer. It returns an
+// error only if the request failed as a whole; a partition that failed is
+// delayed on its own.
 func (f *fetcher) round(ctx context.Context, parts []*Partition) error {
 	req := kmsg.NewPtrFetchRequest()
 	req.Version = 12
@@ -123,7 +162,6 @@ func (f *fetcher) round(ctx context.Context, parts []*Partition) error {
 		return kerr.ErrorForCode(resp.ErrorCode)
 	}
 	now := time.Now()
-	var failed error
 	for _, rt := range resp.Topics {
 		for _, rp := range rt.Partitions {
 			p, ok := f.m.Get(rt.Topic, rp.Partition)
@@ -135,11 +173,13 @@ func (f *fetcher) round(ctx context.Context, parts []*Partition) error {
 				continue
 			}
 			if err := f.apply(p, fp, rp, now); err != nil {
-				failed = err
+				f.m.logger.Debug("replica fetch of a partition failed", zap.String("topic", p.Topic),
+					zap.Int32("partition", p.Index), zap.Int32("leader", f.leader), zap.Error(err))
+				f.delayed[p] = delay{until: now.Add(f.m.opts.FetchBackoff), epoch: fp.leaderEpoch}
 			}
 		}
 	}
-	return failed
+	return nil
 }
 
 // apply handles one partition of a replica fetch response.
