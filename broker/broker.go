@@ -196,6 +196,12 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	if err := b.member.waitUnfenced(ctx); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
+	// Unfencing gives this broker back the leaderships it can take: have
+	// them (and their groups loading) before Start returns.
+	if err := b.waitAlive(ctx); err != nil {
+		return err
+	}
+	b.rec.sync()
 	b.logger.Info("kspring broker started", zap.Int32("node.id", b.cfg.NodeID),
 		zap.String("cluster.id", b.meta.ClusterID()), zap.Strings("listeners", b.Addrs()),
 		zap.Strings("log.dirs", b.cfg.LogDirs))
@@ -255,6 +261,21 @@ func (b *Broker) waitRegistered(ctx context.Context) error {
 		case <-ch:
 		case <-ctx.Done():
 			return fmt.Errorf("broker: waiting for the metadata to reach this broker: %w", ctx.Err())
+		}
+	}
+}
+
+// waitAlive waits until this broker's metadata shows it unfenced.
+func (b *Broker) waitAlive(ctx context.Context) error {
+	for {
+		ch := b.meta.Changed()
+		if br, ok := b.meta.State().Brokers[b.cfg.NodeID]; ok && !br.Fenced {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("broker: waiting for the metadata to show this broker unfenced: %w", ctx.Err())
 		}
 	}
 }
@@ -395,7 +416,9 @@ func (b *Broker) Close(ctx context.Context) error {
 	started := b.started && b.member != nil
 	b.mu.Unlock()
 	var errs []error
-	if started && len(b.meta.State().LiveBrokers()) > 1 {
+	if started {
+		// Also alone: the broker leaves the cluster fenced, so that its
+		// next start is not taken for a twin of a live broker.
 		sctx, cancel := context.WithTimeout(ctx, b.cfg.ControlledShutdownTimeout)
 		if err := b.member.controlledShutdown(sctx); err != nil {
 			b.logger.Warn("controlled shutdown did not complete", zap.Error(err))

@@ -30,6 +30,7 @@ type controller struct {
 	mu       sync.Mutex
 	active   bool
 	lastSeen map[int32]time.Time // brokers' last heartbeats, while active
+	heard    map[int32]bool      // brokers that heartbeated to this controller
 }
 
 // run follows this node's leadership of the quorum until ctx ends.
@@ -90,6 +91,7 @@ func (c *controller) activate(ctx context.Context) {
 	c.mu.Lock()
 	c.active = true
 	c.lastSeen = map[int32]time.Time{}
+	c.heard = map[int32]bool{}
 	for id := range c.meta.State().Brokers {
 		c.lastSeen[id] = now
 	}
@@ -131,6 +133,7 @@ func (c *controller) fenceExpired(ctx context.Context, now time.Time) {
 func (c *controller) saw(id int32) {
 	c.mu.Lock()
 	c.lastSeen[id] = time.Now()
+	c.heard[id] = true
 	c.mu.Unlock()
 }
 
@@ -198,10 +201,13 @@ func (c *controller) BrokerRegistration(ctx context.Context, req *kmsg.BrokerReg
 	if old, ok := c.meta.State().Brokers[req.BrokerID]; ok && !old.Fenced && old.Incarnation != incarnation {
 		// Another process with this node.id is alive, or one that died has
 		// not yet missed its session: Kafka's DUPLICATE_BROKER_REGISTRATION.
+		// A broker not heard from since this controller took over (the
+		// grace it gives every broker is no sign of life) is taken to be
+		// the one restarting.
 		c.mu.Lock()
-		seen := c.lastSeen[req.BrokerID]
+		seen, heard := c.lastSeen[req.BrokerID], c.heard[req.BrokerID]
 		c.mu.Unlock()
-		if time.Since(seen) <= c.cfg.BrokerSessionTimeoutMs {
+		if heard && time.Since(seen) <= c.cfg.BrokerSessionTimeoutMs {
 			resp.ErrorCode = kerr.DuplicateBrokerRegistration.Code
 			return resp
 		}
