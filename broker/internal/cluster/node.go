@@ -270,8 +270,25 @@ func (s *streamLayer) track(c net.Conn) (net.Conn, error) {
 	if s.conns == nil {
 		s.conns = map[net.Conn]struct{}{}
 	}
-	s.conns[c] = struct{}{}
-	return c, nil
+	tc := &trackedConn{Conn: c, s: s}
+	s.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+// trackedConn leaves its streamLayer's set when closed.
+type trackedConn struct {
+	net.Conn
+	s    *streamLayer
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
@@ -299,7 +316,7 @@ func (s *streamLayer) Close() error {
 	s.conns = nil
 	s.mu.Unlock()
 	for c := range conns {
-		c.Close()
+		c.(*trackedConn).Conn.Close()
 	}
 	return s.Listener.Close()
 }
