@@ -56,8 +56,7 @@ func (p *Partition) appendFromLeader(epoch int32, batches []byte, leaderHW, lead
 		p.hw.Store(hw)
 	}
 	if len(batches) > 0 {
-		close(p.changed)
-		p.changed = make(chan struct{})
+		p.signalAppendLocked()
 	}
 	p.mu.Unlock()
 	return nil

@@ -69,8 +69,11 @@ type Partition struct {
 	state     State
 	pending   []int32 // ISR sent to the controller, not yet confirmed; nil if none
 	followers map[int32]*follower
-	changed   chan struct{} // closed and replaced when data is appended
-	hwChanged chan struct{} // closed and replaced when the HW moves or the role changes
+	// changed and hwChanged are closed at the next append, and the next
+	// move of the HW or change of role; made when someone waits (nil
+	// otherwise), so an append nobody waits for allocates nothing.
+	changed   chan struct{}
+	hwChanged chan struct{}
 	settings  Settings
 	deleted   bool
 }
@@ -78,7 +81,6 @@ type Partition struct {
 func newPartition(topic string, index int32, dir string, l *log.Log, s Settings, self int32, m *Manager, hw int64) *Partition {
 	p := &Partition{
 		Topic: topic, Index: index, Dir: dir, log: l, settings: s, self: self, m: m,
-		changed: make(chan struct{}), hwChanged: make(chan struct{}),
 	}
 	p.hw.Store(min(max(hw, l.StartOffset()), l.EndOffset()))
 	return p
@@ -204,8 +206,7 @@ func (p *Partition) Append(batches []byte, acks int16, now time.Time) (log.Appen
 // appended wakes fetches and moves the HW of a leader that is alone in its ISR.
 func (p *Partition) appended() {
 	p.mu.Lock()
-	close(p.changed)
-	p.changed = make(chan struct{})
+	p.signalAppendLocked()
 	if p.role == RoleLeader {
 		p.maybeAdvanceHWLocked()
 	}
@@ -218,7 +219,7 @@ func (p *Partition) appended() {
 func (p *Partition) WaitReplicated(ctx context.Context, end int64) error {
 	for {
 		p.mu.Lock()
-		role, isr, minISR, wake := p.role, len(p.state.ISR), int(p.settings.Policy.MinInsyncReplicas), p.hwChanged
+		role, isr, minISR, wake := p.role, len(p.state.ISR), int(p.settings.Policy.MinInsyncReplicas), p.hwChangedLocked()
 		deleted := p.deleted
 		p.mu.Unlock()
 		switch {
@@ -266,8 +267,24 @@ func (p *Partition) maybeAdvanceHWLocked() {
 }
 
 func (p *Partition) signalHWLocked() {
-	close(p.hwChanged)
-	p.hwChanged = make(chan struct{})
+	if p.hwChanged != nil {
+		close(p.hwChanged)
+		p.hwChanged = nil
+	}
+}
+
+func (p *Partition) signalAppendLocked() {
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+}
+
+func (p *Partition) hwChangedLocked() chan struct{} {
+	if p.hwChanged == nil {
+		p.hwChanged = make(chan struct{})
+	}
+	return p.hwChanged
 }
 
 // HWChanged returns a channel closed at the next move of the high
@@ -276,7 +293,7 @@ func (p *Partition) signalHWLocked() {
 func (p *Partition) HWChanged() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.hwChanged
+	return p.hwChangedLocked()
 }
 
 // Changed returns a channel closed at the next append (or deletion): what
@@ -284,6 +301,9 @@ func (p *Partition) HWChanged() <-chan struct{} {
 func (p *Partition) Changed() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
 	return p.changed
 }
 
@@ -350,8 +370,7 @@ func (p *Partition) SetSettings(s Settings) {
 func (p *Partition) markDeleted() {
 	p.mu.Lock()
 	p.deleted = true
-	close(p.changed)
-	p.changed = make(chan struct{})
+	p.signalAppendLocked()
 	p.signalHWLocked()
 	p.mu.Unlock()
 }
