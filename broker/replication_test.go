@@ -564,3 +564,27 @@ func TestClusterReassignAndElectPreferred(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, res["placed"][0].Err, kerr.InvalidRequest, "unclean elections are refused")
 }
+
+// TestClusterControlledShutdownMovesLeadershipFirst: a broker closed
+// cleanly hands its leaderships to in-sync replicas before it stops, so
+// there is no wait for its session to expire: the partition has another
+// leader the moment Close returns.
+func TestClusterControlledShutdownMovesLeadershipFirst(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3, func(cfg *broker.Config) { cfg.BrokerSessionTimeoutMs = time.Minute })
+	createReplicated(t, c, "orders", 3, 3, nil)
+	leader, _ := c.Leader("orders", 0)
+	require.NoError(t, c.Stop(testCtx(t), leader))
+	now, ok := c.Leader("orders", 0)
+	require.True(t, ok)
+	require.NotEqual(t, leader, now, "led by the stopped broker")
+	for p := range int32(3) {
+		l, ok := c.Leader("orders", p)
+		require.True(t, ok, "partition %d has no leader", p)
+		require.NotEqual(t, leader, l, "partition %d", p)
+	}
+	cl := reliableProducer(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second) // far below the 1 min session
+	defer cancel()
+	require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Value: []byte("after")}).FirstErr())
+}
