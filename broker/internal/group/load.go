@@ -126,10 +126,15 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 	}
 	s.groups = built
 	s.state = shardActive
+	// From here requests add groups to s.groups: walk a copy.
+	loadedGroups := make([]*group, 0, len(built))
+	for _, g := range built {
+		loadedGroups = append(loadedGroups, g)
+	}
 	s.mu.Unlock()
 	// Sessions start now: members that do not heartbeat in time (they
 	// may be gone with the old broker) are removed as usual.
-	for _, g := range built {
+	for _, g := range loadedGroups {
 		g.mu.Lock()
 		if g.state != stateDead {
 			for _, m := range g.members {
@@ -138,7 +143,7 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 		}
 		g.mu.Unlock()
 	}
-	c.logger.Debug("loaded __consumer_offsets partition", zap.Int32("partition", p), zap.Int("groups", len(built)),
+	c.logger.Debug("loaded __consumer_offsets partition", zap.Int32("partition", p), zap.Int("groups", len(loadedGroups)),
 		zap.Int("records", records), zap.Int("skipped", skipped), zap.Duration("took", time.Since(start)))
 	return nil
 }
