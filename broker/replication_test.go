@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/kspring/kspring/broker"
+	"github.com/kspring/kspring/broker/internal/batch"
 )
 
 // clusterConfig is the brokers' config in cluster tests: Kafka's, with the
@@ -587,4 +588,53 @@ func TestClusterControlledShutdownMovesLeadershipFirst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(testCtx(t), 10*time.Second) // far below the 1 min session
 	defer cancel()
 	require.NoError(t, cl.ProduceSync(ctx, &kgo.Record{Topic: "orders", Value: []byte("after")}).FirstErr())
+}
+
+// TestClusterRefusesWrongBroker: a broker that does not lead a partition
+// answers produce, fetch and list offsets for it with NOT_LEADER_OR_FOLLOWER
+// and never data; a replica fetch from a broker that holds no replica is
+// refused the same way.
+func TestClusterRefusesWrongBroker(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	createReplicated(t, c, "placed", 1, 2, nil)
+	cl := reliableProducer(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	produceSync(t, cl, &kgo.Record{Topic: "placed", Value: []byte("v")})
+	md, err := kadm.NewClient(newKgo(t, c.Bootstrap())).Metadata(testCtx(t), "placed")
+	require.NoError(t, err)
+	p := md.Topics["placed"].Partitions[0]
+	var follower, outsider int32 = -1, -1
+	for _, id := range c.IDs() {
+		switch {
+		case id == p.Leader:
+		case slices.Contains(p.Replicas, id):
+			follower = id
+		default:
+			outsider = id
+		}
+	}
+	require.NotEqual(t, int32(-1), follower)
+	require.NotEqual(t, int32(-1), outsider)
+
+	for _, id := range []int32{follower, outsider} {
+		conn := dialWire(t, c.Addr(id))
+		pr := produceRaw(t, conn, "placed", 0, batch.Build(nil, 0, 0, values("x")))
+		requireCode(t, kerr.NotLeaderForPartition, pr.ErrorCode, fmt.Sprintf("produce to broker %d", id))
+		fr := fetchRaw(t, conn, "placed", 0, 0)
+		requireCode(t, kerr.NotLeaderForPartition, fr.ErrorCode, fmt.Sprintf("fetch from broker %d", id))
+		require.Empty(t, fr.RecordBatches, "no data from broker %d", id)
+		lo := listOffset(t, conn, "placed", 0, -1)
+		requireCode(t, kerr.NotLeaderForPartition, lo.ErrorCode, fmt.Sprintf("list offsets at broker %d", id))
+	}
+
+	// The outsider poses as a follower: refused, no data.
+	conn := dialWire(t, c.Addr(p.Leader))
+	req := fetchReq("placed", 1<<20, fetchPart{Partition: 0, Offset: 0})
+	req.Version = 12
+	req.ReplicaID = outsider
+	req.Topics[0].Partitions[0].CurrentLeaderEpoch = p.LeaderEpoch
+	resp := conn.do(req).(*kmsg.FetchResponse)
+	rp := resp.Topics[0].Partitions[0]
+	requireCode(t, kerr.NotLeaderForPartition, rp.ErrorCode, fmt.Sprintf("replica fetch from broker %d", outsider))
+	require.Empty(t, rp.RecordBatches)
 }
