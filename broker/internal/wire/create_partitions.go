@@ -3,11 +3,14 @@ package wire
 // CreatePartitions (key 37), versions 0-3.
 // Grows a topic to Count partitions; the same count or fewer answers
 // INVALID_PARTITIONS, as in Kafka. A manual assignment must list one replica
-// set per new partition, each non-empty, without repeats, on known brokers
-// (this one) and with the topic's replication factor, else
+// set per new partition, each non-empty, without repeats, on registered
+// brokers and with the topic's replication factor, else
 // INVALID_REPLICA_ASSIGNMENT. A topic named twice gets INVALID_REQUEST.
-// Validate-only requests stop after the checks. New partitions are open and
-// writable when the response is sent.
+// Validate-only requests stop after the checks. New partitions are placed
+// on the live brokers as new topics are (departure: a valid manual
+// assignment is checked, not followed; AlterPartitionReassignments moves
+// them). On the controller they are open and writable when the response is
+// sent; other brokers learn of them as the metadata reaches them.
 // Departure: Kafka lets an admin add partitions to __consumer_offsets, which
 // silently moves groups to other coordinator partitions; here internal topics
 // answer INVALID_REQUEST.

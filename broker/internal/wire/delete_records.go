@@ -7,9 +7,10 @@ package wire
 // answers OFFSET_OUT_OF_RANGE; one at or below the current start changes
 // nothing and answers the current start. As in Kafka, internal topics answer
 // INVALID_TOPIC_EXCEPTION and topics whose cleanup.policy does not include
-// delete answer POLICY_VIOLATION. On one broker the new start is at once
-// the low watermark of every replica, so the request never waits (TimeoutMillis
-// is not used).
+// delete answer POLICY_VIOLATION. Only the leader answers
+// (NOT_LEADER_OR_FOLLOWER elsewhere). Departure: the answer does not wait for
+// the followers to move their log start (they follow the leader's at their
+// next fetch), so TimeoutMillis is not used.
 
 import (
 	"context"

@@ -1,8 +1,8 @@
 package wire
 
 // DescribeCluster (key 60), versions 0-1.
-// Answers the cluster id, the controller (this broker: one broker is its own
-// controller quorum) and this broker with its advertised host, port and rack.
+// Answers the cluster id, the active controller (the metadata quorum's
+// leader) and the live brokers with their advertised hosts, ports and racks.
 // v1's EndpointType must be brokers (1): controllers (2) answer
 // MISMATCHED_ENDPOINT_TYPE, anything else UNSUPPORTED_ENDPOINT_TYPE, as in
 // Kafka. There is no authorizer, so asking for the cluster's authorized
