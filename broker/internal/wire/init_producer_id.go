@@ -1,7 +1,9 @@
 package wire
 
 // InitProducerId (key 22), versions 0-4.
-// Idempotent producers get a fresh producer id at epoch 0. A producer that
+// Idempotent producers get a fresh producer id at epoch 0, from a block of
+// ids the active controller gave this broker (AllocateProducerIds), so ids
+// are unique across the cluster and restarts. A producer that
 // sends its current id and epoch (v3+, KIP-360) gets the epoch bumped, or a
 // new id when the epoch is exhausted. Transactional ids are not served yet:
 // they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a

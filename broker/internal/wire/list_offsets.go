@@ -5,7 +5,8 @@ package wire
 // watermark, or the last stable offset for read_committed), -3 (the record
 // with the largest timestamp, KIP-734, v7), or a time: the first offset whose
 // timestamp is at or after it, found through the time index; none answers
-// offset -1. v0 answers in its old form (a list of offsets).
+// offset -1. v0 answers in its old form (a list of offsets). Only the
+// partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere).
 
 import (
 	"context"
