@@ -359,6 +359,7 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		OffsetsTopicReplication:  b.cfg.OffsetsTopicReplicationFactor,
 		BrokerConfigs:            b.cfg.topicDefaults(),
 		LogDirs:                  b.cfg.LogDirs,
+		StaticConfigs:            b.cfg.clusterConfigs(),
 	}, nil
 }
 

@@ -6,6 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker/internal/wire"
 )
 
 // voters parses controller.quorum.voters ("id@host:port,...") into node id
@@ -86,4 +91,25 @@ func (c *Config) clientListeners() []string {
 		}
 	}
 	return out
+}
+
+// clusterConfigs are the quorum's and replication's settings, as
+// DescribeConfigs reports them.
+func (c *Config) clusterConfigs() []wire.StaticConfig {
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	list := func(v []string) string { return strings.Join(v, ",") }
+	return []wire.StaticConfig{
+		{Name: "process.roles", Value: list(c.ProcessRoles), Type: kmsg.ConfigTypeList},
+		{Name: "controller.quorum.voters", Value: list(c.ControllerQuorumVoters), Type: kmsg.ConfigTypeList},
+		{Name: "controller.listener.names", Value: list(c.ControllerListenerNames), Type: kmsg.ConfigTypeString},
+		{Name: "controller.quorum.election.timeout.ms", Value: ms(c.ControllerQuorumElectionTimeoutMs), Type: kmsg.ConfigTypeInt},
+		{Name: "controller.quorum.fetch.timeout.ms", Value: ms(c.ControllerQuorumFetchTimeoutMs), Type: kmsg.ConfigTypeInt},
+		{Name: "broker.heartbeat.interval.ms", Value: ms(c.BrokerHeartbeatIntervalMs), Type: kmsg.ConfigTypeInt},
+		{Name: "broker.session.timeout.ms", Value: ms(c.BrokerSessionTimeoutMs), Type: kmsg.ConfigTypeInt},
+		{Name: "replica.lag.time.max.ms", Value: ms(c.ReplicaLagTimeMaxMs), Type: kmsg.ConfigTypeLong},
+		{Name: "replica.fetch.wait.max.ms", Value: ms(c.ReplicaFetchWaitMaxMs), Type: kmsg.ConfigTypeInt},
+		{Name: "replica.fetch.backoff.ms", Value: ms(c.ReplicaFetchBackoffMs), Type: kmsg.ConfigTypeInt},
+		{Name: "replica.high.watermark.checkpoint.interval.ms", Value: ms(c.ReplicaHighWatermarkCheckpointMs), Type: kmsg.ConfigTypeLong},
+		{Name: "unclean.leader.election.enable", Value: strconv.FormatBool(c.UncleanLeaderElectionEnable), Type: kmsg.ConfigTypeBoolean},
+	}
 }

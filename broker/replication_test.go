@@ -638,3 +638,25 @@ func TestClusterRefusesWrongBroker(t *testing.T) {
 	requireCode(t, kerr.NotLeaderForPartition, rp.ErrorCode, fmt.Sprintf("replica fetch from broker %d", outsider))
 	require.Empty(t, rp.RecordBatches)
 }
+
+// TestClusterDescribeConfigsReportsQuorum: a broker's quorum and
+// replication settings are reported as DescribeConfigs reports Kafka's.
+func TestClusterDescribeConfigsReportsQuorum(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	adm := kadm.NewClient(newKgo(t, c.Bootstrap()))
+	rcs, err := adm.DescribeBrokerConfigs(testCtx(t), 2)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, rc := range rcs {
+		require.NoError(t, rc.Err)
+		for _, cfg := range rc.Configs {
+			got[cfg.Key] = cfg.MaybeValue()
+		}
+	}
+	require.Equal(t, "broker,controller", got["process.roles"])
+	require.Len(t, strings.Split(got["controller.quorum.voters"], ","), 3)
+	require.Equal(t, "1500", got["broker.session.timeout.ms"])
+	require.Equal(t, "2000", got["replica.lag.time.max.ms"])
+	require.Equal(t, "false", got["unclean.leader.election.enable"])
+}

@@ -153,6 +153,9 @@ func (s *Server) describeBrokerConfigs() []describedConfig {
 	static("producer.id.expiration.ms", itoa(st.ProducerIDExpiration.Milliseconds()), kmsg.ConfigTypeInt)
 	static("offsets.topic.num.partitions", itoa(int64(st.OffsetsTopicPartitions)), kmsg.ConfigTypeInt)
 	static("offsets.topic.replication.factor", itoa(int64(st.OffsetsTopicReplication)), kmsg.ConfigTypeShort)
+	for _, c := range st.StaticConfigs {
+		static(c.Name, c.Value, c.Type)
+	}
 	// The broker keys topic configs default to, with the topic config's type.
 	for _, d := range topicconf.Defs() {
 		if v, ok := st.BrokerConfigs[d.BrokerKey]; ok {

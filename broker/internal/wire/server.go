@@ -41,6 +41,15 @@ type Settings struct {
 	BrokerConfigs map[string]string
 	// LogDirs are the log directories (log.dirs), as DescribeConfigs reports them.
 	LogDirs []string
+	// StaticConfigs are further broker settings DescribeConfigs reports as
+	// they are (the quorum's and replication's).
+	StaticConfigs []StaticConfig
+}
+
+// StaticConfig is one broker setting as DescribeConfigs reports it.
+type StaticConfig struct {
+	Name, Value string
+	Type        kmsg.ConfigType
 }
 
 // Topics is what the handlers need to create and open topics; the broker
