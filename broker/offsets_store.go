@@ -23,6 +23,9 @@ type offsetsStore struct {
 
 var _ group.Store = (*offsetsStore)(nil)
 
+// offsetsCommitTimeout is Kafka's offsets.commit.timeout.ms default.
+const offsetsCommitTimeout = 5 * time.Second
+
 // Append writes recs as one uncompressed batch and returns once the whole
 // ISR has it (acks=all), as Kafka's coordinator appends.
 func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group.Record) error {
@@ -44,7 +47,11 @@ func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group
 	b := batch.Build(nil, 0, now.UnixMilli(), brs)
 	res, err := p.Append(b, -1, now)
 	if err == nil {
-		err = p.WaitReplicated(ctx, res.LastOffset+1)
+		// Kafka's offsets.commit.timeout.ms: an ISR that cannot take
+		// the records (a dead follower not yet dropped) answers in time.
+		wctx, cancel := context.WithTimeout(ctx, offsetsCommitTimeout)
+		err = p.WaitReplicated(wctx, res.LastOffset+1)
+		cancel()
 	}
 	switch {
 	case err == nil:
