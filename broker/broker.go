@@ -144,7 +144,8 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	b.ctrl = &controller{meta: b.meta, cfg: &b.cfg, logger: b.logger.Named("controller"), cluster: b.cfg.ClusterID}
+	b.ctrl = &controller{meta: b.meta, cfg: &b.cfg, logger: b.logger.Named("controller"), cluster: b.cfg.ClusterID,
+		failed: make(chan error, 1)}
 	b.member = newMember(b)
 	b.ctrl.member = b.member
 	b.rec = newReconciler(b)

@@ -26,6 +26,10 @@ type controller struct {
 	logger  *zap.Logger
 	cluster string  // configured cluster.id, or empty
 	member  *member // this broker's side, to forward to another controller
+	// failed gets the error that keeps this controller from setting up a
+	// new cluster (an unreadable metadata file from before the quorum);
+	// Start fails with it rather than wait for a cluster id.
+	failed chan error
 
 	mu       sync.Mutex
 	active   bool
@@ -75,7 +79,10 @@ func (c *controller) activate(ctx context.Context) {
 	}
 	if c.meta.ClusterID() == "" && len(c.cfg.ControllerQuorumVoters) <= 1 {
 		if err := c.importLegacy(bctx, c.cfg.LogDirs[0], c.cfg.NodeID); err != nil {
-			c.logger.Error("controller: importing the metadata from before the quorum failed", zap.Error(err))
+			select {
+			case c.failed <- err:
+			default:
+			}
 			return
 		}
 	}

@@ -180,6 +180,8 @@ func (m *member) waitClusterID(ctx context.Context) error {
 		}
 		select {
 		case <-ch:
+		case err := <-m.ctrl.failed:
+			return err
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for the controller quorum (controller.quorum.voters %v): %w", m.cfg.ControllerQuorumVoters, ctx.Err())
 		}
