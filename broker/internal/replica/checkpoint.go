@@ -48,15 +48,22 @@ func (m *Manager) checkpointHW() {
 // readHWCheckpoint reads a log dir's replication-offset-checkpoint; a
 // missing file is empty.
 func readHWCheckpoint(dir string) (map[key]int64, error) {
-	out := map[key]int64{}
 	data, err := os.ReadFile(filepath.Join(dir, hwCheckpointFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return out, nil
+		return map[key]int64{}, nil
 	} else if err != nil {
-		return out, err
+		return map[key]int64{}, err
 	}
+	return parseHWCheckpoint(data)
+}
+
+// parseHWCheckpoint parses Kafka's checkpoint format: a version line (0),
+// a count line, then "topic partition offset" lines. Anything else is an
+// error, with nothing returned.
+func parseHWCheckpoint(data []byte) (map[key]int64, error) {
+	out := map[key]int64{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	line := 0
+	line, count := 0, -1
 	for sc.Scan() {
 		line++
 		f := strings.Fields(sc.Text())
@@ -66,6 +73,11 @@ func readHWCheckpoint(dir string) (map[key]int64, error) {
 				return map[key]int64{}, fmt.Errorf("%s: unknown version %q", hwCheckpointFile, sc.Text())
 			}
 		case line == 2:
+			n, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
+			if err != nil || n < 0 {
+				return map[key]int64{}, fmt.Errorf("%s: entry count %q", hwCheckpointFile, sc.Text())
+			}
+			count = n
 		default:
 			if len(f) != 3 {
 				return map[key]int64{}, fmt.Errorf("%s line %d: %q", hwCheckpointFile, line, sc.Text())
@@ -78,7 +90,13 @@ func readHWCheckpoint(dir string) (map[key]int64, error) {
 			out[key{f[0], int32(idx)}] = hw
 		}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return map[key]int64{}, fmt.Errorf("%s: %w", hwCheckpointFile, err)
+	}
+	if line < 2 || line-2 != count {
+		return map[key]int64{}, fmt.Errorf("%s: %d entries, the file says %d", hwCheckpointFile, max(line-2, 0), count)
+	}
+	return out, nil
 }
 
 // writeFileAtomic writes data to path through a synced temporary file and a rename.
