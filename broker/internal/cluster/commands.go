@@ -85,6 +85,9 @@ func (c command) encode() []byte {
 // apply returns the state after c, and the command's result (the changed
 // topic, partition or producer id block start). It never modifies s.
 func apply(s *State, c command, index uint64) (*State, any, error) {
+	if err := c.check(); err != nil {
+		return s, nil, err
+	}
 	switch c.Op {
 	case opInit:
 		if s.ClusterID != "" {
@@ -117,6 +120,9 @@ func apply(s *State, c command, index uint64) (*State, any, error) {
 			if len(c.Parts) == 0 {
 				return fmt.Errorf("topic %q has %d partitions, cannot set %d: %w", c.Name, t.Partitions, t.Partitions, ErrInvalidCount)
 			}
+			if err := checkAssignment(c.Parts); err != nil {
+				return fmt.Errorf("topic %q: %w", c.Name, err)
+			}
 			t.Assignment = append(t.Assignment, c.Parts...)
 			t.Partitions = int32(len(t.Assignment))
 			return nil
@@ -130,6 +136,9 @@ func apply(s *State, c command, index uint64) (*State, any, error) {
 		return applyAlter(s, *c.Alter)
 	case opElect:
 		return updatePartition(s, c.Name, c.Index, func(p *Partition) error {
+			if len(p.Replicas) == 0 {
+				return fmt.Errorf("%s-%d has no replicas: %w", c.Name, c.Index, ErrInvalidRequest)
+			}
 			pref := p.Replicas[0]
 			if p.Leader == pref {
 				return nil
@@ -171,6 +180,28 @@ func apply(s *State, c command, index uint64) (*State, any, error) {
 		return n, start, nil
 	}
 	return s, nil, fmt.Errorf("metadata command %q: %w", c.Op, ErrInvalidRequest)
+}
+
+// check refuses a command missing what its op needs (a log entry this
+// code did not write, or corrupt): every node refuses it alike.
+func (c command) check() error {
+	missing := false
+	switch c.Op {
+	case opRegister:
+		missing = c.Broker == nil
+	case opCreateTopic:
+		missing = c.Topic == nil
+	case opAlter:
+		missing = c.Alter == nil
+	case opReassign:
+		missing = len(c.Parts) == 0
+	case opAllocatePIDs:
+		missing = c.Count <= 0
+	}
+	if missing {
+		return fmt.Errorf("metadata command %q is incomplete: %w", c.Op, ErrInvalidRequest)
+	}
+	return nil
 }
 
 func applyRegister(s *State, b Broker, index uint64) (*State, any, error) {
@@ -288,11 +319,37 @@ func applyCreateTopic(s *State, t Topic) (*State, any, error) {
 	if _, dup := s.byID[t.ID]; dup {
 		return s, nil, fmt.Errorf("topic %q: id already used: %w", t.Name, ErrInvalidRequest)
 	}
+	if err := checkAssignment(t.Assignment); err != nil {
+		return s, nil, fmt.Errorf("topic %q: %w", t.Name, err)
+	}
 	n := s.shallow()
 	c := t.clone()
 	n.Topics[t.Name] = &c
 	n.byID[t.ID] = t.Name
 	return n, c.clone(), nil
+}
+
+// checkAssignment refuses partitions without replicas, with a replica
+// twice, or an ISR or leader outside their replicas.
+func checkAssignment(parts []Partition) error {
+	for i, p := range parts {
+		seen := map[int32]bool{}
+		for _, r := range p.Replicas {
+			if seen[r] {
+				return fmt.Errorf("partition %d names replica %d twice: %w", i, r, ErrInvalidRequest)
+			}
+			seen[r] = true
+		}
+		switch {
+		case len(p.Replicas) == 0:
+			return fmt.Errorf("partition %d has no replicas: %w", i, ErrReplicationFactor)
+		case p.Leader != NoLeader && !seen[p.Leader]:
+			return fmt.Errorf("partition %d: leader %d is not a replica: %w", i, p.Leader, ErrInvalidRequest)
+		case slices.ContainsFunc(p.ISR, func(r int32) bool { return !seen[r] }):
+			return fmt.Errorf("partition %d: ISR %v outside the replicas: %w", i, p.ISR, ErrInvalidRequest)
+		}
+	}
+	return nil
 }
 
 func updateTopic(s *State, name string, fn func(*Topic) error) (*State, any, error) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"testing"
 
+	"github.com/hashicorp/raft"
 	"github.com/stretchr/testify/require"
 )
 
@@ -137,4 +138,29 @@ func TestApplyIsPure(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before, partition(t, s), "apply must not modify the state it was given")
 	require.False(t, s.Brokers[1].Fenced)
+}
+
+// Any metadata log entry, however malformed, is applied or refused without
+// a panic, and never changes the state it was given.
+func FuzzApply(f *testing.F) {
+	for _, c := range []command{
+		{Op: opRegister, Broker: &Broker{ID: 9}},
+		{Op: opFence, BrokerID: 2},
+		{Op: opAlter, Alter: &AlterPartition{Topic: "t", Leader: 1, ISR: []int32{1}}},
+		{Op: opReassign, Name: "t", Parts: []Partition{{Replicas: []int32{3, 2, 1}}}},
+		{Op: opCreateTopic, Topic: &Topic{Name: "u", Partitions: 1, Assignment: []Partition{{Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}}},
+		{Op: opAllocatePIDs, Count: 10},
+	} {
+		f.Add(c.encode())
+	}
+	f.Add([]byte(`{"op":"register"}`))
+	f.Add([]byte(`{"op":"reassign","name":"t","parts":[{"replicas":[]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := threeBrokers(t)
+		before := partition(t, s)
+		f := newFSM()
+		f.state.Store(s)
+		_ = f.Apply(&raft.Log{Index: 100, Type: raft.LogCommand, Data: data})
+		require.Equal(t, before, partition(t, s))
+	})
 }
