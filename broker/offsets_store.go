@@ -32,9 +32,11 @@ func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.topics.EnsureOffsetsTopic(ctx); err != nil {
-		return fmt.Errorf("__consumer_offsets: %w", err)
-	}
+	// No creation here: the coordinator appends only for groups of a
+	// partition it loaded, which this broker leads, so the topic exists;
+	// and the reconciler appends tombstones while it applies metadata,
+	// where creating a topic (which waits for that same reconciler) could
+	// not finish.
 	p, ok := s.topics.parts.Get(wire.OffsetsTopic, partition)
 	if !ok {
 		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.UnknownTopicOrPartition)

@@ -218,20 +218,9 @@ func (p *Partition) appended() {
 // moves, and with ctx's error when ctx ends first.
 func (p *Partition) WaitReplicated(ctx context.Context, end int64) error {
 	for {
-		p.mu.Lock()
-		role, isr, minISR, wake := p.role, len(p.state.ISR), int(p.settings.Policy.MinInsyncReplicas), p.hwChangedLocked()
-		deleted := p.deleted
-		p.mu.Unlock()
-		switch {
-		case deleted:
-			return fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrDeleted)
-		case role != RoleLeader:
-			return fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrNotLeader)
-		case p.hw.Load() >= end:
-			if isr < minISR {
-				return fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrNotEnoughReplicasAfterAppend)
-			}
-			return nil
+		wake, done, err := p.replicated(end, true)
+		if done {
+			return err
 		}
 		select {
 		case <-wake:
@@ -239,6 +228,35 @@ func (p *Partition) WaitReplicated(ctx context.Context, end int64) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// Replicated reports, without waiting, whether WaitReplicated would return
+// at once, and with what. A leader alone in its ISR has replicated an
+// append when it returns, so an acks=all producer pays for no wait.
+func (p *Partition) Replicated(end int64) (done bool, err error) {
+	_, done, err = p.replicated(end, false)
+	return done, err
+}
+
+// replicated is WaitReplicated's check; with wait it also returns the
+// channel to wait on when the answer is not there yet.
+func (p *Partition) replicated(end int64, wait bool) (<-chan struct{}, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.deleted:
+		return nil, true, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrDeleted)
+	case p.role != RoleLeader:
+		return nil, true, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrNotLeader)
+	case p.hw.Load() >= end:
+		if len(p.state.ISR) < int(p.settings.Policy.MinInsyncReplicas) {
+			return nil, true, fmt.Errorf("partition %s-%d: %w", p.Topic, p.Index, ErrNotEnoughReplicasAfterAppend)
+		}
+		return nil, true, nil
+	case !wait:
+		return nil, false, nil
+	}
+	return p.hwChangedLocked(), false, nil
 }
 
 // maybeAdvanceHWLocked moves the high watermark to the smallest log end

@@ -97,24 +97,38 @@ type replicated struct {
 // waitReplicated waits, within timeout, until the ISR has every append of
 // the request, and sets the error of each that did not get there.
 func (s *Server) waitReplicated(ctx context.Context, resp *kmsg.ProduceResponse, waits []replicated, timeout time.Duration) {
+	// Most often (a leader alone in its ISR, or fast followers) every
+	// append is replicated already: answer without a timer.
+	pending := waits[:0]
+	for _, w := range waits {
+		if done, err := w.p.Replicated(w.end); !done {
+			pending = append(pending, w)
+		} else if err != nil {
+			s.replicationFailed(resp, w, err)
+		}
+	}
+	if len(pending) == 0 {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, max(timeout, time.Millisecond))
 	defer cancel()
-	for _, w := range waits {
-		err := w.p.WaitReplicated(ctx, w.end)
-		if err == nil {
-			continue
+	for _, w := range pending {
+		if err := w.p.WaitReplicated(ctx, w.end); err != nil {
+			s.replicationFailed(resp, w, err)
 		}
-		sp := &resp.Topics[w.ti].Partitions[w.pi]
-		switch {
-		case errors.Is(err, context.DeadlineExceeded):
-			sp.ErrorCode = kerr.RequestTimedOut.Code
-		case errors.Is(err, context.Canceled):
-			sp.ErrorCode = kerr.RequestTimedOut.Code
-		default:
-			sp.ErrorCode = produceErrorCode(err).Code
-		}
-		sp.BaseOffset = -1
 	}
+}
+
+// replicationFailed sets the error of an acks=all append that did not
+// reach the ISR.
+func (s *Server) replicationFailed(resp *kmsg.ProduceResponse, w replicated, err error) {
+	sp := &resp.Topics[w.ti].Partitions[w.pi]
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		sp.ErrorCode = kerr.RequestTimedOut.Code
+	} else {
+		sp.ErrorCode = produceErrorCode(err).Code
+	}
+	sp.BaseOffset = -1
 }
 
 // producePartition appends to one partition; with acks=all it returns the
