@@ -200,6 +200,10 @@ func (n *Node) Controller() (int32, bool) {
 	return int32(v), true
 }
 
+// LastContact is when this node last heard from a controller (or granted
+// a vote) while it was not the controller itself; zero if never.
+func (n *Node) LastContact() time.Time { return n.raft.LastContact() }
+
 // Leadership delivers true when this node becomes the controller and false
 // when it stops being it. There is one such channel; one reader.
 func (n *Node) Leadership() <-chan bool { return n.raft.LeaderCh() }
