@@ -89,7 +89,9 @@ func (ps producerState) duplicateOf(h batch.Header) (batchMeta, bool) {
 //   - an unknown producer may start at any sequence: its state may have
 //     been lost to retention, and Kafka 2.5+ accepts it too.
 //
-// Control batches (transaction markers) only move the epoch.
+// Control batches (transaction markers) and batches without a sequence
+// (a coordinator's transactional writes, Kafka's NO_SEQUENCE) only move the
+// epoch.
 func checkProducerBatch(e *producerEntry, h batch.Header) error {
 	if e == nil {
 		return nil
@@ -97,7 +99,7 @@ func checkProducerBatch(e *producerEntry, h batch.Header) error {
 	if h.ProducerEpoch < e.epoch {
 		return fmt.Errorf("producer %d: epoch %d is older than %d: %w", h.ProducerID, h.ProducerEpoch, e.epoch, ErrInvalidProducerEpoch)
 	}
-	if h.IsControl() {
+	if h.IsControl() || h.BaseSequence < 0 {
 		return nil
 	}
 	if h.ProducerEpoch != e.epoch {
@@ -145,7 +147,7 @@ func (e *producerEntry) apply(h batch.Header, base, last int64) {
 	if h.ProducerEpoch != e.epoch {
 		e.epoch, e.batches = h.ProducerEpoch, e.batches[:0]
 	}
-	if h.IsControl() {
+	if h.IsControl() || h.BaseSequence < 0 {
 		return
 	}
 	e.add(batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), baseOffset: base, lastOffset: last})
