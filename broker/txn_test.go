@@ -357,7 +357,6 @@ func findCoordinator(t testing.TB, c *wireConn, group string) {
 	})
 }
 
-
 // TestClusterTransactionsSurviveFailover: markers replicate like any
 // batch; after the leader is killed, the new leader still hides the aborted
 // transaction from read_committed consumers and still holds the open one's

@@ -154,12 +154,17 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 	}
 	s.groups = built
 	s.state = shardActive
+	late := s.late
+	s.late = nil
 	// From here requests add groups to s.groups: walk a copy.
 	loadedGroups := make([]*group, 0, len(built))
 	for _, g := range built {
 		loadedGroups = append(loadedGroups, g)
 	}
 	s.mu.Unlock()
+	// Markers written while loading; those the replay read already
+	// find nothing pending.
+	applyTxnOutcomes(loadedGroups, late)
 	// Sessions start now: members that do not heartbeat in time (they
 	// may be gone with the old broker) are removed as usual.
 	for _, g := range loadedGroups {

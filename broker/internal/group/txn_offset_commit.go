@@ -144,19 +144,43 @@ func (c *Coordinator) CompleteTxn(partition int32, producerID int64, commit bool
 		return
 	}
 	defer s.exit()
-	s.mu.RLock()
+	s.mu.Lock()
+	switch s.state {
+	case shardLoading:
+		s.late = append(s.late, txnOutcome{producerID, commit})
+		s.mu.Unlock()
+		return
+	case shardActive:
+	default:
+		s.mu.Unlock()
+		return
+	}
 	groups := make([]*group, 0, len(s.groups))
 	for _, g := range s.groups {
 		groups = append(groups, g)
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
+	applyTxnOutcomes(groups, []txnOutcome{{producerID, commit}})
+}
+
+// txnOutcome is a transaction marker as CompleteTxn reports it.
+type txnOutcome struct {
+	producerID int64
+	commit     bool
+}
+
+// applyTxnOutcomes commits or drops the pending offsets the markers
+// decide. The caller holds no group lock.
+func applyTxnOutcomes(groups []*group, outcomes []txnOutcome) {
 	for _, g := range groups {
 		g.mu.Lock()
-		if pend := g.txnOffsets[producerID]; pend != nil {
-			if commit && g.state != stateDead {
-				maps.Copy(g.offsets, pend)
+		for _, o := range outcomes {
+			if pend := g.txnOffsets[o.producerID]; pend != nil {
+				if o.commit && g.state != stateDead {
+					maps.Copy(g.offsets, pend)
+				}
+				delete(g.txnOffsets, o.producerID)
 			}
-			delete(g.txnOffsets, producerID)
 		}
 		g.mu.Unlock()
 	}

@@ -2,6 +2,7 @@ package group
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -173,5 +174,34 @@ func TestTxnOffsetsOutliveRetention(t *testing.T) {
 	require.Nil(t, peek(h.c, "plain"), "an offsets-only group expires")
 	require.NotNil(t, peek(h.c, "g"), "the pending offsets keep theirs")
 	h.endTxn("g", 7, 0, true)
+	require.Equal(t, int64(20), committed(t, h.c, "g", "t", 0))
+}
+
+// TestTxnMarkerWhileLoading: a marker reported while the group's partition
+// loads (its replay may have read the log before the marker was written)
+// is applied once the load is in.
+func TestTxnMarkerWhileLoading(t *testing.T) {
+	h := newHarness(t, testConfig())
+	require.NoError(t, code(txnCommit(h.c, "g", 7, 0, "t", 20)))
+	p := h.c.PartitionFor("g")
+	h.c.UnloadPartition(p)
+
+	gate := make(chan struct{})
+	h.store.mu.Lock()
+	h.store.loadGate = gate
+	h.store.mu.Unlock()
+	loaded := make(chan error, 1)
+	go func() { loaded <- h.c.LoadPartition(context.Background(), p) }()
+	eventually(t, func() error {
+		req := kmsg.NewPtrOffsetFetchRequest()
+		req.Version, req.Group = 7, "g"
+		if c := h.c.OffsetFetch(context.Background(), req).ErrorCode; c != kerr.CoordinatorLoadInProgress.Code {
+			return fmt.Errorf("not loading yet: %v", code(c))
+		}
+		return nil
+	})
+	h.c.CompleteTxn(p, 7, true) // not in the log the replay reads
+	close(gate)
+	require.NoError(t, <-loaded)
 	require.Equal(t, int64(20), committed(t, h.c, "g", "t", 0))
 }

@@ -529,10 +529,18 @@ func (l *Log) flushLocked() error {
 	end := l.endOffset()
 	var logs []*os.File
 	var inactive []*segment
+	type txnIndexSync struct {
+		s   *segment
+		gen uint64
+	}
+	var txnIndexes []txnIndexSync
 	for i, s := range l.segs {
 		last := i == len(l.segs)-1
 		if s.next > l.recoveryPoint || (s.size > 0 && s.base >= l.recoveryPoint) {
 			logs = append(logs, s.file.File)
+		}
+		if s.abortedDirty {
+			txnIndexes = append(txnIndexes, txnIndexSync{s, s.abortedGen})
 		}
 		if !last && !s.indexSynced {
 			inactive = append(inactive, s)
@@ -543,6 +551,14 @@ func (l *Log) flushLocked() error {
 	for _, f := range logs {
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("log %s: flush: %w", l.dir, err)
+		}
+	}
+	// Aborted transaction indexes too: recovery replays only from the
+	// newest snapshot, trusting the entries before it. They change only
+	// under mu, which flushMu's holder does not need for this.
+	for _, ts := range txnIndexes {
+		if err := syncTxnIndex(ts.s.txnPath()); err != nil {
+			return fmt.Errorf("log %s: flush aborted transaction index: %w", l.dir, err)
 		}
 	}
 	// Index files of inactive segments must be durable before the recovery
@@ -559,6 +575,11 @@ func (l *Log) flushLocked() error {
 	l.mu.Lock()
 	for _, s := range inactive {
 		s.indexSynced = true
+	}
+	for _, ts := range txnIndexes {
+		if ts.s.abortedGen == ts.gen { // nothing written since the sync
+			ts.s.abortedDirty = false
+		}
 	}
 	if end > l.recoveryPoint {
 		l.recoveryPoint = end

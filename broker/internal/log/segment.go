@@ -34,7 +34,9 @@ type segment struct {
 	maxTS    int64 // largest batch MaxTimestamp, -1 if none
 	maxTSOff int64 // base offset of the batch holding maxTS
 
-	aborted []AbortedTxn // the aborted transaction index (.txnindex), marker order
+	aborted      []AbortedTxn // the aborted transaction index (.txnindex), marker order
+	abortedDirty bool         // .txnindex written since it was last fsynced
+	abortedGen   uint64       // counts .txnindex writes, so a flush clears only what it synced
 
 	rollBase    time.Time // segment.ms counts from here
 	indexSynced bool      // index files fsynced since they last changed

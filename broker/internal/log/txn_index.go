@@ -26,6 +26,8 @@ func (s *segment) addAborted(e AbortedTxn) error {
 		return err
 	}
 	s.aborted = append(s.aborted, e)
+	s.abortedDirty = true
+	s.abortedGen++
 	return nil
 }
 
@@ -80,5 +82,25 @@ func (s *segment) rewriteAborted() error {
 	for _, e := range s.aborted {
 		b = appendAbortedTxn(b, e)
 	}
+	s.abortedDirty = true
+	s.abortedGen++
 	return os.WriteFile(s.txnPath(), b, 0o644)
+}
+
+// syncTxnIndex fsyncs the .txnindex at path, which recovery trusts below
+// the recovery point as it trusts the segment. A file gone meanwhile (its
+// segment deleted) needs nothing.
+func syncTxnIndex(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
