@@ -255,12 +255,7 @@ func (l *Log) LastStableOffset(hw int64) int64 {
 	if l.txnOpen.Load() == 0 {
 		return hw
 	}
-	for {
-		seen := l.hwSeen.Load()
-		if hw <= seen || l.hwSeen.CompareAndSwap(seen, hw) {
-			break
-		}
-	}
+	l.NoteHighWatermark(hw)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	lso := hw
@@ -273,6 +268,20 @@ func (l *Log) LastStableOffset(hw int64) int64 {
 		}
 	}
 	return lso
+}
+
+// NoteHighWatermark tells the log that everything below hw is replicated
+// to the ISR, so that decided transactions below it stop counting for the
+// LSO (they are forgotten at the next transactional write). The replica
+// calls it as its high watermark moves, on leaders and followers alike. It
+// costs an atomic compare-and-swap. Safe for concurrent use.
+func (l *Log) NoteHighWatermark(hw int64) {
+	for {
+		seen := l.hwSeen.Load()
+		if hw <= seen || l.hwSeen.CompareAndSwap(seen, hw) {
+			return
+		}
+	}
 }
 
 // FirstUnstableOffset returns the first offset of the oldest ongoing

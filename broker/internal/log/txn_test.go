@@ -293,6 +293,19 @@ func TestReplicatedMarkers(t *testing.T) {
 	_, err = follower.AppendReplicated(data, t0)
 	require.NoError(t, err)
 	require.Equal(t, follower.EndOffset(), follower.LastStableOffset(follower.EndOffset()))
+
+	// A follower nobody reads from forgets decided transactions once its
+	// high watermark passes their markers, at its next transactional write.
+	follower.NoteHighWatermark(follower.EndOffset())
+	txnProduce(t, leader, 3, 0, 0, 1, 10)
+	data, err = leader.Read(follower.EndOffset(), 1<<20, leader.EndOffset())
+	require.NoError(t, err)
+	_, err = follower.AppendReplicated(data, t0)
+	require.NoError(t, err)
+	follower.mu.RLock()
+	require.Empty(t, follower.txns.decided)
+	follower.mu.RUnlock()
+	require.Equal(t, int64(1), follower.txnOpen.Load(), "producer 3's transaction")
 }
 
 // TestRetentionKeepsOpenTransaction: retention deletes no segment holding
