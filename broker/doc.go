@@ -43,7 +43,9 @@
 // controller's work), member.go (this broker's registration and heartbeats,
 // requests to the controller), reconcile.go (partitions and group
 // coordinator following the metadata), topics.go and forward.go (topic
-// changes, forwarded to the controller from other brokers).
+// changes, forwarded to the controller from other brokers), metrics.go
+// (the Prometheus endpoint, metrics.prometheus.listener; the metric names
+// are tabled in METRICS.md, the instrumentation is internal/metrics).
 //
 // Lock order, top down: Broker.mu -> wire.Server.mu -> reconciler ->
 // group coordinator -> replica.Manager -> replica.Partition -> log.Log.

@@ -125,6 +125,7 @@ var properties = map[string]property{
 	"replica.fetch.backoff.ms":                      msProp(func(c *Config) *time.Duration { return &c.ReplicaFetchBackoffMs }, time.Millisecond),
 	"replica.high.watermark.checkpoint.interval.ms": msProp(func(c *Config) *time.Duration { return &c.ReplicaHighWatermarkCheckpointMs }, time.Millisecond),
 	"unclean.leader.election.enable":                boolProp(func(c *Config) *bool { return &c.UncleanLeaderElectionEnable }),
+	"metrics.prometheus.listener":                   stringProp(func(c *Config) *string { return &c.MetricsPrometheusListener }),
 }
 
 // ignoredProperties are common server.properties keys that a single-process

@@ -121,6 +121,10 @@ func (c *conn) serve() {
 			// Shutting down: still answer the request we read.
 			_ = c.nc.SetReadDeadline(time.Time{})
 		}
+		var start time.Time
+		if c.s.metrics != nil {
+			start = time.Now()
+		}
 		resp, err := c.s.handle(c.s.ctx, req)
 		if err != nil {
 			c.log.Warn("closing connection", zap.String("api", kmsg.NameForKey(req.Key)),
@@ -128,12 +132,14 @@ func (c *conn) serve() {
 			return
 		}
 		if resp == nil { // acks=0 produce: no response, as in Kafka
+			c.s.observe(req, start)
 			continue
 		}
 		if err := c.writeResponse(req, resp); err != nil {
 			c.log.Debug("write failed; closing connection", zap.Error(err))
 			return
 		}
+		c.s.observe(req, start)
 	}
 }
 
@@ -279,6 +285,13 @@ func responseSizeHint(resp kmsg.Response) int {
 		}
 	}
 	return n
+}
+
+// observe reports a request answered, started at start, to the metrics.
+func (s *Server) observe(req *Request, start time.Time) {
+	if s.metrics != nil {
+		s.metrics.Request(req.Key, req.Version, time.Since(start))
+	}
 }
 
 // handle runs the handler of req.

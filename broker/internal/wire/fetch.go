@@ -43,6 +43,7 @@ type fetchTarget struct {
 	p        *replica.Partition
 	req      kmsg.FetchRequestTopicPartition
 	follower bool // a replica fetch: reads up to the log end
+	n        int  // bytes the last pass read
 }
 
 func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.FetchRequest) (kmsg.Response, error) {
@@ -72,10 +73,12 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 		}
 		total, failed := s.readFetch(req, resp, targets, maxBytes)
 		if failed || total >= int(body.MinBytes) || body.MaxWaitMillis <= 0 || len(targets) == 0 {
+			s.fetched(resp, targets)
 			return resp, nil
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 || !waitAny(ctx, wake, remaining) {
+			s.fetched(resp, targets)
 			return resp, nil
 		}
 	}
@@ -146,7 +149,9 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 	d := &req.conn.fetch
 	d.reset()
 	total, failed := 0, false
-	for _, t := range targets {
+	for i := range targets {
+		t := &targets[i]
+		t.n = 0
 		sp := &resp.Topics[t.ti].Partitions[t.pi]
 		sp.ErrorCode = 0
 		sp.RecordBatches = noRecords
@@ -181,6 +186,7 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		switch {
 		case err == nil:
 			total += n
+			t.n = n
 		case errors.Is(err, log.ErrOffsetOutOfRange):
 			sp.ErrorCode = kerr.OffsetOutOfRange.Code
 			failed = true
@@ -194,6 +200,16 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		}
 	}
 	return total, failed
+}
+
+// fetched reports what the answered fetch read, per partition, to the metrics.
+func (s *Server) fetched(resp *kmsg.FetchResponse, targets []fetchTarget) {
+	if s.metrics == nil {
+		return
+	}
+	for _, t := range targets {
+		s.metrics.Fetched(t.p, t.n, t.follower, resp.Topics[t.ti].Partitions[t.pi].ErrorCode != 0)
+	}
 }
 
 // replicaFetchError maps a refused replica fetch to Kafka's code.

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kspring/kspring/broker/internal/cluster"
+	"github.com/kspring/kspring/broker/internal/metrics"
 	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/topicconf"
 )
@@ -81,6 +82,7 @@ type Server struct {
 	topics   Topics
 	groups   Groups
 	logger   *zap.Logger
+	metrics  *metrics.Broker // nil: none
 
 	ctx    context.Context // cancelled when the server starts closing
 	cancel context.CancelFunc
@@ -110,6 +112,9 @@ type Option func(*Server)
 
 // WithController serves the controller's APIs through c.
 func WithController(c Controller) Option { return func(s *Server) { s.ctrl = c } }
+
+// WithMetrics reports requests and the bytes they move to m.
+func WithMetrics(m *metrics.Broker) Option { return func(s *Server) { s.metrics = m } }
 
 // WithProducerIDs hands out producer ids (InitProducerId) with next.
 func WithProducerIDs(next func(context.Context) (int64, error)) Option {
