@@ -286,6 +286,7 @@ func (t *Template[K, V]) finishClaimed(f *Future[K, V], cause error) {
 	for _, i := range t.interceptors {
 		t.safely("interceptor OnAcknowledgement", func() { i.OnAcknowledgement(rec, md, err) })
 	}
+	t.obs.end(f.obs, md, err)
 	f.complete(err)
 	for _, l := range t.listeners {
 		if err != nil {

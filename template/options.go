@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/kspring/kspring/serde"
@@ -23,6 +25,10 @@ type options struct {
 	logger           *zap.Logger
 	partitioner      Partitioner
 	config           *Config
+	observer         Observer
+	name             string
+	tracerProvider   trace.TracerProvider
+	propagator       propagation.TextMapPropagator
 }
 
 // WithKeySerializer sets the key serializer. Default: serde.For[K]().

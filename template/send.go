@@ -113,6 +113,10 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 		}
 		rec.Topic = t.defaultTopic
 	}
+	spanCtx := ctx
+	if t.obs.on() {
+		spanCtx, f.obs = t.obs.start(ctx, rec.Topic, now)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -126,6 +130,9 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	// Serializers may change the headers; the caller's slice stays as is. The
 	// copy lives in f, which is on the heap anyway.
 	rec.Headers = rec.Headers.Clone()
+	if f.obs != nil {
+		t.obs.inject(spanCtx, &rec.Headers)
+	}
 	var key []byte
 	if rec.Key != nil {
 		b, err := serde.SerializeKey(t.keySer, rec.Topic, &rec.Headers, *rec.Key)
@@ -139,6 +146,7 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 		return err
 	}
 	headers := rec.Headers
+	f.obs.serialized(key, len(value))
 
 	msg := &r.msg
 	msg.Topic = rec.Topic

@@ -34,7 +34,8 @@ type Template[K, V any] struct {
 	partitioner  Partitioner
 	log          *zap.Logger
 	epoch        time.Time // clock's zero
-	quiet        bool      // a success runs no user code: no interceptors, default listener only
+	quiet        bool      // a success runs no user code: no interceptors, default listener only, no observation
+	obs          observation
 
 	maxRecord       int   // the producer's Producer.MaxMessageBytes
 	bufferMemory    int64 // budget of bytes in flight
@@ -183,7 +184,10 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		t.interceptors = append(t.interceptors, pi)
 	}
 
-	t.quiet = len(t.interceptors) == 0 && len(o.listeners) == 0
+	t.obs.init(&o)
+	// An observed send completes through finishClaimed, which ends its
+	// observation exactly once.
+	t.quiet = len(t.interceptors) == 0 && len(o.listeners) == 0 && !t.obs.on()
 
 	t.producer, err = sarama.NewAsyncProducerFromClient(client)
 	if err != nil {

@@ -1,0 +1,156 @@
+package template
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/kspring/kspring/serde"
+)
+
+// Observation: metrics through an Observer, tracing through an
+// OpenTelemetry TracerProvider, both off unless given, as Spring Kafka's
+// micrometer timers and observationEnabled. The template imports no metrics
+// library: the framework's observe package implements Observer over
+// Prometheus with Spring's names.
+
+// Observer is told how each send ended: the Go form of the timer Spring
+// Kafka keeps per KafkaTemplate (spring.kafka.template, tagged with the
+// template's name, the result and the exception). Sent is called once per
+// send, on the goroutine that completes its future, just before the future
+// completes (so a caller of Get sees it counted); d runs from Send to then. Implementations must be safe
+// for concurrent use and should not block.
+type Observer interface {
+	Sent(name, topic string, d time.Duration, err error)
+}
+
+// WithObserver reports every send's outcome and duration to o.
+func WithObserver(o Observer) Option { return func(opts *options) { opts.observer = o } }
+
+// WithName names the template in its metrics and spans (Spring's bean
+// name, the timer's name tag). Default: "template".
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithTracerProvider traces every send: a producer span per record, named
+// "publish <topic>" with the messaging semantic conventions' attributes,
+// whose context goes with the record in W3C traceparent and tracestate
+// headers (see WithPropagator), for the listener to continue the trace. The
+// span starts as Send is called, as a child of the span in its ctx, and ends
+// as its future completes. nil: no tracing (the default).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracerProvider = tp }
+}
+
+// WithPropagator sets how trace context is written into record headers.
+// Default: propagation.TraceContext{} (W3C traceparent, tracestate).
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return func(o *options) { o.propagator = p }
+}
+
+// instrumentationName names the tracer, as OpenTelemetry asks.
+const instrumentationName = "github.com/kspring/kspring/template"
+
+// sendObs is what observing one send needs; a future has one only when
+// the template observes.
+type sendObs struct {
+	start time.Time
+	span  trace.Span // nil without tracing
+	done  atomic.Bool
+}
+
+// observation is a template's observers, set by New.
+type observation struct {
+	name       string
+	observer   Observer
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+}
+
+func (o *observation) init(opts *options) {
+	o.name = opts.name
+	if o.name == "" {
+		o.name = "template"
+	}
+	o.observer = opts.observer
+	if opts.tracerProvider != nil {
+		o.tracer = opts.tracerProvider.Tracer(instrumentationName, trace.WithSchemaURL(semconv.SchemaURL))
+		o.propagator = opts.propagator
+		if o.propagator == nil {
+			o.propagator = propagation.TraceContext{}
+		}
+	}
+}
+
+func (o *observation) on() bool { return o.observer != nil || o.tracer != nil }
+
+// start begins observing a send to topic: it starts the send's span and
+// returns the context holding it.
+func (o *observation) start(ctx context.Context, topic string, now time.Time) (context.Context, *sendObs) {
+	s := &sendObs{start: now}
+	if o.tracer == nil {
+		return ctx, s
+	}
+	ctx, s.span = o.tracer.Start(ctx, "publish "+topic,
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(now),
+		trace.WithAttributes(
+			semconv.MessagingSystemKafka,
+			semconv.MessagingOperationTypePublish,
+			semconv.MessagingOperationName("publish"),
+			semconv.MessagingDestinationName(topic),
+			semconv.MessagingClientID(o.name),
+		))
+	return ctx, s
+}
+
+// inject writes the span's context (in ctx) into headers, which the
+// caller owns (a clone of the record's).
+func (o *observation) inject(ctx context.Context, headers *serde.Headers) {
+	if o.tracer != nil {
+		o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
+	}
+}
+
+// serialized adds what is known once the record is serialized.
+func (s *sendObs) serialized(key []byte, valueSize int) {
+	if s == nil || s.span == nil {
+		return
+	}
+	attrs := []attribute.KeyValue{semconv.MessagingMessageBodySize(valueSize)}
+	if key != nil && utf8.Valid(key) {
+		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(key)))
+	}
+	s.span.SetAttributes(attrs...)
+}
+
+// end reports the send's outcome once: md is where it was written, err
+// why it failed.
+func (o *observation) end(s *sendObs, md RecordMetadata, err error) {
+	if s == nil || !s.done.CompareAndSwap(false, true) {
+		return
+	}
+	if o.observer != nil {
+		o.observer.Sent(o.name, md.Topic, time.Since(s.start), err)
+	}
+	if s.span == nil {
+		return
+	}
+	if md.Partition >= 0 {
+		s.span.SetAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(int(md.Partition))))
+	}
+	if err == nil && md.Offset >= 0 {
+		s.span.SetAttributes(semconv.MessagingKafkaMessageOffset(int(md.Offset)))
+	}
+	if err != nil {
+		s.span.RecordError(err)
+		s.span.SetStatus(codes.Error, err.Error())
+	}
+	s.span.End()
+}
