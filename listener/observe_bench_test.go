@@ -18,9 +18,19 @@ import (
 // BenchmarkListenerObserved consumes the pre-filled topic of
 // BenchmarkListenerThroughput (RECORD ack mode) without observation, with
 // the Prometheus timers, and with the timers and OpenTelemetry tracing
-// (every span sampled, batched to an exporter that drops them), in one run.
+// (every span sampled, batched to an exporter that drops them; and 1%
+// of traces sampled, as production often runs: the others still carry
+// trace context), in one run.
 //
-//	go test -run '^$' -bench BenchmarkListenerObserved -count 6 ./listener/ | benchstat -col /observe -
+//	go test -c -o l.test ./listener/ && for i in 1 2 3 4 5 6; do ./l.test -test.run '^$' \
+//		-test.bench BenchmarkListenerObserved -listener.records=50000; done | benchstat -col /observe -
+//
+// 2026-12-06 23:03, 2-core VM shared with five engineers (load average
+// 4-6), six processes each running every arm: off 194k records/s, metrics
+// 186k (-4.5%, not significant, p=0.13), metrics+tracing 88.5k (-54%),
+// 1% sampled 168k (-13%). Metrics are within the 5% target; tracing is
+// not (a span per delivery, and extracting the context of every record
+// even when unsampled).
 func BenchmarkListenerObserved(b *testing.B) {
 	br := testkit.NewBroker(b, testkit.WithTopic("bench", benchPartitions, nil))
 	topic := br.Topic("bench")
@@ -39,6 +49,12 @@ func BenchmarkListenerObserved(b *testing.B) {
 		{"metrics", metrics},
 		{"metrics+tracing", func(b *testing.B) []listener.RegistryOption {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			return append(metrics(b), listener.WithTracerProvider(tp))
+		}},
+		{"metrics+tracing-1%", func(b *testing.B) []listener.RegistryOption {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
+				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
 			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 			return append(metrics(b), listener.WithTracerProvider(tp))
 		}},

@@ -53,6 +53,9 @@ type timer struct {
 
 	mu     sync.RWMutex
 	series map[[3]string]*series
+	// ok holds the success series by name, copied on write: the common
+	// case takes no lock and hashes one string.
+	ok atomic.Pointer[map[string]*series]
 }
 
 type series struct {
@@ -73,6 +76,14 @@ func newTimer(name, help string) *timer {
 }
 
 func (t *timer) observe(name string, d time.Duration, err error) {
+	if err == nil {
+		if m := t.ok.Load(); m != nil {
+			if s := (*m)[name]; s != nil {
+				s.add(d)
+				return
+			}
+		}
+	}
 	result := "success"
 	if err != nil {
 		result = "failure"
@@ -86,9 +97,27 @@ func (t *timer) observe(name string, d time.Duration, err error) {
 		if s = t.series[key]; s == nil {
 			s = &series{labels: key}
 			t.series[key] = s
+			if err == nil {
+				t.publishOK(name, s)
+			}
 		}
 		t.mu.Unlock()
 	}
+	s.add(d)
+}
+
+// publishOK adds a success series to the lock-free map. Callers hold t.mu.
+func (t *timer) publishOK(name string, s *series) {
+	next := map[string]*series{name: s}
+	if cur := t.ok.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	t.ok.Store(&next)
+}
+
+func (s *series) add(d time.Duration) {
 	v := d.Seconds()
 	s.count.Add(1)
 	addFloat(&s.sum, v)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,4 +94,43 @@ func TestLagCollector(t *testing.T) {
 		return []listener.PartitionLag{{ListenerID: "billing", GroupID: "g", ClientID: "c-0", Topic: "orders", Partition: 2, Lag: 7}}
 	})
 	require.Equal(t, 7.0, testutil.ToFloat64(c))
+}
+
+// TestTimersConcurrent: observations from many goroutines, new series
+// among them, are all counted.
+func TestTimersConcurrent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := observe.NewMetrics(reg)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 1000 {
+				m.Processed(fmt.Sprintf("l-%d", i%4), "t", time.Millisecond, nil)
+				if i%10 == 0 {
+					m.Processed("l-0", "t", time.Millisecond, fmt.Errorf("g%d: %w", g, kerr.RequestTimedOut))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	var ok, failed uint64
+	for _, f := range fams {
+		if f.GetName() != "spring_kafka_listener_seconds" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == "success" {
+					ok += s.GetSummary().GetSampleCount()
+				} else if l.GetName() == "result" {
+					failed += s.GetSummary().GetSampleCount()
+				}
+			}
+		}
+	}
+	require.Equal(t, uint64(8000), ok)
+	require.Equal(t, uint64(800), failed)
 }

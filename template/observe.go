@@ -3,10 +3,12 @@ package template
 import (
 	"context"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/IBM/sarama"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -72,6 +74,9 @@ type observation struct {
 	observer   Observer
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
+
+	mu    sync.RWMutex
+	names map[string]string // span names by topic
 }
 
 func (o *observation) init(opts *options) {
@@ -82,6 +87,7 @@ func (o *observation) init(opts *options) {
 	o.observer = opts.observer
 	if opts.tracerProvider != nil {
 		o.tracer = opts.tracerProvider.Tracer(instrumentationName, trace.WithSchemaURL(semconv.SchemaURL))
+		o.names = map[string]string{}
 		o.propagator = opts.propagator
 		if o.propagator == nil {
 			o.propagator = propagation.TraceContext{}
@@ -92,23 +98,46 @@ func (o *observation) init(opts *options) {
 func (o *observation) on() bool { return o.observer != nil || o.tracer != nil }
 
 // start begins observing a send to topic: it starts the send's span and
-// returns the context holding it.
+// returns the context holding it. Attributes are built only for a span
+// that records (sampled), so that unsampled sends stay cheap.
 func (o *observation) start(ctx context.Context, topic string, now time.Time) (context.Context, *sendObs) {
 	s := &sendObs{start: now}
 	if o.tracer == nil {
 		return ctx, s
 	}
-	ctx, s.span = o.tracer.Start(ctx, "publish "+topic,
-		trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(now),
-		trace.WithAttributes(
+	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), trace.WithSpanKind(trace.SpanKindProducer))
+	if s.span.IsRecording() {
+		s.span.SetAttributes(
 			semconv.MessagingSystemKafka,
 			semconv.MessagingOperationTypePublish,
 			semconv.MessagingOperationName("publish"),
 			semconv.MessagingDestinationName(topic),
 			semconv.MessagingClientID(o.name),
-		))
+		)
+	}
 	return ctx, s
 }
+
+// spanName returns "publish <topic>", made once per topic.
+func (o *observation) spanName(topic string) string {
+	o.mu.RLock()
+	n, ok := o.names[topic]
+	o.mu.RUnlock()
+	if ok {
+		return n
+	}
+	n = "publish " + topic
+	o.mu.Lock()
+	if len(o.names) < maxSpanNames {
+		o.names[topic] = n
+	}
+	o.mu.Unlock()
+	return n
+}
+
+// maxSpanNames bounds the span names kept, for templates sending to
+// ever-new topics.
+const maxSpanNames = 1024
 
 // inject writes the span's context (in ctx) into headers, which the
 // caller owns (a clone of the record's).
@@ -120,7 +149,7 @@ func (o *observation) inject(ctx context.Context, headers *serde.Headers) {
 
 // serialized adds what is known once the record is serialized.
 func (s *sendObs) serialized(key []byte, valueSize int) {
-	if s == nil || s.span == nil {
+	if s == nil || s.span == nil || !s.span.IsRecording() {
 		return
 	}
 	attrs := []attribute.KeyValue{semconv.MessagingMessageBodySize(valueSize)}
@@ -128,6 +157,14 @@ func (s *sendObs) serialized(key []byte, valueSize int) {
 		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(key)))
 	}
 	s.span.SetAttributes(attrs...)
+}
+
+// written reports a send the producer acknowledged as msg says, on the
+// quiet path, before its future completes. Should another goroutine fail
+// the future meanwhile (delivery-timeout-ms), the record was still
+// written, and that is what is reported: end reports once.
+func (o *observation) written(s *sendObs, msg *sarama.ProducerMessage) {
+	o.end(s, RecordMetadata{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}, nil)
 }
 
 // end reports the send's outcome once: md is where it was written, err
@@ -140,6 +177,10 @@ func (o *observation) end(s *sendObs, md RecordMetadata, err error) {
 		o.observer.Sent(o.name, md.Topic, time.Since(s.start), err)
 	}
 	if s.span == nil {
+		return
+	}
+	if !s.span.IsRecording() {
+		s.span.End()
 		return
 	}
 	if md.Partition >= 0 {

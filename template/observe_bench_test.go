@@ -20,10 +20,21 @@ import (
 // BenchmarkSendObserved compares Template.Send without observation, with
 // the Prometheus timers (observe.Metrics), and with the timers and
 // OpenTelemetry tracing (every span sampled, batched to an exporter that
-// drops them), in one run; otherwise as BenchmarkSend (100-byte values,
+// drops them; and 1% of traces sampled, as production often runs: the
+// others still carry trace context), in one run; otherwise as BenchmarkSend (100-byte values,
 // null keys, an op is a record sent and acknowledged).
 //
-//	go test -run '^$' -bench BenchmarkSendObserved -benchtime 100000x -count 6 ./template/ | benchstat -col /observe -
+//	go test -c -o t.test ./template/ && for i in 1 2 3 4 5 6; do ./t.test -test.run '^$' \
+//		-test.bench BenchmarkSendObserved -test.benchtime 100000x; done | benchstat -col /observe -
+//
+// 2026-12-06 23:01, 2-core VM shared with five engineers (load average
+// 6-7.5), six processes each running every arm. Process CPU per record
+// (the steadier figure): off 4.01 us, metrics 4.19 us (+4.5%, not
+// significant, p=1.0), metrics+tracing 12.65 us (+216%), 1% sampled
+// 6.55 us (+63%); wall time 7.45, 7.15 (~), 20.8 and 12.2 us; allocations
+// 3, 4, 21 and 14.5 per record. Metrics are within the 5% target; tracing
+// is not: an SDK span and W3C propagation (two headers, ~60 bytes, on
+// every record) cost more than the send itself, even when unsampled.
 func BenchmarkSendObserved(b *testing.B) {
 	const topic = "bench"
 	br := testkit.NewBroker(b, testkit.WithTopic(topic, 4, nil))
@@ -45,6 +56,12 @@ func BenchmarkSendObserved(b *testing.B) {
 		{"metrics", metrics},
 		{"metrics+tracing", func(b *testing.B) []template.Option {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			return append(metrics(b), template.WithTracerProvider(tp))
+		}},
+		{"metrics+tracing-1%", func(b *testing.B) []template.Option {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
+				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
 			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 			return append(metrics(b), template.WithTracerProvider(tp))
 		}},

@@ -34,7 +34,7 @@ type Template[K, V any] struct {
 	partitioner  Partitioner
 	log          *zap.Logger
 	epoch        time.Time // clock's zero
-	quiet        bool      // a success runs no user code: no interceptors, default listener only, no observation
+	quiet        bool      // a success runs no user code: no interceptors, default listener only
 	obs          observation
 
 	maxRecord       int   // the producer's Producer.MaxMessageBytes
@@ -185,9 +185,7 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 	}
 
 	t.obs.init(&o)
-	// An observed send completes through finishClaimed, which ends its
-	// observation exactly once.
-	t.quiet = len(t.interceptors) == 0 && len(o.listeners) == 0 && !t.obs.on()
+	t.quiet = len(t.interceptors) == 0 && len(o.listeners) == 0
 
 	t.producer, err = sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
