@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kspring/kspring/broker"
@@ -128,4 +129,30 @@ func TestMetricsListenerProperty(t *testing.T) {
 	var c broker.Config
 	require.NoError(t, c.Set("metrics.prometheus.listener", "127.0.0.1:9404"))
 	require.Equal(t, "127.0.0.1:9404", c.MetricsPrometheusListener)
+}
+
+// TestMetricsForgetDeletedTopic: a deleted topic's series go away with it,
+// and one created again under its name starts from zero.
+func TestMetricsForgetDeletedTopic(t *testing.T) {
+	t.Parallel()
+	b := startBroker(t, withMetrics)
+	createTopic(t, b.Addr(), "gone", 1, nil)
+	cl := newKgo(t, b.Addr())
+	produceSync(t, cl, &kgo.Record{Topic: "gone", Value: []byte("x")})
+	_, ok := scrape(t, b).Value("kafka_server_brokertopicmetrics_messagesin_total", "topic", "gone")
+	require.True(t, ok)
+
+	kadmDeleteTopic(t, kadm.NewClient(newKgo(t, b.Addr())), "gone")
+	eventually(t, func() error {
+		m := scrape(t, b)
+		for _, name := range []string{"kafka_server_brokertopicmetrics_messagesin_total", "kafka_log_log_size"} {
+			if _, ok := m.Value(name, "topic", "gone"); ok {
+				return fmt.Errorf("%s still has topic gone: %v", name, m.Series(name))
+			}
+		}
+		return nil
+	})
+	createTopic(t, b.Addr(), "gone", 1, nil)
+	produceSync(t, newKgo(t, b.Addr()), &kgo.Record{Topic: "gone", Value: []byte("y")}, &kgo.Record{Topic: "gone", Value: []byte("z")})
+	require.Equal(t, 2.0, metric(scrape(t, b), "kafka_server_brokertopicmetrics_messagesin_total", "topic", "gone"))
 }
