@@ -164,10 +164,11 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		OffsetsRetention:              time.Duration(b.cfg.OffsetsRetentionMinutes) * time.Minute,
 		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckIntervalMs,
 	}, &offsetsStore{topics: b.topics}, b.logger.Named("group"), group.WithoutInitialLoad())
-	b.metrics = metrics.New(metricsSource{b})
 	b.srv = wire.New(settings, b.meta, b.parts, b.topics, b.groups, b.logger,
-		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID), wire.WithMetrics(b.metrics))
+		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID))
 	b.bg.Go(func() { b.ctrl.run(b.runCtx) })
+
+	b.observe()
 	if err := b.meta.WaitController(ctx); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}

@@ -45,6 +45,13 @@ func (b *Broker) MetricsRegistry() *prometheus.Registry {
 	return b.metrics.Registry()
 }
 
+// observe creates the broker's metrics and has the request path report
+// to them; Start calls it before serving.
+func (b *Broker) observe() {
+	b.metrics = metrics.New(metricsSource{b})
+	b.srv.Observe(b.metrics)
+}
+
 // serveMetrics binds metrics.prometheus.listener and serves /metrics on
 // it. Called from Start with b.mu held.
 func (b *Broker) serveMetrics(ctx context.Context) error {

@@ -75,6 +75,7 @@ var properties = map[string]property{
 	"node.id":                                       intProp(func(c *Config) *int32 { return &c.NodeID }, 32),
 	"broker.id":                                     intProp(func(c *Config) *int32 { return &c.NodeID }, 32),
 	"broker.rack":                                   stringProp(func(c *Config) *string { return &c.Rack }),
+	"metrics.prometheus.listener":                   stringProp(func(c *Config) *string { return &c.MetricsPrometheusListener }),
 	"cluster.id":                                    stringProp(func(c *Config) *string { return &c.ClusterID }),
 	"listeners":                                     listProp(func(c *Config) *[]string { return &c.Listeners }),
 	"advertised.listeners":                          listProp(func(c *Config) *[]string { return &c.AdvertisedListeners }),
@@ -125,7 +126,6 @@ var properties = map[string]property{
 	"replica.fetch.backoff.ms":                      msProp(func(c *Config) *time.Duration { return &c.ReplicaFetchBackoffMs }, time.Millisecond),
 	"replica.high.watermark.checkpoint.interval.ms": msProp(func(c *Config) *time.Duration { return &c.ReplicaHighWatermarkCheckpointMs }, time.Millisecond),
 	"unclean.leader.election.enable":                boolProp(func(c *Config) *bool { return &c.UncleanLeaderElectionEnable }),
-	"metrics.prometheus.listener":                   stringProp(func(c *Config) *string { return &c.MetricsPrometheusListener }),
 }
 
 // ignoredProperties are common server.properties keys that a single-process

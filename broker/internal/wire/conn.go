@@ -30,6 +30,7 @@ type Request struct {
 	// the broker serves; it is answered per KIP-511.
 	Unsupported bool
 	conn        *conn
+	started     time.Time // when the handler started; set only with metrics
 }
 
 // ClientHost returns the client's address as "/ip" as Kafka reports it.
@@ -121,10 +122,6 @@ func (c *conn) serve() {
 			// Shutting down: still answer the request we read.
 			_ = c.nc.SetReadDeadline(time.Time{})
 		}
-		var start time.Time
-		if c.s.metrics != nil {
-			start = time.Now()
-		}
 		resp, err := c.s.handle(c.s.ctx, req)
 		if err != nil {
 			c.log.Warn("closing connection", zap.String("api", kmsg.NameForKey(req.Key)),
@@ -132,14 +129,12 @@ func (c *conn) serve() {
 			return
 		}
 		if resp == nil { // acks=0 produce: no response, as in Kafka
-			c.s.observe(req, start)
 			continue
 		}
 		if err := c.writeResponse(req, resp); err != nil {
 			c.log.Debug("write failed; closing connection", zap.Error(err))
 			return
 		}
-		c.s.observe(req, start)
 	}
 }
 
@@ -231,6 +226,7 @@ func (s *Server) decode(c *conn, buf []byte) (*Request, error) {
 
 // writeResponse frames and writes resp.
 func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
+	defer c.s.answered(req)
 	defer c.fetch.reset()
 	if f, ok := resp.(*kmsg.FetchResponse); ok {
 		if done, err := c.writeFetch(req, f); done || err != nil {
@@ -287,15 +283,16 @@ func responseSizeHint(resp kmsg.Response) int {
 	return n
 }
 
-// observe reports a request answered, started at start, to the metrics.
-func (s *Server) observe(req *Request, start time.Time) {
-	if s.metrics != nil {
-		s.metrics.Request(req.Key, req.Version, time.Since(start))
-	}
-}
-
 // handle runs the handler of req.
 func (s *Server) handle(ctx context.Context, req *Request) (kmsg.Response, error) {
 	a, _ := apiFor(req.Key)
-	return a.fn(s, ctx, req)
+	if s.metrics == nil {
+		return a.fn(s, ctx, req)
+	}
+	req.started = time.Now()
+	resp, err := a.fn(s, ctx, req)
+	if resp == nil && err == nil {
+		s.answered(req) // acks=0: nothing to write
+	}
+	return resp, err
 }

@@ -43,7 +43,6 @@ type fetchTarget struct {
 	p        *replica.Partition
 	req      kmsg.FetchRequestTopicPartition
 	follower bool // a replica fetch: reads up to the log end
-	n        int  // bytes the last pass read
 }
 
 func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.FetchRequest) (kmsg.Response, error) {
@@ -73,12 +72,12 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 		}
 		total, failed := s.readFetch(req, resp, targets, maxBytes)
 		if failed || total >= int(body.MinBytes) || body.MaxWaitMillis <= 0 || len(targets) == 0 {
-			s.fetched(resp, targets)
+			s.fetched(req, resp, targets)
 			return resp, nil
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 || !waitAny(ctx, wake, remaining) {
-			s.fetched(resp, targets)
+			s.fetched(req, resp, targets)
 			return resp, nil
 		}
 	}
@@ -149,9 +148,7 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 	d := &req.conn.fetch
 	d.reset()
 	total, failed := 0, false
-	for i := range targets {
-		t := &targets[i]
-		t.n = 0
+	for _, t := range targets {
 		sp := &resp.Topics[t.ti].Partitions[t.pi]
 		sp.ErrorCode = 0
 		sp.RecordBatches = noRecords
@@ -186,7 +183,6 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		switch {
 		case err == nil:
 			total += n
-			t.n = n
 		case errors.Is(err, log.ErrOffsetOutOfRange):
 			sp.ErrorCode = kerr.OffsetOutOfRange.Code
 			failed = true
@@ -200,16 +196,6 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		}
 	}
 	return total, failed
-}
-
-// fetched reports what the answered fetch read, per partition, to the metrics.
-func (s *Server) fetched(resp *kmsg.FetchResponse, targets []fetchTarget) {
-	if s.metrics == nil {
-		return
-	}
-	for _, t := range targets {
-		s.metrics.Fetched(t.p, t.n, t.follower, resp.Topics[t.ti].Partitions[t.pi].ErrorCode != 0)
-	}
 }
 
 // replicaFetchError maps a refused replica fetch to Kafka's code.

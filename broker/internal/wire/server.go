@@ -78,11 +78,11 @@ type Server struct {
 	meta     *cluster.Node
 	ctrl     Controller
 	pids     func(context.Context) (int64, error)
+	metrics  *metrics.Broker // nil: none; see metrics.go
 	parts    *replica.Manager
 	topics   Topics
 	groups   Groups
 	logger   *zap.Logger
-	metrics  *metrics.Broker // nil: none
 
 	ctx    context.Context // cancelled when the server starts closing
 	cancel context.CancelFunc
@@ -112,9 +112,6 @@ type Option func(*Server)
 
 // WithController serves the controller's APIs through c.
 func WithController(c Controller) Option { return func(s *Server) { s.ctrl = c } }
-
-// WithMetrics reports requests and the bytes they move to m.
-func WithMetrics(m *metrics.Broker) Option { return func(s *Server) { s.metrics = m } }
 
 // WithProducerIDs hands out producer ids (InitProducerId) with next.
 func WithProducerIDs(next func(context.Context) (int64, error)) Option {
