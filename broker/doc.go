@@ -21,6 +21,13 @@
 // background work and flushes every log. A Broker is safe for concurrent
 // use.
 //
+// # Metrics
+//
+// With metrics.prometheus.listener set, the broker serves /metrics in
+// Prometheus' format, under Kafka's metric names as the JMX exporter
+// renders them; METRICS.md tables them. metrics.go serves them; the
+// instrumentation is internal/metrics.
+//
 // # Clusters
 //
 // Brokers form a cluster as Kafka's do in KRaft combined mode: every node
@@ -43,9 +50,7 @@
 // controller's work), member.go (this broker's registration and heartbeats,
 // requests to the controller), reconcile.go (partitions and group
 // coordinator following the metadata), topics.go and forward.go (topic
-// changes, forwarded to the controller from other brokers), metrics.go
-// (the Prometheus endpoint, metrics.prometheus.listener; the metric names
-// are tabled in METRICS.md, the instrumentation is internal/metrics).
+// changes, forwarded to the controller from other brokers).
 //
 // Lock order, top down: Broker.mu -> wire.Server.mu -> reconciler ->
 // group coordinator -> replica.Manager -> replica.Partition -> log.Log.

@@ -55,12 +55,14 @@ type registryParams struct {
 // declared topics exist. On stop it stops them first: records in hand are
 // finished and committed before the templates close.
 func newRegistry(p registryParams) (*listener.Registry, error) {
-	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), append([]listener.RegistryOption{
+	opts := []listener.RegistryOption{
 		listener.WithLogger(p.Logger.Named("listener")),
 		listener.WithPropertyResolver(p.Props.Get),
 		listener.WithReplyTemplate(p.Publisher),
 		listener.WithDeadLetterPublisher(p.Publisher),
-	}, p.Obs.registryOptions()...)...)
+	}
+	opts = append(opts, p.Obs.registryOptions()...)
+	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kspring: listener registry: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/IBM/sarama"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
@@ -97,13 +96,15 @@ func (o *observation) init(opts *options) {
 
 func (o *observation) on() bool { return o.observer != nil || o.tracer != nil }
 
-// start begins observing a send to topic: it starts the send's span and
-// returns the context holding it. Attributes are built only for a span
-// that records (sampled), so that unsampled sends stay cheap.
-func (o *observation) start(ctx context.Context, topic string, now time.Time) (context.Context, *sendObs) {
+// start begins observing a send to topic whose record is serialized (key,
+// valueSize) and about to go to the producer: it starts the send's span,
+// as a child of the span in ctx, and writes its context into headers (the
+// record's own clone). Attributes are built only for a span that records
+// (sampled), so that unsampled sends stay cheap.
+func (o *observation) start(ctx context.Context, topic string, headers *serde.Headers, key []byte, valueSize int, now time.Time) *sendObs {
 	s := &sendObs{start: now}
 	if o.tracer == nil {
-		return ctx, s
+		return s
 	}
 	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), trace.WithSpanKind(trace.SpanKindProducer))
 	if s.span.IsRecording() {
@@ -113,9 +114,14 @@ func (o *observation) start(ctx context.Context, topic string, now time.Time) (c
 			semconv.MessagingOperationName("publish"),
 			semconv.MessagingDestinationName(topic),
 			semconv.MessagingClientID(o.name),
+			semconv.MessagingMessageBodySize(valueSize),
 		)
+		if key != nil && utf8.Valid(key) {
+			s.span.SetAttributes(semconv.MessagingKafkaMessageKey(string(key)))
+		}
 	}
-	return ctx, s
+	o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
+	return s
 }
 
 // spanName returns "publish <topic>", made once per topic.
@@ -139,26 +145,6 @@ func (o *observation) spanName(topic string) string {
 // ever-new topics.
 const maxSpanNames = 1024
 
-// inject writes the span's context (in ctx) into headers, which the
-// caller owns (a clone of the record's).
-func (o *observation) inject(ctx context.Context, headers *serde.Headers) {
-	if o.tracer != nil {
-		o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
-	}
-}
-
-// serialized adds what is known once the record is serialized.
-func (s *sendObs) serialized(key []byte, valueSize int) {
-	if s == nil || s.span == nil || !s.span.IsRecording() {
-		return
-	}
-	attrs := []attribute.KeyValue{semconv.MessagingMessageBodySize(valueSize)}
-	if key != nil && utf8.Valid(key) {
-		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(key)))
-	}
-	s.span.SetAttributes(attrs...)
-}
-
 // written reports a send the producer acknowledged as msg says, on the
 // quiet path, before its future completes. Should another goroutine fail
 // the future meanwhile (delivery-timeout-ms), the record was still
@@ -168,9 +154,16 @@ func (o *observation) written(s *sendObs, msg *sarama.ProducerMessage) {
 }
 
 // end reports the send's outcome once: md is where it was written, err
-// why it failed.
+// why it failed. s is nil for a send that failed before it was
+// serialized: it is counted, with no time and no span.
 func (o *observation) end(s *sendObs, md RecordMetadata, err error) {
-	if s == nil || !s.done.CompareAndSwap(false, true) {
+	if s == nil {
+		if o.observer != nil {
+			o.observer.Sent(o.name, md.Topic, 0, err)
+		}
+		return
+	}
+	if !s.done.CompareAndSwap(false, true) {
 		return
 	}
 	if o.observer != nil {

@@ -23,12 +23,12 @@ type options struct {
 	listeners        []any
 	interceptors     []any
 	logger           *zap.Logger
-	partitioner      Partitioner
-	config           *Config
 	observer         Observer
 	name             string
 	tracerProvider   trace.TracerProvider
 	propagator       propagation.TextMapPropagator
+	partitioner      Partitioner
+	config           *Config
 }
 
 // WithKeySerializer sets the key serializer. Default: serde.For[K]().

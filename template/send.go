@@ -113,10 +113,6 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 		}
 		rec.Topic = t.defaultTopic
 	}
-	spanCtx := ctx
-	if t.obs.on() {
-		spanCtx, f.obs = t.obs.start(ctx, rec.Topic, now)
-	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -130,9 +126,6 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	// Serializers may change the headers; the caller's slice stays as is. The
 	// copy lives in f, which is on the heap anyway.
 	rec.Headers = rec.Headers.Clone()
-	if f.obs != nil {
-		t.obs.inject(spanCtx, &rec.Headers)
-	}
 	var key []byte
 	if rec.Key != nil {
 		b, err := serde.SerializeKey(t.keySer, rec.Topic, &rec.Headers, *rec.Key)
@@ -146,7 +139,12 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 		return err
 	}
 	headers := rec.Headers
-	f.obs.serialized(key, len(value))
+	if t.obs.on() {
+		// The span starts once the record is serialized; a send that
+		// fails before that is counted (finishClaimed) but not traced.
+		f.obs = t.obs.start(ctx, rec.Topic, &rec.Headers, key, len(value), now)
+		headers = rec.Headers
+	}
 
 	msg := &r.msg
 	msg.Topic = rec.Topic
