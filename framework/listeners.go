@@ -60,8 +60,8 @@ func newRegistry(p registryParams) (*listener.Registry, error) {
 		listener.WithPropertyResolver(p.Props.Get),
 		listener.WithReplyTemplate(p.Publisher),
 		listener.WithDeadLetterPublisher(p.Publisher),
+		p.Obs.registryOption(),
 	}
-	opts = append(opts, p.Obs.registryOptions()...)
 	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kspring: listener registry: %w", err)

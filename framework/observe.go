@@ -101,8 +101,8 @@ func (o *observability) templateOptions(name string) []template.Option {
 	return opts
 }
 
-// registryOptions are the listener registry's observation options.
-func (o *observability) registryOptions() []listener.RegistryOption {
+// registryOption is the listener registry's observation options, as one.
+func (o *observability) registryOption() listener.RegistryOption {
 	var opts []listener.RegistryOption
 	if o.metrics != nil {
 		opts = append(opts, listener.WithObserver(o.metrics))
@@ -110,7 +110,11 @@ func (o *observability) registryOptions() []listener.RegistryOption {
 	if o.listenerTraces != nil {
 		opts = append(opts, listener.WithTracerProvider(o.listenerTraces))
 	}
-	return opts
+	return func(r *listener.Registry) {
+		for _, opt := range opts {
+			opt(r)
+		}
+	}
 }
 
 // registryCreated exports the registry's lag once it exists.
