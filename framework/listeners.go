@@ -57,10 +57,10 @@ type registryParams struct {
 func newRegistry(p registryParams) (*listener.Registry, error) {
 	opts := []listener.RegistryOption{
 		listener.WithLogger(p.Logger.Named("listener")),
+		p.Obs.registryOption(),
 		listener.WithPropertyResolver(p.Props.Get),
 		listener.WithReplyTemplate(p.Publisher),
 		listener.WithDeadLetterPublisher(p.Publisher),
-		p.Obs.registryOption(),
 	}
 	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), opts...)
 	if err != nil {
