@@ -125,7 +125,8 @@ func getHealth(t *testing.T, act *framework.Actuator) (int, health) {
 
 // TestActuatorHealth: /actuator/health reports the cluster and each
 // container in Actuator's shape; a paused container shows PAUSED, a
-// stopped one STOPPED, and a stopped broker turns it DOWN with 503.
+// stopped one STOPPED, and a stopped broker turns it DOWN with 503, and
+// then the container FAILED.
 func TestActuatorHealth(t *testing.T) {
 	b := testkit.NewBroker(t)
 	topic := testkit.UniqueName(t, "events")
@@ -166,6 +167,16 @@ func TestActuatorHealth(t *testing.T) {
 	require.Equal(t, "DOWN", h.Status)
 	require.Equal(t, "DOWN", h.Components["kafka"].Status)
 	require.Contains(t, h.Components["kafka"].Details["error"], "unreachable")
+
+	// The running container's consumer loses its group: FAILED, and DOWN.
+	testkit.Eventually(t, testkit.WaitTimeout, func() error {
+		_, h := getHealth(t, act)
+		audit := h.Components["kafkaListeners"].Components["audit"]
+		if audit.Details["state"] != "FAILED" || audit.Status != "DOWN" || h.Components["kafkaListeners"].Status != "DOWN" {
+			return fmt.Errorf("audit %+v", audit)
+		}
+		return nil
+	})
 }
 
 // TestActuatorDefaults: with only the port set, health is exposed and

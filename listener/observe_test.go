@@ -194,3 +194,39 @@ func TestObservedFailuresAndLag(t *testing.T) {
 	}
 	require.Equal(t, 2, failed, "each failed attempt's span has an error status")
 }
+
+// TestLagOfExplicitPartitions: a container on explicit partitions (no
+// group rebalancing) reports its lag too, and none once stopped.
+func TestLagOfExplicitPartitions(t *testing.T) {
+	b := broker(t, map[string]int32{"ledger": 1})
+	topic := b.Topic("ledger")
+	s := sender(t, b.Addr())
+	send(t, s, topic, 0, "", "a", "b", "c")
+	release := make(chan struct{})
+	r := registry(t, b.Addr(), testConfig())
+	id := groupID(t, b, "ledger")
+	require.NoError(t, r.Register(listener.Listen(id, func(_ context.Context, v string) error {
+		if v == "b" {
+			<-release
+		}
+		return nil
+	}, listener.Partitions(topic, map[int32]int64{0: listener.OffsetEarliest}))))
+	start(t, r)
+	c, _ := r.Container(id)
+	eventually(t, func() error {
+		lag := c.Lag()
+		if len(lag) != 1 || lag[0].Position != 1 || lag[0].HighWatermark != 3 || lag[0].Lag != 2 {
+			return fmt.Errorf("lag %+v, want position 1 of 3", lag)
+		}
+		return nil
+	})
+	close(release)
+	eventually(t, func() error {
+		if lag := c.Lag(); len(lag) != 1 || lag[0].Lag != 0 || lag[0].Position != 3 {
+			return fmt.Errorf("lag %+v, want 0 at 3", lag)
+		}
+		return nil
+	})
+	require.NoError(t, c.Stop(t.Context()))
+	require.Empty(t, c.Lag(), "a stopped container holds no partition")
+}
