@@ -230,3 +230,70 @@ func TestLagOfExplicitPartitions(t *testing.T) {
 	require.NoError(t, c.Stop(t.Context()))
 	require.Empty(t, c.Lag(), "a stopped container holds no partition")
 }
+
+// TestTraceOfBatch: a batch delivery's span links to the sending span of
+// every record in the batch, and is in the handler's ctx.
+func TestTraceOfBatch(t *testing.T) {
+	b := broker(t, map[string]int32{"bulk": 1})
+	topic := b.Topic("bulk")
+	tp, exp := tracer(t)
+	s, err := template.Dial[[]byte, []byte]([]string{b.Addr()}, template.Config{RequestTimeoutMs: 5000, MaxBlockMs: 5000},
+		template.WithTracerProvider(tp))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	send(t, s, topic, 0, "", "a", "b", "c")
+
+	got := make(chan trace.SpanContext, 4)
+	var n atomicCount
+	r := registry(t, b.Addr(), testConfig(), listener.WithTracerProvider(tp))
+	require.NoError(t, r.Register(listener.ListenBatch(groupID(t, b, "bulk"), func(ctx context.Context, recs []*listener.Record[string]) error {
+		got <- trace.SpanContextFromContext(ctx)
+		n.add(len(recs))
+		return nil
+	}, listener.Topics(topic))))
+	start(t, r)
+	eventually(t, func() error {
+		if n.get() < 3 {
+			return fmt.Errorf("%d of 3 records", n.get())
+		}
+		return nil
+	})
+	publish := map[trace.SpanID]bool{}
+	for _, sp := range exp.GetSpans() {
+		if sp.Name == "publish "+topic {
+			publish[sp.SpanContext.SpanID()] = true
+		}
+	}
+	require.Len(t, publish, 3)
+	eventually(t, func() error {
+		linked := map[trace.SpanID]bool{}
+		for _, sp := range exp.GetSpans() {
+			if sp.Name != "process "+topic {
+				continue
+			}
+			require.Equal(t, trace.SpanKindConsumer, sp.SpanKind)
+			require.Equal(t, int64(len(sp.Links)), attrs(sp)["messaging.batch.message_count"].AsInt64())
+			for _, l := range sp.Links {
+				linked[l.SpanContext.SpanID()] = true
+			}
+		}
+		if len(linked) != 3 {
+			return fmt.Errorf("%d of the 3 sends linked", len(linked))
+		}
+		for id := range publish {
+			if !linked[id] {
+				return fmt.Errorf("send %v not linked", id)
+			}
+		}
+		return nil
+	})
+	require.True(t, (<-got).IsValid(), "the handler's ctx carries the batch span")
+}
+
+type atomicCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCount) add(d int) { c.mu.Lock(); c.n += d; c.mu.Unlock() }
+func (c *atomicCount) get() int  { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
