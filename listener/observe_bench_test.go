@@ -25,12 +25,12 @@ import (
 //	go test -c -o l.test ./listener/ && for i in 1 2 3 4 5 6; do ./l.test -test.run '^$' \
 //		-test.bench BenchmarkListenerObserved -listener.records=50000; done | benchstat -col /observe -
 //
-// 2026-12-06 23:03, 2-core VM shared with five engineers (load average
-// 4-6), six processes each running every arm: off 194k records/s, metrics
-// 186k (-4.5%, not significant, p=0.13), metrics+tracing 88.5k (-54%),
-// 1% sampled 168k (-13%). Metrics are within the 5% target; tracing is
-// not (a span per delivery, and extracting the context of every record
-// even when unsampled).
+// 2026-12-06 23:20, 2-core VM shared with five engineers (load average
+// about 2), six processes each running every arm: off 196k records/s,
+// metrics 194k (-1.3%, not significant, p=0.49), metrics+tracing 104k
+// (-47%), 1% sampled 171k (-13%). Metrics are within the 5% target;
+// tracing is not (a span per delivery, and extracting the context of every
+// record even when unsampled).
 func BenchmarkListenerObserved(b *testing.B) {
 	br := testkit.NewBroker(b, testkit.WithTopic("bench", benchPartitions, nil))
 	topic := br.Topic("bench")
