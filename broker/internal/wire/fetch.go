@@ -79,10 +79,12 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 		}
 		total, failed := s.readFetch(req, resp, targets, maxBytes)
 		if failed || total >= int(body.MinBytes) || body.MaxWaitMillis <= 0 || len(targets) == 0 {
+			s.fetched(req, resp, targets)
 			return resp, nil
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 || !waitAny(ctx, wake, remaining) {
+			s.fetched(req, resp, targets)
 			return resp, nil
 		}
 	}

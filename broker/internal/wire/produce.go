@@ -140,11 +140,13 @@ func (s *Server) replicationFailed(resp *kmsg.ProduceResponse, w replicated, err
 // append to wait for.
 func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic string, rp kmsg.ProduceRequestTopicPartition,
 	sp *kmsg.ProduceResponseTopicPartition, now time.Time) (replicated, bool) {
+	var p *replica.Partition
 	fail := func(err *kerr.Error, msg string) {
 		sp.ErrorCode = err.Code
 		if msg != "" {
 			sp.ErrorMessage = &msg
 		}
+		s.metrics.Produced(p, 0, 0, true)
 	}
 	p, ok := s.parts.Get(topic, rp.Partition)
 	if !ok {
@@ -215,6 +217,7 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 	}
 	sp.BaseOffset = res.BaseOffset
 	sp.LogStartOffset = res.LogStartOffset
+	s.metrics.Produced(p, len(records), int(res.LastOffset-res.BaseOffset+1), false)
 	if pol.LogAppendTime {
 		sp.LogAppendTime = now.UnixMilli()
 	}
