@@ -269,3 +269,25 @@ func TestIDExpiration(t *testing.T) {
 	h.restart(Config{})
 	require.Equal(t, kerr.TransactionalIDNotFound.Code, h.describe(id).ErrorCode, "the tombstone is stored")
 }
+
+func TestStaleMarkerRefusalCompletesTheTransaction(t *testing.T) {
+	h := newHarness(t, Config{})
+	id := idOn(1, 4)
+	ip := h.init(id, time.Minute)
+	h.markers.refuse(TopicPartition{"orders", 0}, kerr.InvalidProducerEpoch)
+	h.markers.setDown(TopicPartition{"orders", 1}, true)
+	require.Zero(t, h.add(id, ip.ProducerID, 0, "orders", 0, 1))
+	require.Zero(t, h.end(id, ip.ProducerID, 0, true))
+	h.eventually(func() error {
+		if n := len(h.markers.all()); n != 0 {
+			return fmt.Errorf("%d markers written while orders-1 is down", n)
+		}
+		if d := h.describe(id); d.State != "PrepareCommit" {
+			return fmt.Errorf("state %s while orders-1 is down", d.State)
+		}
+		return nil
+	})
+	h.markers.setDown(TopicPartition{"orders", 1}, false)
+	h.waitState(id, TxnCompleteCommit)
+	require.Equal(t, []writtenMarker{{Marker{ProducerID: ip.ProducerID, Commit: true, CoordinatorEpoch: 7}, TopicPartition{"orders", 1}}}, h.markers.all())
+}

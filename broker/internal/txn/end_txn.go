@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -79,6 +80,13 @@ func (c *Coordinator) complete(sh *shard, t *txnMeta) {
 		}
 		remaining = remaining[:0:0]
 		for tp, err := range failed {
+			if errors.Is(err, kerr.InvalidProducerEpoch) || errors.Is(err, kerr.TransactionCoordinatorFenced) {
+				// The partition has moved past this transaction (a newer
+				// epoch or coordinator wrote to it): nothing left to mark,
+				// as Kafka's marker channel gives such a partition up.
+				log.Warn("a partition refused the transaction marker as stale; leaving it", zap.Stringer("partition", tp), zap.Error(err))
+				continue
+			}
 			remaining = append(remaining, tp)
 			if attempt%50 == 0 {
 				log.Info("a partition did not take the transaction marker; writing it again", zap.Stringer("partition", tp), zap.Error(err))

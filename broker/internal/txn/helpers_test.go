@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 )
@@ -72,7 +73,7 @@ func (s *memStore) last(t *testing.T, p int32, id string) *Metadata {
 type markerLog struct {
 	mu      sync.Mutex
 	written []writtenMarker
-	down    map[TopicPartition]bool
+	down    map[TopicPartition]error
 }
 
 type writtenMarker struct {
@@ -85,8 +86,8 @@ func (l *markerLog) Write(ctx context.Context, m Marker, tps []TopicPartition) m
 	defer l.mu.Unlock()
 	failed := map[TopicPartition]error{}
 	for _, tp := range tps {
-		if l.down[tp] {
-			failed[tp] = errors.New("not leader")
+		if err := l.down[tp]; err != nil {
+			failed[tp] = err
 			continue
 		}
 		l.written = append(l.written, writtenMarker{m, tp})
@@ -95,12 +96,21 @@ func (l *markerLog) Write(ctx context.Context, m Marker, tps []TopicPartition) m
 }
 
 func (l *markerLog) setDown(tp TopicPartition, down bool) {
+	var err error
+	if down {
+		err = kerr.NotLeaderForPartition
+	}
+	l.refuse(tp, err)
+}
+
+// refuse makes tp refuse markers with err (nil: take them again).
+func (l *markerLog) refuse(tp TopicPartition, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.down == nil {
-		l.down = map[TopicPartition]bool{}
+		l.down = map[TopicPartition]error{}
 	}
-	l.down[tp] = down
+	l.down[tp] = err
 }
 
 func (l *markerLog) all() []writtenMarker {
