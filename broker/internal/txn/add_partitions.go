@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"context"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -10,8 +11,11 @@ import (
 // AddPartitionsToTxn answers AddPartitionsToTxn v0-3: the partitions join
 // the producer's transaction, which becomes Ongoing, once the ISR of
 // __transaction_state has the new state. A request that adds nothing new to
-// an ongoing transaction writes nothing.
-func (c *Coordinator) AddPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) *kmsg.AddPartitionsToTxnResponse {
+// an ongoing transaction writes nothing. A request that arrives while the
+// previous transaction's markers are being written waits for them (up to a
+// second, or until ctx ends) rather than answer CONCURRENT_TRANSACTIONS at
+// once, so that a producer beginning its next transaction does not back off.
+func (c *Coordinator) AddPartitionsToTxn(ctx context.Context, req *kmsg.AddPartitionsToTxnRequest) *kmsg.AddPartitionsToTxnResponse {
 	resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
 	resp.SetVersion(req.Version)
 	var tps []TopicPartition
@@ -29,7 +33,7 @@ func (c *Coordinator) AddPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) *k
 	if len(unknown) > 0 {
 		code = kerr.OperationNotAttempted.Code
 	} else {
-		code = c.addPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, fenced(req.Version, 2), tps)
+		code = c.addPartitions(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, fenced(req.Version, 2), tps)
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewAddPartitionsToTxnResponseTopic()
@@ -50,10 +54,10 @@ func (c *Coordinator) AddPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) *k
 // AddOffsetsToTxn answers AddOffsetsToTxn v0-3: the group's
 // __consumer_offsets partition joins the transaction, so that the offsets
 // the producer commits with TxnOffsetCommit are committed or aborted with it.
-func (c *Coordinator) AddOffsetsToTxn(req *kmsg.AddOffsetsToTxnRequest, offsetsPartition int32) *kmsg.AddOffsetsToTxnResponse {
+func (c *Coordinator) AddOffsetsToTxn(ctx context.Context, req *kmsg.AddOffsetsToTxnRequest, offsetsPartition int32) *kmsg.AddOffsetsToTxnResponse {
 	resp := req.ResponseKind().(*kmsg.AddOffsetsToTxnResponse)
 	resp.SetVersion(req.Version)
-	resp.ErrorCode = c.addPartitions(req.TransactionalID, req.ProducerID, req.ProducerEpoch, fenced(req.Version, 2),
+	resp.ErrorCode = c.addPartitions(ctx, req.TransactionalID, req.ProducerID, req.ProducerEpoch, fenced(req.Version, 2),
 		[]TopicPartition{{OffsetsTopic, offsetsPartition}})
 	return resp
 }
@@ -80,7 +84,7 @@ func checkProducer(t *txnMeta, pid int64, epoch int16, fencedCode int16) int16 {
 	return 0
 }
 
-func (c *Coordinator) addPartitions(id string, pid int64, epoch int16, fencedCode int16, tps []TopicPartition) int16 {
+func (c *Coordinator) addPartitions(ctx context.Context, id string, pid int64, epoch int16, fencedCode int16, tps []TopicPartition) int16 {
 	sh, t, code := c.lookup(id, false)
 	switch {
 	case code != 0:
@@ -88,10 +92,16 @@ func (c *Coordinator) addPartitions(id string, pid int64, epoch int16, fencedCod
 	case t == nil:
 		return kerr.InvalidProducerIDMapping.Code
 	}
-	t.mu.Lock()
-	if code := checkProducer(t, pid, epoch, fencedCode); code != 0 {
+	for waited := false; ; waited = true {
+		t.mu.Lock()
+		code := checkProducer(t, pid, epoch, fencedCode)
+		if code == 0 {
+			break
+		}
 		t.mu.Unlock()
-		return code
+		if code != kerr.ConcurrentTransactions.Code || waited || !t.awaitIdle(ctx, c.pendingWait) {
+			return code
+		}
 	}
 	next := t.m
 	next.Partitions = slices.Clone(t.m.Partitions)
@@ -111,7 +121,7 @@ func (c *Coordinator) addPartitions(id string, pid int64, epoch int16, fencedCod
 		next.Started = now
 	}
 	next.State, next.Updated = TxnOngoing, now
-	t.pending = true
+	t.setPending()
 	t.mu.Unlock()
 	return c.persist(sh, t, next, false)
 }

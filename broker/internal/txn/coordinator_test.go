@@ -58,12 +58,19 @@ func TestPrepareIsStoredBeforeTheAnswerAndBlocksTheProducer(t *testing.T) {
 	require.Zero(t, h.end(id, ip.ProducerID, 0, true))
 	require.Equal(t, TxnPrepareCommit, h.store.last(t, 0, id).State)
 	require.Equal(t, "PrepareCommit", h.describe(id).State)
-	// Until the markers are in, the producer's next transaction waits.
-	require.Equal(t, kerr.ConcurrentTransactions.Code, h.add(id, ip.ProducerID, 0, "orders", 0))
+	// Until the markers are in, the producer's next transaction waits:
+	// CONCURRENT_TRANSACTIONS once the wait is over (here at once).
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.Equal(t, kerr.ConcurrentTransactions.Code, h.addCtx(done, id, ip.ProducerID, 0, "orders", 0))
 	require.Equal(t, kerr.ConcurrentTransactions.Code, h.init(id, time.Minute).ErrorCode)
+	// One that is still waiting when the markers are in goes on.
+	h.c.pendingWait = time.Hour
+	added := make(chan int16, 1)
+	go func() { added <- h.add(id, ip.ProducerID, 0, "orders", 0) }()
 	h.markers.setDown(TopicPartition{"orders", 0}, false)
-	h.waitState(id, TxnCompleteCommit)
-	require.Zero(t, h.add(id, ip.ProducerID, 0, "orders", 0))
+	require.Zero(t, <-added)
+	require.Equal(t, "Ongoing", h.describe(id).State)
 }
 
 func TestReinitFencesTheOlderEpoch(t *testing.T) {
@@ -90,7 +97,7 @@ func TestReinitFencesTheOlderEpoch(t *testing.T) {
 			rt := kmsg.NewAddPartitionsToTxnRequestTopic()
 			rt.Topic, rt.Partitions = "orders", []int32{0}
 			req.Topics = append(req.Topics, rt)
-			require.Equal(t, tc.want, h.c.AddPartitionsToTxn(req).Topics[0].Partitions[0].ErrorCode)
+			require.Equal(t, tc.want, h.c.AddPartitionsToTxn(context.Background(), req).Topics[0].Partitions[0].ErrorCode)
 			er := kmsg.NewPtrEndTxnRequest()
 			er.Version = tc.version
 			er.TransactionalID, er.ProducerID, er.ProducerEpoch = id, first.ProducerID, 0
@@ -127,6 +134,12 @@ func TestTimedOutTransactionIsAbortedAndItsProducerFenced(t *testing.T) {
 	require.Equal(t, int16(1), d.ProducerEpoch)
 	require.Equal(t, []writtenMarker{{Marker{ProducerID: ip.ProducerID, ProducerEpoch: 1, CoordinatorEpoch: 7}, TopicPartition{"orders", 0}}}, h.markers.all())
 	require.Equal(t, kerr.ProducerFenced.Code, h.end(id, ip.ProducerID, 0, true))
+	// The fenced producer cannot claim the bumped epoch as a KIP-360 retry.
+	req := kmsg.NewPtrInitProducerIDRequest()
+	req.Version = 4
+	req.TransactionalID, req.TransactionTimeoutMillis = &id, 1000
+	req.ProducerID, req.ProducerEpoch = ip.ProducerID, 0
+	require.Equal(t, kerr.ProducerFenced.Code, h.c.InitProducerID(context.Background(), req).ErrorCode)
 }
 
 func TestLoadCompletesPreparedTransactions(t *testing.T) {

@@ -13,9 +13,9 @@ import (
 
 func init() { register(24, 0, 3, handler((*Server).handleAddPartitionsToTxn)) }
 
-func (s *Server) handleAddPartitionsToTxn(_ context.Context, _ *Request, body *kmsg.AddPartitionsToTxnRequest) (kmsg.Response, error) {
+func (s *Server) handleAddPartitionsToTxn(ctx context.Context, _ *Request, body *kmsg.AddPartitionsToTxnRequest) (kmsg.Response, error) {
 	if s.txns != nil {
-		return s.txns.AddPartitionsToTxn(body), nil
+		return s.txns.AddPartitionsToTxn(ctx, body), nil
 	}
 	resp := body.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
 	resp.SetVersion(body.Version)
