@@ -304,3 +304,36 @@ func TestStaleMarkerRefusalCompletesTheTransaction(t *testing.T) {
 	h.waitState(id, TxnCompleteCommit)
 	require.Equal(t, []writtenMarker{{Marker{ProducerID: ip.ProducerID, Commit: true, CoordinatorEpoch: 7}, TopicPartition{"orders", 1}}}, h.markers.all())
 }
+
+func TestAddPartitionsToTxnV4(t *testing.T) {
+	h := newHarness(t, Config{})
+	a, b := idOn(0, 4), idOn(1, 4)
+	ia, ib := h.init(a, time.Minute), h.init(b, time.Minute)
+	tx := func(id string, pid int64, verify bool, topic string, parts ...int32) kmsg.AddPartitionsToTxnRequestTransaction {
+		t := kmsg.NewAddPartitionsToTxnRequestTransaction()
+		t.TransactionalID, t.ProducerID, t.ProducerEpoch, t.VerifyOnly = id, pid, 0, verify
+		rt := kmsg.NewAddPartitionsToTxnRequestTransactionTopic()
+		rt.Topic, rt.Partitions = topic, parts
+		t.Topics = append(t.Topics, rt)
+		return t
+	}
+	do := func(txs ...kmsg.AddPartitionsToTxnRequestTransaction) map[string][]int16 {
+		req := kmsg.NewPtrAddPartitionsToTxnRequest()
+		req.Version = 4
+		req.Transactions = txs
+		out := map[string][]int16{}
+		for _, rt := range h.c.AddPartitionsToTxn(context.Background(), req).Transactions {
+			for _, p := range rt.Topics[0].Partitions {
+				out[rt.TransactionalID] = append(out[rt.TransactionalID], p.ErrorCode)
+			}
+		}
+		return out
+	}
+	require.Equal(t, map[string][]int16{a: {0, 0}, b: {0}},
+		do(tx(a, ia.ProducerID, false, "orders", 0, 1), tx(b, ib.ProducerID, false, "orders", 2)))
+	require.Equal(t, "Ongoing", h.describe(a).State)
+	require.Equal(t, map[string][]int16{a: {0, kerr.InvalidTxnState.Code}, b: {kerr.InvalidProducerIDMapping.Code}},
+		do(tx(a, ia.ProducerID, true, "orders", 1, 2), tx(b, 99, true, "orders", 2)),
+		"verify-only: orders-2 is not in a's transaction; b's producer id is wrong")
+	require.Len(t, h.describe(a).Topics[0].Partitions, 2, "verifying adds nothing")
+}
