@@ -102,6 +102,43 @@ func TestTransactionsFranzGoCommitAndAbort(t *testing.T) {
 	d, err := kadm.NewClient(newKgo(t, b.Addr())).DescribeTransactions(testCtx(t), "tx-kgo")
 	require.NoError(t, err)
 	require.Equal(t, "CompleteCommit", d["tx-kgo"].State)
+
+	// __transaction_state holds Kafka's schema: read it as Kafka's tools do.
+	states := readTxnLog(t, b.Addr(), "tx-kgo", 3)
+	require.Equal(t, []kmsg.TransactionState{
+		kmsg.TransactionStateOngoing, kmsg.TransactionStatePrepareCommit, kmsg.TransactionStateCompleteCommit,
+		kmsg.TransactionStateOngoing, kmsg.TransactionStatePrepareAbort, kmsg.TransactionStateCompleteAbort,
+		kmsg.TransactionStateOngoing, kmsg.TransactionStatePrepareCommit, kmsg.TransactionStateCompleteCommit,
+	}, states[len(states)-9:], "the last nine transitions of tx-kgo")
+}
+
+// readTxnLog consumes __transaction_state and returns the states recorded
+// for id, decoded with kmsg's TxnMetadataKey/Value, once it holds at least
+// completed of its CompleteCommit/CompleteAbort.
+func readTxnLog(t *testing.T, addr, id string, completed int) []kmsg.TransactionState {
+	t.Helper()
+	cl := newKgo(t, addr, kgo.ConsumeTopics("__transaction_state"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx := testCtx(t)
+	var states []kmsg.TransactionState
+	for done := 0; done < completed; {
+		fs := cl.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "%d of %d completions of %s in __transaction_state", done, completed, id)
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s[%d]: %v", topic, p, err) })
+		for _, r := range fs.Records() {
+			var k kmsg.TxnMetadataKey
+			require.NoError(t, k.ReadFrom(r.Key))
+			if k.TransactionalID != id || r.Value == nil {
+				continue
+			}
+			var v kmsg.TxnMetadataValue
+			require.NoError(t, v.ReadFrom(r.Value))
+			states = append(states, v.State)
+			if v.State == kmsg.TransactionStateCompleteCommit || v.State == kmsg.TransactionStateCompleteAbort {
+				done++
+			}
+		}
+	}
+	return states
 }
 
 func TestTransactionsFranzGoGroupTransactSession(t *testing.T) {
