@@ -79,7 +79,20 @@ func TestTransactionCoordinatorFailover(t *testing.T) {
 			require.Equal(t, "2", kv.MaybeValue())
 		}
 	}
-	require.Len(t, isr(t, c, "__transaction_state", 0), 3)
+	// Followers may still be catching up on the partitions just created:
+	// wait for every whole ISR before the kill.
+	eventually(t, func() error {
+		md, err := adm.Metadata(testCtx(t), "__transaction_state")
+		if err != nil {
+			return err
+		}
+		for _, p := range md.Topics["__transaction_state"].Partitions {
+			if len(p.ISR) != 3 {
+				return fmt.Errorf("__transaction_state-%d ISR %v, want three replicas", p.Partition, p.ISR)
+			}
+		}
+		return nil
+	})
 
 	require.NoError(t, c.Kill(before.Coordinator))
 	// A client that knew the old coordinator keeps dialling it; fresh
