@@ -55,6 +55,11 @@ type Broker struct {
 	topics *topics
 	groups *group.Coordinator
 	srv    *wire.Server
+	// Security: the client listeners' protocols (in step with lns), the
+	// users SASL checks, and the quorum's security changes.
+	specs    []listenerSpec
+	users    *users
+	security *securityAdmin
 
 	mu           sync.Mutex
 	started      bool
@@ -120,15 +125,16 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		}
 	}()
 	for _, l := range b.cfg.clientListeners() {
-		if len(b.lns) > 0 {
-			break // bound by the caller
-		}
-		addr, err := parseListener(l)
+		spec, err := b.cfg.parseListenerSpec(l)
 		if err != nil {
 			return err
 		}
+		b.specs = append(b.specs, spec)
+		if len(b.lns) == 1 && len(b.specs) == 1 {
+			break // bound by the caller
+		}
 		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", addr)
+		ln, err := lc.Listen(ctx, "tcp", spec.Addr)
 		if err != nil {
 			return fmt.Errorf("broker: listen %s: %w", l, err)
 		}
@@ -144,6 +150,15 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	listeners, err := b.wireListeners()
+	if err != nil {
+		return err
+	}
+	plain, err := b.cfg.plainUsers()
+	if err != nil {
+		return err
+	}
+	b.users = &users{plain: plain, meta: b.meta}
 	b.ctrl = &controller{meta: b.meta, cfg: &b.cfg, logger: b.logger.Named("controller"), cluster: b.cfg.ClusterID,
 		failed: make(chan error, 1)}
 	b.member = newMember(b)
@@ -158,8 +173,15 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		OffsetsRetention:              time.Duration(b.cfg.OffsetsRetentionMinutes) * time.Minute,
 		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckIntervalMs,
 	}, &offsetsStore{topics: b.topics}, b.logger.Named("group"), group.WithoutInitialLoad())
+	b.security = &securityAdmin{meta: b.meta, member: b.member}
 	b.srv = wire.New(settings, b.meta, b.parts, b.topics, b.groups, b.logger,
-		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID))
+		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID),
+		wire.WithUsers(b.users), wire.WithSecurityAdmin(b.security),
+		wire.WithAuthorization(wire.Authorization{
+			Enabled:      b.cfg.Security.AuthorizerClassName != "",
+			SuperUsers:   b.cfg.Security.SuperUsers,
+			AllowIfNoACL: b.cfg.Security.AllowEveryoneIfNoACLFound,
+		}))
 	b.bg.Go(func() { b.ctrl.run(b.runCtx) })
 	if err := b.meta.WaitController(ctx); err != nil {
 		return fmt.Errorf("broker: %w", err)
@@ -168,6 +190,9 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("broker: registering with the controller: %w", err)
 	}
 	if err := b.waitRegistered(ctx); err != nil {
+		return err
+	}
+	if err := b.addScramUsers(ctx); err != nil {
 		return err
 	}
 	if err := b.groups.Start(ctx); err != nil {
@@ -181,9 +206,9 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	// Clients are served only now that this broker's metadata is caught up
 	// (it holds its own registration, made after everything before it): a
 	// broker back from a restart never answers with a stale cluster.
-	for _, ln := range b.lns {
+	for i, ln := range b.lns {
 		b.bg.Go(func() {
-			if err := b.srv.Serve(ln); err != nil {
+			if err := b.srv.ServeListener(ln, listeners[i]); err != nil {
 				b.logger.Error("listener stopped", zap.String("addr", ln.Addr().String()), zap.Error(err))
 			}
 		})
@@ -316,27 +341,12 @@ func (b *Broker) closeListeners() {
 
 // wireSettings derives what the request handlers need from the config and the
 // bound listeners.
+// The broker registers (and other brokers reach it at) the address of its
+// inter-broker listener.
 func (b *Broker) wireSettings() (wire.Settings, error) {
-	adv := b.lns[0].Addr().String()
-	if len(b.cfg.AdvertisedListeners) > 0 {
-		a, err := parseListener(b.cfg.AdvertisedListeners[0])
-		if err != nil {
-			return wire.Settings{}, err
-		}
-		adv = a
-	}
-	host, portStr, err := net.SplitHostPort(adv)
+	host, port, err := b.advertisedFor(b.interBrokerListener())
 	if err != nil {
-		return wire.Settings{}, fmt.Errorf("broker: advertised listener %q: %w", adv, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port == 0 {
-		// Advertise the port actually bound.
-		_, bound, _ := net.SplitHostPort(b.lns[0].Addr().String())
-		port, _ = strconv.Atoi(bound)
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "localhost"
+		return wire.Settings{}, err
 	}
 	var rack *string
 	if b.cfg.Rack != "" {
@@ -346,7 +356,7 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		NodeID:                   b.cfg.NodeID,
 		Rack:                     rack,
 		AdvertisedHost:           host,
-		AdvertisedPort:           int32(port),
+		AdvertisedPort:           port,
 		NumPartitions:            b.cfg.NumPartitions,
 		DefaultReplicationFactor: b.cfg.DefaultReplicationFactor,
 		AutoCreateTopics:         b.cfg.AutoCreateTopicsEnable,
@@ -365,15 +375,10 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 }
 
 // parseListener turns "NAME://host:port" (or "host:port") into host:port.
-// Only plaintext listeners are served.
 func parseListener(l string) (string, error) {
-	name, addr, ok := strings.Cut(l, "://")
+	_, addr, ok := strings.Cut(l, "://")
 	if !ok {
 		return l, nil
-	}
-	switch strings.ToUpper(name) {
-	case "SSL", "SASL_SSL", "SASL_PLAINTEXT":
-		return "", fmt.Errorf("broker: listener %q: security protocol %s is not supported; use PLAINTEXT", l, name)
 	}
 	return addr, nil
 }

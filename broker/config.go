@@ -84,6 +84,10 @@ type Config struct {
 	ReplicaFetchWaitMaxMs             time.Duration // replica.fetch.wait.max.ms
 	ReplicaFetchBackoffMs             time.Duration // replica.fetch.backoff.ms
 	ReplicaHighWatermarkCheckpointMs  time.Duration // replica.high.watermark.checkpoint.interval.ms
+	// Security holds the listeners' security protocols, TLS, SASL and
+	// ACL settings (ssl.*, sasl.*, authorizer.class.name, ...).
+	Security SecurityConfig
+
 	// UncleanLeaderElectionEnable is unclean.leader.election.enable; only
 	// false (Kafka's default) is supported: no acknowledged record is ever lost
 	// to an election.

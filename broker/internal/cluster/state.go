@@ -102,6 +102,10 @@ type State struct {
 	byID    map[[16]byte]string
 	// NextProducerID is the first producer id not yet handed out.
 	NextProducerID int64
+	// Scram holds the SCRAM credentials, keyed by user and mechanism
+	// (see [State.ScramCredential]); ACLs the access control entries.
+	Scram map[string]ScramCredential
+	ACLs  []ACL
 }
 
 func emptyState() *State {

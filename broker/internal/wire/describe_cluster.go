@@ -29,7 +29,7 @@ const clusterOperations int32 = 1<<kmsg.ACLOperationCreate | 1<<kmsg.ACLOperatio
 	1<<kmsg.ACLOperationDescribe | 1<<kmsg.ACLOperationClusterAction | 1<<kmsg.ACLOperationDescribeConfigs |
 	1<<kmsg.ACLOperationAlterConfigs | 1<<kmsg.ACLOperationIdempotentWrite
 
-func (s *Server) handleDescribeCluster(_ context.Context, _ *Request, body *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
+func (s *Server) handleDescribeCluster(_ context.Context, req *Request, body *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.SetVersion(body.Version)
 	resp.EndpointType = body.EndpointType
@@ -47,7 +47,7 @@ func (s *Server) handleDescribeCluster(_ context.Context, _ *Request, body *kmsg
 	st := s.meta.State()
 	resp.ClusterID = st.ClusterID
 	resp.ControllerID = s.controllerID(st)
-	for _, mb := range s.liveBrokers(st) {
+	for _, mb := range s.liveBrokers(st, req) {
 		b := kmsg.NewDescribeClusterResponseBroker()
 		b.NodeID, b.Host, b.Port, b.Rack = mb.NodeID, mb.Host, mb.Port, mb.Rack
 		resp.Brokers = append(resp.Brokers, b)

@@ -183,11 +183,11 @@ func (s *Server) describeBrokerConfigs() []describedConfig {
 // Server.mu only to copy the listener list and calls nothing while holding it.
 func (s *Server) listenerURLs() []string {
 	s.mu.Lock()
-	lns := slices.Clone(s.ln)
+	lns, info := slices.Clone(s.ln), slices.Clone(s.lnInfo)
 	s.mu.Unlock()
 	out := make([]string, 0, len(lns))
-	for _, ln := range lns {
-		out = append(out, "PLAINTEXT://"+ln.Addr().String())
+	for i, ln := range lns {
+		out = append(out, info[i].Name+"://"+ln.Addr().String())
 	}
 	return out
 }

@@ -17,7 +17,7 @@ import (
 
 func init() { register(10, 0, 4, handler((*Server).handleFindCoordinator)) }
 
-func (s *Server) handleFindCoordinator(ctx context.Context, _ *Request, body *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+func (s *Server) handleFindCoordinator(ctx context.Context, req *Request, body *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	resp.SetVersion(body.Version)
 	find := func(key string) (node int32, host string, port int32, code int16, msg *string) {
@@ -42,6 +42,7 @@ func (s *Server) handleFindCoordinator(ctx context.Context, _ *Request, body *km
 		if !alive {
 			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
 		}
+		host, port = req.advertised(s.settings.NodeID, ps.Leader, host, port)
 		return ps.Leader, host, port, 0, nil
 	}
 	if body.Version >= 4 {

@@ -20,11 +20,11 @@ import (
 
 func init() { register(3, 0, 12, handler((*Server).handleMetadata)) }
 
-func (s *Server) handleMetadata(ctx context.Context, _ *Request, body *kmsg.MetadataRequest) (kmsg.Response, error) {
+func (s *Server) handleMetadata(ctx context.Context, req *Request, body *kmsg.MetadataRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.MetadataResponse)
 	resp.SetVersion(body.Version)
 	st := s.meta.State()
-	resp.Brokers = s.liveBrokers(st)
+	resp.Brokers = s.liveBrokers(st, req)
 	clusterID := st.ClusterID
 	resp.ClusterID = &clusterID
 	resp.ControllerID = s.controllerID(st)
