@@ -25,7 +25,10 @@ type Option func(*options)
 
 type options struct {
 	logger *zap.Logger
-	dial   peer.Dialer
+	dial   peer.Dialer // to other brokers' controller listeners (the quorum)
+	// peerDial is dial with the inter-broker login, to other brokers'
+	// inter-broker listeners (requests to the controller, replica fetches).
+	peerDial peer.Dialer
 	// Listeners bound by the caller (an in-process Cluster, which must know
 	// every address before any broker starts); nil: Start binds them.
 	client, ctrl net.Listener
@@ -45,7 +48,10 @@ func WithDialer(dial func(ctx context.Context, addr string) (net.Conn, error)) O
 type Broker struct {
 	cfg    Config
 	logger *zap.Logger
-	dial   peer.Dialer
+	dial   peer.Dialer // to other brokers' controller listeners (the quorum)
+	// peerDial is dial with the inter-broker login, to other brokers'
+	// inter-broker listeners (requests to the controller, replica fetches).
+	peerDial peer.Dialer
 
 	meta   *cluster.Node
 	ctrl   *controller
@@ -84,6 +90,15 @@ func New(cfg Config, opts ...Option) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{cfg: cfg, logger: o.logger, dial: o.dial, ctrlLn: o.ctrl}
+	// Connections to other brokers' inter-broker listeners log in first
+	// when those are SASL_PLAINTEXT; the quorum's keep the plain dialer.
+	peerDial := o.dial
+	if l, err := cfg.interBrokerLogin(); err != nil {
+		return nil, err
+	} else if l != nil {
+		peerDial = l.dialer(o.dial)
+	}
+	b.peerDial = peerDial
 	if o.client != nil {
 		b.lns = []net.Listener{o.client}
 	}
@@ -94,7 +109,7 @@ func New(cfg Config, opts ...Option) (*Broker, error) {
 			return b.member.alterISR(ctx, r)
 		},
 		BrokerAddr:           b.brokerAddr,
-		Dial:                 o.dial,
+		Dial:                 peerDial,
 		ReplicaLagMax:        cfg.ReplicaLagTimeMaxMs,
 		FetchMaxWait:         cfg.ReplicaFetchWaitMaxMs,
 		FetchBackoff:         cfg.ReplicaFetchBackoffMs,

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +101,11 @@ func (c *Cluster) config(id int32) Config {
 	cfg := c.base
 	cfg.NodeID = id
 	cfg.LogDirs = []string{filepath.Join(c.dir, "broker-"+strconv.Itoa(int(id)))}
-	cfg.Listeners = []string{"PLAINTEXT://" + c.client[id]}
+	// The client listener is the inter-broker one: named by
+	// inter.broker.listener.name (and secured as
+	// listener.security.protocol.map says), else PLAINTEXT.
+	name := cmp.Or(c.base.Security.InterBrokerListenerName, "PLAINTEXT")
+	cfg.Listeners = []string{name + "://" + c.client[id]}
 	if a, ok := c.ctrl[id]; ok {
 		cfg.Listeners = append(cfg.Listeners, "CONTROLLER://"+a)
 		cfg.ControllerListenerNames = []string{"CONTROLLER"}

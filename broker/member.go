@@ -44,7 +44,7 @@ type member struct {
 }
 
 func newMember(b *Broker) *member {
-	m := &member{id: b.cfg.NodeID, meta: b.meta, ctrl: b.ctrl, cfg: &b.cfg, dial: b.dial, logger: b.logger.Named("member"),
+	m := &member{id: b.cfg.NodeID, meta: b.meta, ctrl: b.ctrl, cfg: &b.cfg, dial: b.peerDial, logger: b.logger.Named("member"),
 		unfenced: make(chan struct{}), fenced: true}
 	_, _ = rand.Read(m.incarnation[:])
 	return m

@@ -105,18 +105,7 @@ func (b *Broker) advertisedFor(i int) (string, int32, error) {
 // brokers reach this one on (its registered address):
 // inter.broker.listener.name, else the first listener of
 // security.inter.broker.protocol (default PLAINTEXT), else the first.
-func (b *Broker) interBrokerListener() int {
-	if n := b.cfg.Security.InterBrokerListenerName; n != "" {
-		if i := slices.IndexFunc(b.specs, func(s listenerSpec) bool { return strings.EqualFold(s.Name, n) }); i >= 0 {
-			return i
-		}
-	}
-	proto := cmpOr(strings.ToUpper(b.cfg.Security.SecurityInterBrokerProtocol), protoPlaintext)
-	if i := slices.IndexFunc(b.specs, func(s listenerSpec) bool { return s.Protocol == proto }); i >= 0 {
-		return i
-	}
-	return 0
-}
+func (b *Broker) interBrokerListener() int { return b.cfg.interBrokerSpec(b.specs) }
 
 func cmpOr(a, b string) string {
 	if a != "" {

@@ -171,6 +171,32 @@ func (s *secured) kgoOpts(user User, cert ...Cert) []kgo.Opt {
 	return out
 }
 
+// springProperties are the Spring Boot keys of an application connecting
+// as Admin (and testkit's client certificate under mutual TLS).
+func (s *secured) springProperties() map[string]string {
+	if s == nil {
+		return nil
+	}
+	out := map[string]string{"spring.kafka.security.protocol": s.protocol}
+	if s.opts.tls {
+		out["spring.kafka.ssl.trust-store-type"] = "PEM"
+		out["spring.kafka.ssl.trust-store-location"] = s.ca.File()
+		if s.opts.mtls {
+			out["spring.kafka.ssl.key-store-type"] = "PEM"
+			out["spring.kafka.ssl.key-store-location"] = s.admin.BothFile
+		}
+	}
+	if m := s.opts.mechanism; m != "" {
+		module := "org.apache.kafka.common.security.scram.ScramLoginModule"
+		if m == PLAIN {
+			module = "org.apache.kafka.common.security.plain.PlainLoginModule"
+		}
+		out["spring.kafka.properties.sasl.mechanism"] = m
+		out["spring.kafka.properties.sasl.jaas.config"] = fmt.Sprintf("%s required username=%q password=%q;", module, Admin.Name, Admin.Password)
+	}
+	return out
+}
+
 func saslMechanism(mechanism string, u User) sasl.Mechanism {
 	switch mechanism {
 	case PLAIN:

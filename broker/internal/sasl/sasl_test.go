@@ -132,8 +132,11 @@ func FuzzStep(f *testing.F) {
 	f.Add(byte(0), []byte("\x00alice\x00alice-pw"), []byte(nil))
 	f.Add(byte(1), []byte("n,,n=bob,r=abc"), []byte("c=biws,r=abc,p=xyz"))
 	f.Add(byte(2), []byte("n,a=x,n=bob,r=q"), []byte("garbage"))
+	var u users
 	f.Fuzz(func(t *testing.T, m byte, first, second []byte) {
-		u := testUsers(t)
+		if u.plain == nil {
+			u = testUsers(t) // once: deriving keys is slow on purpose
+		}
 		mech := Mechanisms[int(m)%len(Mechanisms)]
 		s, err := New(mech, u)
 		require.NoError(t, err)

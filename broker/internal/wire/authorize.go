@@ -39,24 +39,30 @@ func (s *Server) authorize(req *Request, resourceType int8, name string, op kmsg
 	if !s.authz.Enabled {
 		return true
 	}
-	principal := req.Principal()
-	if slices.Contains(s.authz.SuperUsers, principal) {
+	if s.authz.decide(s.meta.State().ACLs, req.Principal(), req.Host(), resourceType, name, op) {
 		return true
 	}
-	host := req.Host()
+	s.logDenied(req, resourceType, name, op)
+	return false
+}
+
+// decide is the authorizer's decision over acls (see authorize).
+func (a Authorization) decide(acls []cluster.ACL, principal, host string, resourceType int8, name string, op kmsg.ACLOperation) bool {
+	if slices.Contains(a.SuperUsers, principal) {
+		return true
+	}
 	named, allowed := false, false
-	for _, a := range s.meta.State().ACLs {
-		if a.ResourceType != resourceType || !resourceMatches(a, name) {
+	for _, acl := range acls {
+		if acl.ResourceType != resourceType || !resourceMatches(acl, name) {
 			continue
 		}
 		named = true
-		if a.Principal != principal && a.Principal != "User:*" || a.Host != "*" && a.Host != host {
+		if acl.Principal != principal && acl.Principal != "User:*" || acl.Host != "*" && acl.Host != host {
 			continue
 		}
-		aop := kmsg.ACLOperation(a.Operation)
-		if a.Permission == cluster.PermissionDeny {
+		aop := kmsg.ACLOperation(acl.Operation)
+		if acl.Permission == cluster.PermissionDeny {
 			if aop == op || aop == kmsg.ACLOperationAll {
-				s.logDenied(req, resourceType, name, op)
 				return false
 			}
 			continue
@@ -65,11 +71,7 @@ func (s *Server) authorize(req *Request, resourceType int8, name string, op kmsg
 			allowed = true
 		}
 	}
-	if allowed || !named && s.authz.AllowIfNoACL {
-		return true
-	}
-	s.logDenied(req, resourceType, name, op)
-	return false
+	return allowed || !named && a.AllowIfNoACL
 }
 
 func (s *Server) logDenied(req *Request, resourceType int8, name string, op kmsg.ACLOperation) {

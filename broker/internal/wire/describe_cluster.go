@@ -33,6 +33,10 @@ func (s *Server) handleDescribeCluster(_ context.Context, req *Request, body *km
 	resp := body.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.SetVersion(body.Version)
 	resp.EndpointType = body.EndpointType
+	if !s.authorizeCluster(req, kmsg.ACLOperationDescribe) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
 	switch body.EndpointType {
 	case endpointBrokers:
 	case endpointControllers:

@@ -21,6 +21,12 @@ func (s *Server) handleFindCoordinator(ctx context.Context, req *Request, body *
 	resp := body.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	resp.SetVersion(body.Version)
 	find := func(key string) (node int32, host string, port int32, code int16, msg *string) {
+		switch {
+		case body.CoordinatorType == 0 && !s.authorizeGroup(req, key, kmsg.ACLOperationDescribe):
+			return -1, "", -1, kerr.GroupAuthorizationFailed.Code, nil
+		case body.CoordinatorType == 1 && !s.authorizeTransactionalID(req, key, kmsg.ACLOperationDescribe):
+			return -1, "", -1, kerr.TransactionalIDAuthorizationFailed.Code, nil
+		}
 		if body.CoordinatorType != 0 {
 			m := "transactions are not supported by this broker yet"
 			return -1, "", -1, kerr.TransactionalIDAuthorizationFailed.Code, &m
