@@ -202,6 +202,11 @@ func (c Config) withDefaults() (Config, error) {
 	if err := c.checkQuorum(); err != nil {
 		return c, err
 	}
+	for _, s := range c.Security.AddScram {
+		if _, err := parseAddScram(s); err != nil {
+			return c, fmt.Errorf("broker: config: %w", err)
+		}
+	}
 	switch {
 	case c.NumPartitions < 1:
 		return c, fmt.Errorf("broker: config: num.partitions %d must be at least 1", c.NumPartitions)

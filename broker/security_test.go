@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/xdg-go/scram"
 
+	"github.com/kspring/kspring/broker"
 	"github.com/kspring/kspring/testkit"
 )
 
@@ -366,4 +367,22 @@ func saramaProduce(t *testing.T, addr string, cfg *sarama.Config, topic, value s
 	defer p.Close()
 	_, _, err = p.SendMessage(&sarama.ProducerMessage{Topic: topic, Value: sarama.StringEncoder(value)})
 	require.NoError(t, err)
+}
+
+// kspring.add.scram takes kafka-storage's --add-scram form; anything else is
+// refused before the broker binds a port.
+func TestAddScramRefused(t *testing.T) {
+	for _, v := range []string{
+		"SCRAM-SHA-1=[name=a,password=b]",
+		"SCRAM-SHA-256=name=a,password=b",
+		"SCRAM-SHA-256=[name=a]",
+		"SCRAM-SHA-256=[name=a,password=b,iterations=100]",
+		"SCRAM-SHA-256=[name=a,password=b,salt=c]",
+	} {
+		cfg := broker.DefaultConfig()
+		cfg.LogDirs = []string{t.TempDir()}
+		require.NoError(t, cfg.Set("kspring.add.scram", v))
+		_, err := broker.New(cfg)
+		require.ErrorContains(t, err, "kspring.add.scram", v)
+	}
 }
