@@ -128,10 +128,14 @@ func TestACLsConsumeAndGroups(t *testing.T) {
 
 	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Topics("orders").Operations(kadm.OpRead))
 	requireCode(t, nil, fetch())
-	md, err = kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	mdReq := kmsg.NewPtrMetadataRequest()
+	mdReq.IncludeTopicAuthorizedOperations = true
+	md, err = mdReq.RequestWith(ctx, cl)
 	require.NoError(t, err)
 	require.Len(t, md.Topics, 1)
 	require.Equal(t, "orders", *md.Topics[0].Topic)
+	require.Equal(t, int32(1<<kmsg.ACLOperationRead|1<<kmsg.ACLOperationDescribe), md.Topics[0].AuthorizedOperations,
+		"Read, and the Describe it implies")
 
 	join := func() int16 {
 		req := kmsg.NewPtrJoinGroupRequest()

@@ -386,3 +386,53 @@ func TestAddScramRefused(t *testing.T) {
 		require.ErrorContains(t, err, "kspring.add.scram", v)
 	}
 }
+
+// Clients from before Kafka 1.0 send SaslHandshake v0 and then the tokens
+// as raw frames; sarama still can. A failed exchange closes the connection.
+func TestSASLHandshakeV0RawTokens(t *testing.T) {
+	t.Parallel()
+	for _, mech := range []string{testkit.PLAIN, testkit.SCRAMSHA256} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			b := testkit.NewBroker(t, testkit.WithSASL(mech, alice), testkit.WithTopic("raw", 1, nil))
+			cfg := secureSaramaConfig()
+			saramaSASL(cfg, mech, alice)
+			cfg.Net.SASL.Version, cfg.ApiVersionsRequest = sarama.SASLHandshakeV0, false
+			saramaProduce(t, b.Addr(), cfg, "raw", "v0")
+
+			bad := secureSaramaConfig()
+			saramaSASL(bad, mech, testkit.User{Name: "alice", Password: "wrong"})
+			bad.Net.SASL.Version, bad.ApiVersionsRequest = sarama.SASLHandshakeV0, false
+			_, err := sarama.NewSyncProducer([]string{b.Addr()}, bad)
+			require.Error(t, err)
+			require.Equal(t, int64(1), endOffset(t, b, "raw"))
+		})
+	}
+}
+
+// A wrong password gets SASL_AUTHENTICATION_FAILED with a message, and the
+// connection closes.
+func TestSASLFailureClosesConnection(t *testing.T) {
+	t.Parallel()
+	b := testkit.NewBroker(t, testkit.WithSASL(testkit.PLAIN, alice))
+	c := dialWire(t, b.Addr())
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, testkit.PLAIN
+	requireCode(t, nil, c.do(hs).(*kmsg.SASLHandshakeResponse).ErrorCode)
+	auth := kmsg.NewPtrSASLAuthenticateRequest()
+	auth.Version, auth.SASLAuthBytes = 1, []byte("\x00alice\x00wrong")
+	ar := c.do(auth).(*kmsg.SASLAuthenticateResponse)
+	requireCode(t, kerr.SaslAuthenticationFailed, ar.ErrorCode)
+	require.NotNil(t, ar.ErrorMessage)
+	require.Contains(t, *ar.ErrorMessage, "invalid credentials")
+	c.requireClosed()
+
+	// The right password authenticates the connection for other requests.
+	c = dialWire(t, b.Addr())
+	requireCode(t, nil, c.do(hs).(*kmsg.SASLHandshakeResponse).ErrorCode)
+	auth.SASLAuthBytes = []byte("\x00alice\x00alice-secret")
+	requireCode(t, nil, c.do(auth).(*kmsg.SASLAuthenticateResponse).ErrorCode)
+	md := kmsg.NewPtrMetadataRequest()
+	md.Version = 9
+	require.NotEmpty(t, c.do(md).(*kmsg.MetadataResponse).Brokers)
+}

@@ -122,3 +122,27 @@ func (s *Server) authorizeGroup(req *Request, group string, op kmsg.ACLOperation
 func (s *Server) authorizeTransactionalID(req *Request, id string, op kmsg.ACLOperation) bool {
 	return s.authorize(req, cluster.ResourceTransactionalID, id, op)
 }
+
+// Operations Kafka reports as authorized on each resource type.
+var (
+	topicOperations = []kmsg.ACLOperation{kmsg.ACLOperationRead, kmsg.ACLOperationWrite, kmsg.ACLOperationCreate,
+		kmsg.ACLOperationDelete, kmsg.ACLOperationAlter, kmsg.ACLOperationDescribe,
+		kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs}
+	groupOperations        = []kmsg.ACLOperation{kmsg.ACLOperationRead, kmsg.ACLOperationDescribe, kmsg.ACLOperationDelete}
+	clusterOperationsByACL = []kmsg.ACLOperation{kmsg.ACLOperationCreate, kmsg.ACLOperationAlter, kmsg.ACLOperationDescribe,
+		kmsg.ACLOperationClusterAction, kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs,
+		kmsg.ACLOperationIdempotentWrite}
+)
+
+// authorizedOperations is the bitfield of ops req may perform on a
+// resource, as Metadata, DescribeCluster and DescribeGroups report it when
+// asked (KIP-430); with ACLs off, every op.
+func (s *Server) authorizedOperations(req *Request, resourceType int8, name string, ops []kmsg.ACLOperation) int32 {
+	var bits int32
+	for _, op := range ops {
+		if s.authorize(req, resourceType, name, op) {
+			bits |= 1 << op
+		}
+	}
+	return bits
+}

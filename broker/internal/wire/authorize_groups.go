@@ -3,6 +3,8 @@ package wire
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker/internal/cluster"
 )
 
 // Group ACLs, as Kafka checks them: JoinGroup, SyncGroup, Heartbeat,
@@ -88,6 +90,9 @@ func (s *Server) describeGroupsAllowed(req *Request, b *kmsg.DescribeGroupsReque
 	}
 	for _, g := range b.Groups {
 		if len(got) > 0 && got[0].Group == g && s.authorizeGroup(req, g, kmsg.ACLOperationDescribe) {
+			if b.IncludeAuthorizedOperations {
+				got[0].AuthorizedOperations = s.authorizedOperations(req, cluster.ResourceGroup, g, groupOperations)
+			}
 			r.Groups, got = append(r.Groups, got[0]), got[1:]
 			continue
 		}

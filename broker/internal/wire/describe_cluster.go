@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker/internal/cluster"
 )
 
 func init() { register(60, 0, 1, handler((*Server).handleDescribeCluster)) }
@@ -58,6 +60,9 @@ func (s *Server) handleDescribeCluster(_ context.Context, req *Request, body *km
 	}
 	if body.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = clusterOperations
+		if s.authz.Enabled {
+			resp.ClusterAuthorizedOperations = s.authorizedOperations(req, cluster.ResourceCluster, clusterName, clusterOperationsByACL)
+		}
 	}
 	return resp, nil
 }

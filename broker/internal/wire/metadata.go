@@ -29,6 +29,9 @@ func (s *Server) handleMetadata(ctx context.Context, req *Request, body *kmsg.Me
 	resp.ClusterID = &clusterID
 	resp.ControllerID = s.controllerID(st)
 	resp.AuthorizedOperations = authorizedOps(body.IncludeClusterAuthorizedOperations)
+	if s.authz.Enabled {
+		defer s.reportAuthorizedOps(req, body, resp)
+	}
 
 	all := body.Topics == nil || (body.Version == 0 && len(body.Topics) == 0)
 	if all {
@@ -63,6 +66,22 @@ func (s *Server) handleMetadata(ctx context.Context, req *Request, body *kmsg.Me
 		resp.Topics = append(resp.Topics, mt)
 	}
 	return resp, nil
+}
+
+// reportAuthorizedOps sets the operations req may perform on the cluster
+// and on each topic, where the request asks for them (ACLs on).
+func (s *Server) reportAuthorizedOps(req *Request, body *kmsg.MetadataRequest, resp *kmsg.MetadataResponse) {
+	if body.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = s.authorizedOperations(req, cluster.ResourceCluster, clusterName, clusterOperationsByACL)
+	}
+	if !body.IncludeTopicAuthorizedOperations {
+		return
+	}
+	for i := range resp.Topics {
+		if t := resp.Topics[i]; t.Topic != nil && t.ErrorCode != kerr.TopicAuthorizationFailed.Code {
+			resp.Topics[i].AuthorizedOperations = s.authorizedOperations(req, cluster.ResourceTopic, *t.Topic, topicOperations)
+		}
+	}
 }
 
 // mayCreateTopic reports whether req may create topic name: Create on the
