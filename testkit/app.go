@@ -46,25 +46,23 @@ func NewApp(t testing.TB, opts ...fx.Option) *App {
 // StartApp is [NewApp] on b, for tests that set the broker up first.
 func (b *Broker) StartApp(t testing.TB, opts ...fx.Option) *App {
 	t.Helper()
-	return startApp(t, b.Bootstrap(), b, opts)
+	return startApp(t, b.Bootstrap(), b, b.sec, opts)
 }
 
 // StartApp is [NewApp] on the cluster: the app bootstraps from every
 // broker and follows leaders as they move.
 func (c *Cluster) StartApp(t testing.TB, opts ...fx.Option) *App {
 	t.Helper()
-	return startApp(t, c.Bootstrap(), nil, opts)
+	return startApp(t, c.Bootstrap(), nil, c.sec, opts)
 }
 
-func startApp(t testing.TB, bootstrap string, b *Broker, opts []fx.Option) *App {
+func startApp(t testing.TB, bootstrap string, b *Broker, sec *secured, opts []fx.Option) *App {
 	t.Helper()
 	values := map[string]string{
 		"spring.kafka.bootstrap-servers":          bootstrap,
 		"spring.kafka.consumer.auto-offset-reset": "earliest",
 	}
-	if b != nil {
-		maps.Copy(values, b.sec.springProperties())
-	}
+	maps.Copy(values, sec.springProperties())
 	props := framework.NewProperties(values)
 	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	a := &App{broker: b, bootstrap: bootstrap}

@@ -38,7 +38,8 @@ type securityOpts struct {
 // WithTLS serves the broker's listener over TLS (SSL://, or SASL_SSL://
 // with [WithSASL]), with a certificate from a CA generated for the test
 // ([Broker.CA]). Clients get a configuration that trusts it from
-// [Broker.ClientTLS]. Not for [NewCluster] or an external cluster.
+// [Broker.ClientTLS]. Not for [NewCluster] (brokers talk to each other in
+// the clear) or an external cluster.
 func WithTLS() Option { return func(o *options) { o.security.tls = true } }
 
 // WithMutualTLS is [WithTLS] with ssl.client.auth=required: clients present
@@ -52,8 +53,9 @@ func WithMutualTLS() Option {
 // (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512): SASL_PLAINTEXT://, or
 // SASL_SSL:// with [WithTLS]. users are its users besides [Admin]: PLAIN's
 // from the listener's JAAS configuration, SCRAM's created in the metadata
-// quorum at start (kspring.add.scram). Not for [NewCluster] or an external
-// cluster.
+// quorum at start (kspring.add.scram). With [NewCluster] (without
+// [WithTLS]) the brokers also log in to each other as [Admin]. Not for an
+// external cluster.
 func WithSASL(mechanism string, users ...User) Option {
 	return func(o *options) {
 		o.security.mechanism = mechanism
@@ -126,7 +128,9 @@ func secure(t testing.TB, o *options) *secured {
 		setDefault("sasl.enabled.mechanisms", s.mechanism)
 		if s.mechanism == PLAIN {
 			var b strings.Builder
-			b.WriteString(`org.apache.kafka.common.security.plain.PlainLoginModule required`)
+			// username and password: the brokers' own login to each other
+			// (NewCluster).
+			fmt.Fprintf(&b, `org.apache.kafka.common.security.plain.PlainLoginModule required username=%q password=%q`, Admin.Name, Admin.Password)
 			for _, u := range users {
 				fmt.Fprintf(&b, " user_%s=%q", u.Name, u.Password)
 			}
@@ -138,6 +142,8 @@ func secure(t testing.TB, o *options) *secured {
 				entries = append(entries, fmt.Sprintf("%s=[name=%s,password=%s]", s.mechanism, u.Name, u.Password))
 			}
 			setDefault("kspring.add.scram", strings.Join(entries, ";"))
+			setDefault("listener.name."+strings.ToLower(sec.protocol)+"."+strings.ToLower(s.mechanism)+".sasl.jaas.config",
+				fmt.Sprintf(`org.apache.kafka.common.security.scram.ScramLoginModule required username=%q password=%q;`, Admin.Name, Admin.Password))
 		}
 	}
 	if len(supers) > 0 {
@@ -280,3 +286,7 @@ func listenerWithAddr(l, addr string) string {
 	}
 	return name + "://" + addr
 }
+
+// ClientOpts returns the franz-go options to connect to the cluster as
+// user (the zero User: [Admin]), besides the seed brokers.
+func (c *Cluster) ClientOpts(user User) []kgo.Opt { return c.sec.kgoOpts(user) }

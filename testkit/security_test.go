@@ -2,6 +2,7 @@ package testkit_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,5 +87,32 @@ func TestAppOnSecuredBroker(t *testing.T) {
 		require.Equal(t, "secured", v)
 	case <-ctx(t).Done():
 		t.Fatal("the listener received nothing")
+	}
+}
+
+// A cluster with SASL: its brokers log in to each other, replicate, and
+// clients and apps connect with the options it hands out.
+func TestSASLCluster(t *testing.T) {
+	if testkit.External() {
+		t.Skip("clusters are embedded only")
+	}
+	for _, mech := range []string{testkit.PLAIN, testkit.SCRAMSHA512} {
+		t.Run(mech, func(t *testing.T) {
+			alice := testkit.User{Name: "alice", Password: "alice-secret"}
+			c := testkit.NewCluster(t, testkit.Brokers(3), testkit.WithSASL(mech, alice), testkit.WithTopic("orders", 1, nil))
+			cl, err := kgo.NewClient(append(c.ClientOpts(alice), kgo.SeedBrokers(c.Addrs()...), kgo.RequiredAcks(kgo.AllISRAcks()))...)
+			require.NoError(t, err)
+			defer cl.Close()
+			require.NoError(t, cl.ProduceSync(ctx(t), &kgo.Record{Topic: "orders", Value: []byte("v")}).FirstErr())
+			testkit.Eventually(t, testkit.WaitTimeout, func() error {
+				for _, id := range c.IDs() {
+					if off, err := c.Broker(id).LogEndOffset("orders", 0); err != nil || off != 1 {
+						return fmt.Errorf("broker %d: offset %d, %v", id, off, err)
+					}
+				}
+				return nil
+			})
+			require.Len(t, testkit.ConsumeN(t, c.Bootstrap(), "orders", 1, testkit.WaitTimeout), 1)
+		})
 	}
 }
