@@ -436,3 +436,66 @@ func TestSASLFailureClosesConnection(t *testing.T) {
 	md.Version = 9
 	require.NotEmpty(t, c.do(md).(*kmsg.MetadataResponse).Brokers)
 }
+
+// Every client is refused the same ways: sarama and kcat beside franz-go.
+func TestRefusalsBySaramaAndKcat(t *testing.T) {
+	t.Parallel()
+	tlsBroker := testkit.NewBroker(t, testkit.WithTLS(), testkit.WithTopic("t", 1, nil))
+	mtlsBroker := testkit.NewBroker(t, testkit.WithMutualTLS(), testkit.WithTopic("t", 1, nil))
+	saslBroker := testkit.NewBroker(t, testkit.WithSASL(testkit.PLAIN, alice), testkit.WithTopic("t", 1, nil))
+	other := testkit.NewCA(t)
+
+	saramaRefused := func(t *testing.T, addr string, cfg *sarama.Config) {
+		t.Helper()
+		_, err := sarama.NewSyncProducer([]string{addr}, cfg)
+		require.Error(t, err)
+	}
+	kcatRefused := func(t *testing.T, addr string, args ...string) {
+		t.Helper()
+		args = append([]string{"-b", addr, "-m", "5"}, append(args, "-P", "-t", "t")...)
+		out, err := kcatRun(t, "x\n", args...)
+		require.Error(t, err, "kcat %v:\n%s", args, out)
+	}
+
+	t.Run("plaintext client on a TLS port", func(t *testing.T) {
+		saramaRefused(t, tlsBroker.Addr(), secureSaramaConfig())
+		kcatRefused(t, tlsBroker.Addr())
+	})
+	t.Run("unknown CA", func(t *testing.T) {
+		cfg := secureSaramaConfig()
+		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, other.ClientTLS()
+		saramaRefused(t, tlsBroker.Addr(), cfg)
+		kcatRefused(t, tlsBroker.Addr(), "-X", "security.protocol=ssl", "-X", "ssl.ca.location="+other.File())
+	})
+	t.Run("mutual TLS without a certificate", func(t *testing.T) {
+		cfg := secureSaramaConfig()
+		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, mtlsBroker.ClientTLS()
+		saramaRefused(t, mtlsBroker.Addr(), cfg)
+		kcatRefused(t, mtlsBroker.Addr(), "-X", "security.protocol=ssl", "-X", "ssl.ca.location="+mtlsBroker.CA().File())
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		cfg := secureSaramaConfig()
+		saramaSASL(cfg, testkit.PLAIN, testkit.User{Name: "alice", Password: "wrong"})
+		saramaRefused(t, saslBroker.Addr(), cfg)
+		kcatRefused(t, saslBroker.Addr(), "-X", "security.protocol=sasl_plaintext", "-X", "sasl.mechanisms=PLAIN",
+			"-X", "sasl.username=alice", "-X", "sasl.password=wrong")
+	})
+	for _, b := range []*testkit.Broker{tlsBroker, mtlsBroker, saslBroker} {
+		require.Equal(t, int64(0), endOffset(t, b, "t"), "nothing written")
+	}
+}
+
+// ssl.client.auth=requested takes a client certificate when one is given
+// and lets a client without one in.
+func TestClientAuthRequested(t *testing.T) {
+	t.Parallel()
+	b := testkit.NewBroker(t, testkit.WithTLS(), testkit.WithProperty("ssl.client.auth", "requested"),
+		testkit.WithTopic("t", 1, nil))
+	ca := b.CA()
+	produceSync(t, newKgo(t, b.Addr(), kgo.DialTLSConfig(ca.ClientTLS())), &kgo.Record{Topic: "t", Value: []byte("anonymous")})
+	produceSync(t, newKgo(t, b.Addr(), kgo.DialTLSConfig(ca.ClientTLS(ca.Issue(t, "dave", time.Hour)))), &kgo.Record{Topic: "t", Value: []byte("dave")})
+	other := testkit.NewCA(t)
+	require.Error(t, produceErr(t, newKgo(t, b.Addr(), kgo.DialTLSConfig(ca.ClientTLS(other.Issue(t, "eve", time.Hour))), kgo.RequestRetries(0)), "t"),
+		"a certificate given is verified")
+	require.Equal(t, int64(2), endOffset(t, b, "t"))
+}
