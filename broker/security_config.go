@@ -2,8 +2,14 @@ package broker
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker/internal/wire"
 )
 
 // Security settings, with Kafka's server.properties names. TLS material is
@@ -209,3 +215,32 @@ func (c *Config) parseListenerSpec(l string) (listenerSpec, error) {
 // sslOn and saslOn tell what a protocol layers.
 func sslOn(proto string) bool  { return proto == protoSSL || proto == protoSASLSSL }
 func saslOn(proto string) bool { return proto == protoSASLPlaintext || proto == protoSASLSSL }
+
+// securityConfigs are the security settings DescribeConfigs reports;
+// secrets (keys, passwords, JAAS configurations) are left out.
+func (c *Config) securityConfigs() []wire.StaticConfig {
+	s := c.Security
+	var protoMap []string
+	for _, name := range slices.Sorted(maps.Keys(s.ListenerSecurityProtocolMap)) {
+		protoMap = append(protoMap, name+":"+s.ListenerSecurityProtocolMap[name])
+	}
+	mechs, _ := c.mechanisms()
+	str := func(name, value string) wire.StaticConfig {
+		return wire.StaticConfig{Name: name, Value: value, Type: kmsg.ConfigTypeString}
+	}
+	return []wire.StaticConfig{
+		{Name: "listener.security.protocol.map", Value: strings.Join(protoMap, ","), Type: kmsg.ConfigTypeString},
+		str("inter.broker.listener.name", s.InterBrokerListenerName),
+		str("security.inter.broker.protocol", cmpOr(s.SecurityInterBrokerProtocol, protoPlaintext)),
+		{Name: "sasl.enabled.mechanisms", Value: strings.Join(mechs, ","), Type: kmsg.ConfigTypeList},
+		str("sasl.mechanism.inter.broker.protocol", cmpOr(s.SASLMechanismInterBrokerProtocol, "PLAIN")),
+		str("ssl.client.auth", cmpOr(strings.ToLower(s.SSLClientAuth), "none")),
+		str("ssl.keystore.type", cmpOr(s.SSLKeystoreType, "PEM")),
+		str("ssl.keystore.location", s.SSLKeystoreLocation),
+		str("ssl.truststore.type", cmpOr(s.SSLTruststoreType, "PEM")),
+		str("ssl.truststore.location", s.SSLTruststoreLocation),
+		str("authorizer.class.name", s.AuthorizerClassName),
+		str("super.users", strings.Join(s.SuperUsers, ";")),
+		{Name: "allow.everyone.if.no.acl.found", Value: strconv.FormatBool(s.AllowEveryoneIfNoACLFound), Type: kmsg.ConfigTypeBoolean},
+	}
+}

@@ -499,3 +499,30 @@ func TestClientAuthRequested(t *testing.T) {
 		"a certificate given is verified")
 	require.Equal(t, int64(2), endOffset(t, b, "t"))
 }
+
+// DescribeConfigs reports the security settings, and none of the secrets.
+func TestDescribeSecurityConfigs(t *testing.T) {
+	t.Parallel()
+	b := testkit.NewBroker(t, testkit.WithMutualTLS(), testkit.WithSASL(testkit.PLAIN, alice),
+		testkit.WithProperty("authorizer.class.name", "kspring"))
+	adm := kadm.NewClient(securedClient(t, b, testkit.User{}))
+	rcs, err := adm.DescribeBrokerConfigs(testCtx(t), 1)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, rc := range rcs {
+		require.NoError(t, rc.Err)
+		for _, c := range rc.Configs {
+			got[c.Key] = c.MaybeValue()
+		}
+	}
+	require.Equal(t, "required", got["ssl.client.auth"])
+	require.Equal(t, "PLAIN", got["sasl.enabled.mechanisms"])
+	require.Equal(t, "kspring", got["authorizer.class.name"])
+	require.Contains(t, got["super.users"], "User:"+testkit.Admin.Name)
+	require.Equal(t, b.CA().File(), got["ssl.truststore.location"])
+	require.True(t, strings.HasPrefix(got["listeners"], "SASL_SSL://"), got["listeners"])
+	for k, v := range got {
+		require.NotContains(t, v, alice.Password, k)
+		require.NotContains(t, k, "jaas", k)
+	}
+}
