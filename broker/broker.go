@@ -139,14 +139,15 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 			b.stopLocked(false)
 		}
 	}()
-	for _, l := range b.cfg.clientListeners() {
+	bound := len(b.lns) // by the caller: the first client listener
+	for i, l := range b.cfg.clientListeners() {
 		spec, err := b.cfg.parseListenerSpec(l)
 		if err != nil {
 			return err
 		}
 		b.specs = append(b.specs, spec)
-		if len(b.lns) == 1 && len(b.specs) == 1 {
-			break // bound by the caller
+		if i < bound {
+			continue
 		}
 		var lc net.ListenConfig
 		ln, err := lc.Listen(ctx, "tcp", spec.Addr)
@@ -189,6 +190,7 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckIntervalMs,
 	}, &offsetsStore{topics: b.topics}, b.logger.Named("group"), group.WithoutInitialLoad())
 	b.security = &securityAdmin{meta: b.meta, member: b.member}
+	b.member.interBrokerName, b.member.endpoints = b.specs[b.interBrokerListener()].Name, listeners
 	b.srv = wire.New(settings, b.meta, b.parts, b.topics, b.groups, b.logger,
 		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID),
 		wire.WithUsers(b.users), wire.WithSecurityAdmin(b.security),

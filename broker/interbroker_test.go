@@ -3,15 +3,19 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kspring/kspring/broker"
+	"github.com/kspring/kspring/testkit"
 )
 
 // saslInterBroker makes the brokers' listener BROKER a SASL_PLAINTEXT one
@@ -105,4 +109,44 @@ func TestInterBrokerConfigRefused(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// In a cluster whose brokers also have an SSL listener, an SSL client gets
+// every broker's SSL address (not the inter-broker one) from Metadata and
+// FindCoordinator, so it reaches every partition leader and its group's
+// coordinator.
+func TestClusterListenerPerName(t *testing.T) {
+	t.Parallel()
+	ca := testkit.NewCA(t)
+	cert := ca.Issue(t, "localhost", time.Hour)
+	c := startCluster(t, 3, func(cfg *broker.Config) {
+		cfg.Listeners = []string{"SSL://127.0.0.1:0"}
+		require.NoError(t, cfg.Set("ssl.keystore.location", cert.BothFile))
+	})
+	createReplicated(t, c, "spread", 3, 3, nil)
+	var sslAddr string
+	for _, a := range c.Broker(1).Addrs() {
+		if a != c.Addr(1) {
+			sslAddr = a
+		}
+	}
+	require.NotEmpty(t, sslAddr)
+
+	cl := newKgo(t, sslAddr, kgo.DialTLSConfig(ca.ClientTLS()), kgo.RequiredAcks(kgo.AllISRAcks()))
+	md, err := kmsg.NewPtrMetadataRequest().RequestWith(testCtx(t), cl)
+	require.NoError(t, err)
+	require.Len(t, md.Brokers, 3)
+	for _, b := range md.Brokers {
+		addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+		require.NotEqual(t, c.Addr(b.NodeID), addr, "broker %d: the SSL client got the inter-broker address", b.NodeID)
+		require.Contains(t, c.Broker(b.NodeID).Addrs(), addr)
+	}
+	var recs []*kgo.Record
+	for p := range int32(3) {
+		recs = append(recs, &kgo.Record{Topic: "spread", Partition: p, Value: []byte("v")})
+	}
+	produceSync(t, newKgo(t, sslAddr, kgo.DialTLSConfig(ca.ClientTLS()), kgo.RecordPartitioner(kgo.ManualPartitioner())), recs...)
+	consumer := newKgo(t, sslAddr, kgo.DialTLSConfig(ca.ClientTLS()), kgo.ConsumeTopics("spread"), kgo.ConsumerGroup("per-name"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.Len(t, pollN(t, consumer, 3), 3)
 }

@@ -24,12 +24,24 @@ func (s *Server) liveBrokers(st *cluster.State, req *Request) []kmsg.MetadataRes
 			out = append(out, s.selfFor(req))
 			continue
 		}
-		out = append(out, kmsg.MetadataResponseBroker{NodeID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack})
+		host, port := endpointFor(req, b)
+		out = append(out, kmsg.MetadataResponseBroker{NodeID: b.ID, Host: host, Port: port, Rack: b.Rack})
 	}
 	if !self {
 		out = append(out, s.selfFor(req))
 	}
 	return out
+}
+
+// endpointFor returns another broker's address on the listener req came in
+// on, if it has one of that name, else its inter-broker address.
+func endpointFor(req *Request, b cluster.Broker) (string, int32) {
+	if req != nil && req.conn != nil {
+		if e, ok := b.Endpoints[req.conn.listener.Name]; ok {
+			return e.Host, e.Port
+		}
+	}
+	return b.Host, b.Port
 }
 
 // selfFor is this broker as Metadata describes it to req's client.

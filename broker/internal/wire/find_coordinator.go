@@ -49,6 +49,9 @@ func (s *Server) handleFindCoordinator(ctx context.Context, req *Request, body *
 			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
 		}
 		host, port = req.advertised(s.settings.NodeID, ps.Leader, host, port)
+		if b, ok := st.Brokers[ps.Leader]; ok && ps.Leader != s.settings.NodeID {
+			host, port = endpointFor(req, b)
+		}
 		return ps.Leader, host, port, 0, nil
 	}
 	if body.Version >= 4 {
