@@ -51,6 +51,9 @@ var (
 	// failoverKafkaDefaults adds a BenchmarkFailover run with Kafka's
 	// default timeouts (9 s session): about 10 s a round.
 	failoverKafkaDefaults = flag.Bool("failover.kafkadefaults", false, "BenchmarkFailover also runs with Kafka's default timeouts (slow: ~10 s a round)")
+	// failoverController makes every BenchmarkFailover round kill the
+	// active controller, measured on a partition it leads.
+	failoverController = flag.Bool("failover.controller", false, "BenchmarkFailover kills the active controller each round (on a partition it leads)")
 )
 
 // clusterDefaults is Kafka's defaults: no property is changed. (Until
@@ -443,8 +446,9 @@ type failover struct {
 	p  *load.Pipeline
 	cl *kgo.Client // admin reads
 
+	part  atomic.Int32 // the partition whose leader a round kills
 	after atomic.Int64 // records sent at or after this time (since epoch) count; 0: none
-	first atomic.Int64 // when the first of them to partition 0 was acknowledged (since epoch)
+	first atomic.Int64 // when the first of them to part was acknowledged (since epoch)
 
 	cancel func() // stops the producer
 	done   chan error
@@ -466,7 +470,7 @@ func startFailover(tb testing.TB, props map[string]string) *failover {
 		kgo.RetryBackoffFn(func(int) time.Duration { return 50 * time.Millisecond }),
 		kgo.RecordDeliveryTimeout(time.Minute))
 	f.p.OnAck(func(r *kgo.Record) {
-		if r.Partition != 0 {
+		if r.Partition != f.part.Load() {
 			return
 		}
 		if after := f.after.Load(); after > 0 && int64(sentAt(r.Value)) >= after {
@@ -518,15 +522,27 @@ func (f *failover) stop() {
 	}
 }
 
-// round kills partition 0's leader and measures until a record sent after
-// the kill is acknowledged; then restarts the broker and waits for the ISR.
+// round kills partition 0's leader (with -failover.controller, the active
+// controller, measured on a partition it leads) and measures until a record
+// sent to that partition after the kill is acknowledged; then restarts the
+// broker and waits for the ISR.
 func (f *failover) round(tb testing.TB, ctx context.Context) failoverRound {
 	tb.Helper()
-	leader, err := f.t.Leader(ctx, topic, 0)
-	require.NoError(tb, err)
-	require.Positive(tb, leader, "partition 0 has a leader")
 	ctrl, err := f.t.Controller(ctx)
 	require.NoError(tb, err)
+	part := int32(-1)
+	var leader int32
+	for p := range int32(partitions) {
+		leader, err = f.t.Leader(ctx, topic, p)
+		require.NoError(tb, err)
+		if !*failoverController || leader == ctrl {
+			part = p
+			break
+		}
+	}
+	require.NotEqual(tb, int32(-1), part, "a partition led by the controller, broker %d", ctrl)
+	require.Positive(tb, leader, "partition %d has a leader", part)
+	f.part.Store(part)
 	f.first.Store(0)
 	f.after.Store(0)
 	killAt := time.Since(epoch)
@@ -538,7 +554,7 @@ func (f *failover) round(tb testing.TB, ctx context.Context) failoverRound {
 			f.done <- err
 			tb.Fatalf("producer stopped: %v", err)
 		case <-ctx.Done():
-			tb.Fatalf("no acknowledgement from partition 0 after killing broker %d: %v", leader, ctx.Err())
+			tb.Fatalf("no acknowledgement from partition %d after killing broker %d: %v", part, leader, ctx.Err())
 		case <-time.After(time.Millisecond):
 		}
 		if err := f.p.Err(); err != nil {

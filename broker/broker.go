@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kspring/kspring/broker/internal/cluster"
 	"github.com/kspring/kspring/broker/internal/group"
+	"github.com/kspring/kspring/broker/internal/metrics"
 	"github.com/kspring/kspring/broker/internal/peer"
 	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/wire"
@@ -66,6 +68,10 @@ type Broker struct {
 	specs    []listenerSpec
 	users    *users
 	security *securityAdmin
+
+	metrics    *metrics.Broker // nil until Start
+	metricsLn  net.Listener    // metrics.prometheus.listener, bound by Start
+	metricsSrv *http.Server
 
 	mu           sync.Mutex
 	started      bool
@@ -200,6 +206,8 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 			AllowIfNoACL: b.cfg.Security.AllowEveryoneIfNoACLFound,
 		}))
 	b.bg.Go(func() { b.ctrl.run(b.runCtx) })
+
+	b.observe()
 	if err := b.meta.WaitController(ctx); err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
@@ -245,6 +253,9 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return err
 	}
 	b.rec.sync()
+	if err := b.serveMetrics(ctx); err != nil {
+		return err
+	}
 	b.logger.Info("kspring broker started", zap.Int32("node.id", b.cfg.NodeID),
 		zap.String("cluster.id", b.meta.ClusterID()), zap.Strings("listeners", b.Addrs()),
 		zap.Strings("log.dirs", b.cfg.LogDirs))
@@ -469,6 +480,7 @@ func (b *Broker) Close(ctx context.Context) error {
 func (b *Broker) stopLocked(transfer bool) []error {
 	var errs []error
 	b.closeListeners()
+	b.stopMetricsLocked()
 	b.cancel()
 	b.bg.Wait()
 	if b.groups != nil {

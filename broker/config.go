@@ -27,6 +27,12 @@ type Config struct {
 	// Rack is broker.rack, reported to rack-aware clients. Empty: none.
 	Rack string
 
+	// MetricsPrometheusListener is metrics.prometheus.listener: the
+	// host:port of the Prometheus endpoint (/metrics) serving the metrics
+	// listed in METRICS.md. Port 0 picks a free port ([Broker.MetricsAddr]).
+	// Empty (the default): no endpoint.
+	MetricsPrometheusListener string
+
 	// LogDirs is log.dirs. New partitions go to the directory holding the fewest.
 	LogDirs []string
 

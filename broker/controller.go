@@ -35,6 +35,11 @@ type controller struct {
 	active   bool
 	lastSeen map[int32]time.Time // brokers' last heartbeats, while active
 	heard    map[int32]bool      // brokers that heartbeated to this controller
+	// following is the controller this node last followed, -1 if none:
+	// when this node takes over, that broker's session runs from the last
+	// contact with it rather than from now, since its silence is what
+	// called the election. Only run's goroutine touches it.
+	following int32
 }
 
 // run follows this node's leadership of the quorum until ctx ends.
@@ -42,6 +47,7 @@ func (c *controller) run(ctx context.Context) {
 	ticker := time.NewTicker(max(c.cfg.BrokerHeartbeatIntervalMs/2, 5*time.Millisecond))
 	defer ticker.Stop()
 	leadership := c.meta.Leadership()
+	c.following = -1
 	if c.meta.IsController() {
 		c.activate(ctx)
 	}
@@ -59,6 +65,9 @@ func (c *controller) run(ctx context.Context) {
 				c.logger.Info("no longer the active controller")
 			}
 		case now := <-ticker.C:
+			if id, ok := c.meta.Controller(); ok && id != c.meta.ID() {
+				c.following = id
+			}
 			c.fenceExpired(ctx, now)
 			if c.isActive() {
 				c.completeReassignments(ctx)
@@ -69,7 +78,9 @@ func (c *controller) run(ctx context.Context) {
 
 // activate takes over as the active controller: it makes the metadata
 // current, sets the cluster id on a new cluster, and gives every broker a
-// full session to heartbeat to it.
+// full session to heartbeat to it, except the controller it followed, whose
+// session counts from this node's last contact with it: a controller that
+// died is fenced as soon as a broker that died under it would be.
 func (c *controller) activate(ctx context.Context) {
 	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -101,6 +112,11 @@ func (c *controller) activate(ctx context.Context) {
 	c.heard = map[int32]bool{}
 	for id := range c.meta.State().Brokers {
 		c.lastSeen[id] = now
+	}
+	if last := c.meta.LastContact(); c.following >= 0 && c.following != c.meta.ID() && !last.IsZero() && last.Before(now) {
+		if _, ok := c.lastSeen[c.following]; ok {
+			c.lastSeen[c.following] = last
+		}
 	}
 	c.mu.Unlock()
 	c.logger.Info("active controller", zap.Int32("node.id", c.meta.ID()))

@@ -21,6 +21,13 @@
 // background work and flushes every log. A Broker is safe for concurrent
 // use.
 //
+// # Metrics
+//
+// With metrics.prometheus.listener set, the broker serves /metrics in
+// Prometheus' format, under Kafka's metric names as the JMX exporter
+// renders them; METRICS.md tables them. metrics.go serves them; the
+// instrumentation is internal/metrics.
+//
 // # Clusters
 //
 // Brokers form a cluster as Kafka's do in KRaft combined mode: every node

@@ -12,7 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
+	saslplain "github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kspring/kspring/broker"
 	"github.com/kspring/kspring/testkit"
@@ -43,7 +43,7 @@ func saslInterBroker(brokerPassword string) func(*broker.Config) {
 func TestSASLInterBrokerListener(t *testing.T) {
 	t.Parallel()
 	c := startCluster(t, 3, saslInterBroker("broker-secret"))
-	alice := kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
+	alice := kgo.SASL(saslplain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
 	resp, err := kadm.NewClient(newKgo(t, c.Bootstrap(), alice)).CreateTopic(testCtx(t), 1, 3, nil, "replicated")
 	require.NoError(t, err)
 	require.NoError(t, resp.Err)

@@ -75,6 +75,7 @@ var properties = map[string]property{
 	"node.id":                                       intProp(func(c *Config) *int32 { return &c.NodeID }, 32),
 	"broker.id":                                     intProp(func(c *Config) *int32 { return &c.NodeID }, 32),
 	"broker.rack":                                   stringProp(func(c *Config) *string { return &c.Rack }),
+	"metrics.prometheus.listener":                   stringProp(func(c *Config) *string { return &c.MetricsPrometheusListener }),
 	"cluster.id":                                    stringProp(func(c *Config) *string { return &c.ClusterID }),
 	"listeners":                                     listProp(func(c *Config) *[]string { return &c.Listeners }),
 	"advertised.listeners":                          listProp(func(c *Config) *[]string { return &c.AdvertisedListeners }),

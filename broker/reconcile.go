@@ -28,10 +28,12 @@ type reconciler struct {
 	configs map[string]map[string]string
 	ids     map[string][16]byte // the id of each topic last applied
 	leads   map[int32]bool      // __consumer_offsets partitions whose groups are loaded
+	isr     map[isrKey]isrSeen  // the ISR last applied to each partition led here, for the metrics
 }
 
 func newReconciler(b *Broker) *reconciler {
-	return &reconciler{b: b, mu: make(chan struct{}, 1), configs: map[string]map[string]string{}, ids: map[string][16]byte{}, leads: map[int32]bool{}}
+	return &reconciler{b: b, mu: make(chan struct{}, 1), configs: map[string]map[string]string{}, ids: map[string][16]byte{}, leads: map[int32]bool{},
+		isr: map[isrKey]isrSeen{}}
 }
 
 // run applies every metadata change until ctx ends.
@@ -78,6 +80,8 @@ func (r *reconciler) apply(st *cluster.State) {
 		if err := b.parts.DeleteTopic(p.Topic); err != nil {
 			b.logger.Warn("deleting partitions of a deleted topic failed", zap.String("topic", p.Topic), zap.Error(err))
 		}
+		b.metrics.Forget(p.Topic)
+		maps.DeleteFunc(r.isr, func(k isrKey, _ isrSeen) bool { return k.topic == p.Topic })
 	}
 	clear(r.ids)
 	for name, t := range st.Topics {
@@ -120,6 +124,7 @@ func (r *reconciler) apply(st *cluster.State) {
 					continue
 				}
 			}
+			r.countISR(name, idx, ps)
 			b.parts.SetState(p, replica.State{
 				Leader: ps.Leader, LeaderEpoch: ps.LeaderEpoch, PartitionEpoch: ps.PartitionEpoch,
 				Replicas: ps.Replicas, ISR: ps.ISR,

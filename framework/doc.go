@@ -30,6 +30,17 @@
 // With no bootstrap servers configured the module starts kspring's bundled
 // broker in-process (the embedded default) and logs where its data lives.
 //
+// Observability, as Spring Boot Actuator: management.server.port starts
+// the [Actuator] server with /actuator/health ([Health.Report] in
+// Actuator's JSON, 503 when DOWN) and, when exposed
+// (management.endpoints.web.exposure.include=health,prometheus),
+// /actuator/prometheus with Spring Kafka's spring.kafka.template and
+// spring.kafka.listener timers and the listeners' lag (package observe
+// names them). A trace.TracerProvider in the fx graph makes templates and
+// listeners trace records across the broker with W3C traceparent headers
+// (management.tracing.enabled=false, or spring.kafka.template /
+// spring.kafka.listener .observation-enabled=false, turn it off).
+//
 // Lifecycle: the embedded broker (if any) starts first; declared topics are
 // created before listeners start; on stop, listeners drain and commit, then
 // templates flush and close, then the client, then the embedded broker.

@@ -68,6 +68,7 @@ type registryParams struct {
 	Topics    *TopicsReady
 	Publisher *template.Template[[]byte, []byte]
 	Endpoints []listener.Endpoint `group:"kspring.listeners"`
+	Obs       *observability
 }
 
 // newRegistry builds the registry; at start it registers every endpoint
@@ -78,6 +79,7 @@ type registryParams struct {
 func newRegistry(p registryParams) (*listener.Registry, error) {
 	opts := []listener.RegistryOption{
 		listener.WithLogger(p.Logger.Named("listener")),
+		p.Obs.registryOption(),
 		listener.WithPropertyResolver(p.Props.Get),
 		listener.WithReplyTemplate(p.Publisher),
 		listener.WithDeadLetterPublisher(p.Publisher),
@@ -92,6 +94,9 @@ func newRegistry(p registryParams) (*listener.Registry, error) {
 	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kspring: listener registry: %w", err)
+	}
+	if err := p.Obs.registryCreated(r); err != nil {
+		return nil, err
 	}
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {

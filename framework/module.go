@@ -60,10 +60,16 @@ func Module(opts ...Option) fx.Option {
 			newBytesTemplate,
 			newRegistry,
 			newHealth,
+			LoadManagementConfig,
+			newMeterRegistry,
+			newObservability,
+			newActuator,
 		),
 		// The registry is what starts listeners; invoke it so an
 		// application with listeners needs nothing else.
 		fx.Invoke(func(*listener.Registry) {}),
+		// The actuator serves only if configured; invoke it so that it can.
+		fx.Invoke(func(*Actuator) {}),
 		fx.Invoke(logIgnoredProperties),
 	))
 }
@@ -127,6 +133,9 @@ type clientParams struct {
 	Config    Config
 	Bootstrap *Bootstrap
 	Logger    *zap.Logger
+	// Obs is unused here, but resolving it first means a bad management
+	// or observation setting fails the start before any client connects.
+	Obs *observability
 }
 
 // newClient connects the shared sarama client that templates and the admin

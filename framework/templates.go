@@ -19,6 +19,7 @@ type templateParams struct {
 	Config    Config
 	Client    sarama.Client
 	Logger    *zap.Logger
+	Obs       *observability
 }
 
 // newTemplate builds a template over the shared client with the configured
@@ -31,6 +32,7 @@ func newTemplate[K, V any](p templateParams, opts ...template.Option) (*template
 	if t := p.Config.Template.DefaultTopic; t != "" {
 		base = append(base, template.WithDefaultTopic(t))
 	}
+	base = append(base, p.Obs.templateOptions(templateName[K, V]())...)
 	t, err := template.New[K, V](p.Client, append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("kspring: template: %w", err)

@@ -84,9 +84,9 @@ func fillBench(b *testing.B, addr, topic string, n int) {
 // benchWork is the per-record work of both sides.
 func benchWork(v string, sum *atomic.Int64) { sum.Add(int64(len(v))) }
 
-func consumeListener(mode listener.AckMode) func(b *testing.B, addr, topic, group string, n int64) {
+func consumeListener(mode listener.AckMode, opts ...listener.RegistryOption) func(b *testing.B, addr, topic, group string, n int64) {
 	return func(b *testing.B, addr, topic, group string, n int64) {
-		r, err := listener.NewRegistry([]string{addr}, testConfig(), listener.WithLogger(zap.NewNop()))
+		r, err := listener.NewRegistry([]string{addr}, testConfig(), append([]listener.RegistryOption{listener.WithLogger(zap.NewNop())}, opts...)...)
 		require.NoError(b, err)
 		var count, sum atomic.Int64
 		done := make(chan struct{})

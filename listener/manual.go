@@ -141,7 +141,10 @@ func (m *member) manualLoop() {
 		var wg sync.WaitGroup
 		for tp, pc := range pcs {
 			wg.Go(func() {
-				newWorker(m, sc, tp, sctx.Done()).consume(pc.Messages())
+				w := newWorker(m, sc, tp, sctx.Done())
+				w.lag = m.trackLag(tp, pc.HighWaterMarkOffset, -1)
+				w.consume(pc.Messages())
+				m.untrackLag(tp, w.lag)
 				if sctx.Err() == nil {
 					// The partition consumer gave up (say, its offset went out
 					// of range): start over.

@@ -43,6 +43,8 @@ type member struct {
 	lastErr    error
 	scope      scope // of the current session
 
+	lags sync.Map // TopicPartition -> *partitionLag, of the partitions its workers hold
+
 	ackMu      sync.Mutex // COUNT and TIME ack modes
 	pending    int
 	lastCommit time.Time
@@ -411,6 +413,8 @@ func (h *groupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 		return nil
 	}
 	w := newWorker(m, sc, TopicPartition{claim.Topic(), claim.Partition()}, sess.Context().Done())
+	w.lag = m.trackLag(w.tp, claim.HighWaterMarkOffset, claim.InitialOffset())
+	defer m.untrackLag(w.tp, w.lag)
 	w.consume(claim.Messages())
 	return nil
 }

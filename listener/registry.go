@@ -29,6 +29,7 @@ type Registry struct {
 	replies   Sender
 	dlt       Sender
 	handler   ErrorHandler
+	obs       observation
 
 	mu         sync.Mutex
 	containers map[string]*Container
@@ -89,6 +90,7 @@ func NewRegistry(brokers []string, cfg Config, opts ...RegistryOption) (*Registr
 	if r.log == nil {
 		r.log = zap.L()
 	}
+	r.obs.init()
 	if len(r.brokers) == 0 {
 		return nil, fmt.Errorf("%w: no bootstrap servers", ErrConfig)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +29,9 @@ type worker struct {
 	kind topicKind // main, retry or dead-letter topic of a retry plan
 	held bool
 
-	marked int // records marked since the last afterBatch
+	marked  int    // records marked since the last afterBatch
+	obsName string // the consumer's name in observations, "<listener id>-<n>"
+	lag     *partitionLag
 
 	mu     sync.Mutex  // guards nack, set by Acknowledgment.Nack
 	nacked atomic.Bool // nack, readable without the lock
@@ -39,6 +42,9 @@ type worker struct {
 
 func newWorker(m *member, sc scope, tp TopicPartition, done <-chan struct{}) *worker {
 	w := &worker{m: m, c: m.c, sc: sc, tp: tp, done: done}
+	if m.c.reg.obs.on() {
+		w.obsName = m.c.id + "-" + strconv.Itoa(m.n)
+	}
 	if m.c.retry != nil {
 		w.kind = m.c.retry.kindOf(tp.Topic)
 	}
@@ -217,6 +223,9 @@ func (w *worker) notDue(raw *RawRecord) bool {
 // mark records that everything up to raw is processed.
 func (w *worker) mark(raw *RawRecord) {
 	w.sc.mark(w.tp, raw.Offset+1)
+	if w.lag != nil {
+		w.lag.next.Store(raw.Offset + 1)
+	}
 	w.marked++
 	if w.c.ackMode == AckRecord {
 		w.sc.commitAsync()
@@ -281,9 +290,17 @@ func (w *worker) deliverRecord(raw *RawRecord) bool {
 			ack = &recordAck{w: w, offset: raw.Offset}
 		}
 		w.clearNack()
+		obs := &w.c.reg.obs
+		var od observed
+		if obs.on() {
+			ctx, od = obs.startRecord(ctx, raw, w.c.groupID, w.m.clientID)
+		}
 		out, err := w.c.del.record(ctx, raw, attempt, ack)
 		if err == nil && out.ok {
 			err = w.sendReply(ctx, raw, out)
+		}
+		if obs.on() {
+			obs.end(od, w.obsName, raw.Topic, err)
 		}
 		w.after(ctx, raw, err)
 		if err == nil {
@@ -428,7 +445,15 @@ func (w *worker) processBatch(raws []*RawRecord) bool {
 			}
 		}
 		w.clearNack()
-		bad, err := w.c.del.batch(w.m.ctx, pending, attempt, acks)
+		obs := &w.c.reg.obs
+		ctx, od := w.m.ctx, observed{}
+		if obs.on() {
+			ctx, od = obs.startBatch(ctx, pending, w.c.groupID, w.m.clientID)
+		}
+		bad, err := w.c.del.batch(ctx, pending, attempt, acks)
+		if obs.on() {
+			obs.end(od, w.obsName, pending[0].Topic, err)
+		}
 		var failed *RawRecord
 		bf, isBF := errors.AsType[*BatchFailedError](err)
 		if isBF {
@@ -565,6 +590,9 @@ type recordAck struct {
 
 func (a *recordAck) Acknowledge() {
 	a.w.sc.mark(a.w.tp, a.offset+1)
+	if a.w.lag != nil {
+		a.w.lag.next.Store(a.offset + 1)
+	}
 	if a.w.c.ackMode == AckManualImmediate {
 		a.w.sc.commitSync()
 	} else {

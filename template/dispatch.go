@@ -26,6 +26,9 @@ func (t *Template[K, V]) drainSuccesses() {
 	var queued []back // for the completer
 	for msg := range successes {
 		r, ours := msg.Metadata.(*inflight[K, V])
+		if t.quiet && ours && r.f.obs != nil {
+			t.obs.written(r.f.obs, msg)
+		}
 		if t.quiet && ours && r.f.completeQuietly(msg) == quietDone {
 			if rs := t.held.add(r, t.fl.waiting.Load() > 0); rs != nil {
 				t.settle(rs)
@@ -231,6 +234,9 @@ func (t *Template[K, V]) returnedAll(batch []back, rs []*inflight[K, V]) []*infl
 // returned completes the future of r, which sarama handed back as b says.
 func (t *Template[K, V]) returned(r *inflight[K, V], b back) {
 	msg, err, f := b.msg, b.err, r.f
+	if err == nil && t.quiet && f.obs != nil {
+		t.obs.written(f.obs, msg)
+	}
 	switch {
 	case err == nil && t.quiet && f.completeQuietly(msg) == quietDone:
 	case f.claim():
@@ -286,6 +292,7 @@ func (t *Template[K, V]) finishClaimed(f *Future[K, V], cause error) {
 	for _, i := range t.interceptors {
 		t.safely("interceptor OnAcknowledgement", func() { i.OnAcknowledgement(rec, md, err) })
 	}
+	t.obs.end(f.obs, md, err)
 	f.complete(err)
 	for _, l := range t.listeners {
 		if err != nil {

@@ -45,7 +45,8 @@ type Future[K, V any] struct {
 	w     atomic.Pointer[waiters[K, V]] // set once someone waits or the send fails
 	rec   ProducerRecord[K, V]
 	owner *Template[K, V]
-	key   K // backing store for rec.Key of SendKey and friends
+	obs   *sendObs // set by Send when the template observes sends
+	key   K        // backing store for rec.Key of SendKey and friends
 }
 
 // Bits of Future.state.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"reflect"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/kspring/kspring/serde"
@@ -21,6 +23,10 @@ type options struct {
 	listeners        []any
 	interceptors     []any
 	logger           *zap.Logger
+	observer         Observer
+	name             string
+	tracerProvider   trace.TracerProvider
+	propagator       propagation.TextMapPropagator
 	partitioner      Partitioner
 	config           *Config
 }

@@ -139,6 +139,12 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 		return err
 	}
 	headers := rec.Headers
+	if t.obs.on() {
+		// The span starts once the record is serialized; a send that
+		// fails before that is counted (finishClaimed) but not traced.
+		f.obs = t.obs.start(ctx, rec.Topic, &rec.Headers, key, len(value), now)
+		headers = rec.Headers
+	}
 
 	msg := &r.msg
 	msg.Topic = rec.Topic

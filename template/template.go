@@ -35,6 +35,7 @@ type Template[K, V any] struct {
 	log          *zap.Logger
 	epoch        time.Time // clock's zero
 	quiet        bool      // a success runs no user code: no interceptors, default listener only
+	obs          observation
 
 	maxRecord       int   // the producer's Producer.MaxMessageBytes
 	bufferMemory    int64 // budget of bytes in flight
@@ -183,6 +184,7 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		t.interceptors = append(t.interceptors, pi)
 	}
 
+	t.obs.init(&o)
 	t.quiet = len(t.interceptors) == 0 && len(o.listeners) == 0
 
 	t.producer, err = sarama.NewAsyncProducerFromClient(client)

@@ -60,6 +60,10 @@ type Node struct {
 	logger *zap.Logger
 }
 
+// soloElectionTimeout is a one-voter quorum's election timeout: how long
+// its candidate may take to win the only vote.
+const soloElectionTimeout = 2 * time.Second
+
 // OpenNode opens (or creates) the metadata log in cfg.Dir and joins the
 // quorum. A fresh quorum is bootstrapped with cfg.Voters on every voter
 // alike, as raft allows. It returns at once; see [Node.WaitReady].
@@ -96,8 +100,12 @@ func OpenNode(cfg NodeConfig) (*Node, error) {
 		rc.LeaderLeaseTimeout = min(rc.HeartbeatTimeout, rc.ElectionTimeout) / 2
 		rc.CommitTimeout = 5 * time.Millisecond
 	} else {
-		// Nobody else votes: elect at once (see NewRaft below).
-		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 10*time.Millisecond, 10*time.Millisecond, 5*time.Millisecond
+		// Nobody else votes: stand at once (see NewRaft below). The
+		// election timeout bounds how long the lone candidate may take to
+		// persist its term and vote (two fsyncs); a short one would
+		// restart the election whenever the disk is slow, and every
+		// restart costs two more.
+		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 10*time.Millisecond, soloElectionTimeout, 5*time.Millisecond
 		rc.CommitTimeout = time.Millisecond
 	}
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
@@ -159,7 +167,7 @@ func OpenNode(cfg NodeConfig) (*Node, error) {
 		// rather than after the 5-10 ms of its shortest random timeout.
 		reload := raft.ReloadableConfig{
 			TrailingLogs: rc.TrailingLogs, SnapshotInterval: rc.SnapshotInterval, SnapshotThreshold: rc.SnapshotThreshold,
-			HeartbeatTimeout: 5 * time.Millisecond, ElectionTimeout: 5 * time.Millisecond,
+			HeartbeatTimeout: 5 * time.Millisecond, ElectionTimeout: soloElectionTimeout,
 		}
 		if err := n.raft.ReloadConfig(reload); err != nil {
 			n.logger.Debug("quick election not armed", zap.Error(err))
@@ -199,6 +207,10 @@ func (n *Node) Controller() (int32, bool) {
 	}
 	return int32(v), true
 }
+
+// LastContact is when this node last heard from a controller (or granted
+// a vote) while it was not the controller itself; zero if never.
+func (n *Node) LastContact() time.Time { return n.raft.LastContact() }
 
 // Leadership delivers true when this node becomes the controller and false
 // when it stops being it. There is one such channel; one reader.

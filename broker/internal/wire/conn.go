@@ -32,6 +32,7 @@ type Request struct {
 	// the broker serves; it is answered per KIP-511.
 	Unsupported bool
 	conn        *conn
+	started     time.Time // when the handler started; set only with metrics
 }
 
 // ClientHost returns the client's address as "/ip" as Kafka reports it.
@@ -299,6 +300,7 @@ func (s *Server) decode(c *conn, buf []byte) (*Request, error) {
 
 // writeResponse frames and writes resp.
 func (c *conn) writeResponse(req *Request, resp kmsg.Response) error {
+	defer c.s.answered(req)
 	defer c.fetch.reset()
 	if f, ok := resp.(*kmsg.FetchResponse); ok {
 		if done, err := c.writeFetch(req, f); done || err != nil {
@@ -358,5 +360,13 @@ func responseSizeHint(resp kmsg.Response) int {
 // handle runs the handler of req.
 func (s *Server) handle(ctx context.Context, req *Request) (kmsg.Response, error) {
 	a, _ := apiFor(req.Key)
-	return a.fn(s, ctx, req)
+	if s.metrics == nil {
+		return a.fn(s, ctx, req)
+	}
+	req.started = time.Now()
+	resp, err := a.fn(s, ctx, req)
+	if resp == nil && err == nil {
+		s.answered(req) // acks=0: nothing to write
+	}
+	return resp, err
 }

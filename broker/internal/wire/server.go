@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kspring/kspring/broker/internal/cluster"
+	"github.com/kspring/kspring/broker/internal/metrics"
 	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/sasl"
 	"github.com/kspring/kspring/broker/internal/topicconf"
@@ -79,6 +80,7 @@ type Server struct {
 	meta     *cluster.Node
 	ctrl     Controller
 	pids     func(context.Context) (int64, error)
+	metrics  *metrics.Broker // nil: none; see metrics.go
 	parts    *replica.Manager
 	topics   Topics
 	groups   Groups
