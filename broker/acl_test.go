@@ -232,3 +232,38 @@ func TestACLsMutualTLSPrincipal(t *testing.T) {
 	produceSync(t, carol, &kgo.Record{Topic: "orders", Value: []byte("carol")})
 	require.Equal(t, int64(1), endOffset(t, b, "orders"))
 }
+
+// The transaction APIs: TxnOffsetCommit needs Write on the transactional
+// id and Read on the group; WriteTxnMarkers is for brokers (ClusterAction).
+func TestACLsTransactionAPIs(t *testing.T) {
+	t.Parallel()
+	b, adm := aclBroker(t)
+	ctx := testCtx(t)
+	cl := securedClient(t, b, alice).Broker(1)
+
+	commit := kmsg.NewPtrTxnOffsetCommitRequest()
+	commit.TransactionalID, commit.Group, commit.ProducerID, commit.Generation = "tx-1", "billing", 1, -1
+	ct := kmsg.NewTxnOffsetCommitRequestTopic()
+	ct.Topic = "orders"
+	ct.Partitions = []kmsg.TxnOffsetCommitRequestTopicPartition{{Partition: 0, Offset: 1}}
+	commit.Topics = append(commit.Topics, ct)
+	code := func() int16 {
+		r, err := commit.RequestWith(ctx, cl)
+		require.NoError(t, err)
+		return r.Topics[0].Partitions[0].ErrorCode
+	}
+	requireCode(t, kerr.TransactionalIDAuthorizationFailed, code())
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").TransactionalIDs("tx-1").Operations(kadm.OpWrite))
+	requireCode(t, kerr.GroupAuthorizationFailed, code())
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Groups("billing").Operations(kadm.OpRead))
+	requireCode(t, kerr.TopicAuthorizationFailed, code())
+
+	markers := kmsg.NewPtrWriteTxnMarkersRequest()
+	m := kmsg.NewWriteTxnMarkersRequestMarker()
+	m.ProducerID, m.Topics = 1, []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: "orders", Partitions: []int32{0}}}
+	markers.Markers = append(markers.Markers, m)
+	mr, err := markers.RequestWith(ctx, cl)
+	require.NoError(t, err)
+	requireCode(t, kerr.ClusterAuthorizationFailed, mr.Markers[0].Topics[0].Partitions[0].ErrorCode)
+	require.Equal(t, int64(0), endOffset(t, b, "orders"), "no marker written")
+}
