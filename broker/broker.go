@@ -28,7 +28,10 @@ type Option func(*options)
 
 type options struct {
 	logger *zap.Logger
-	dial   peer.Dialer
+	dial   peer.Dialer // to other brokers' controller listeners (the quorum)
+	// peerDial is dial with the inter-broker login, to other brokers'
+	// inter-broker listeners (requests to the controller, replica fetches).
+	peerDial peer.Dialer
 	// Listeners bound by the caller (an in-process Cluster, which must know
 	// every address before any broker starts); nil: Start binds them.
 	client, ctrl net.Listener
@@ -48,7 +51,10 @@ func WithDialer(dial func(ctx context.Context, addr string) (net.Conn, error)) O
 type Broker struct {
 	cfg    Config
 	logger *zap.Logger
-	dial   peer.Dialer
+	dial   peer.Dialer // to other brokers' controller listeners (the quorum)
+	// peerDial is dial with the inter-broker login, to other brokers'
+	// inter-broker listeners (requests to the controller, replica fetches).
+	peerDial peer.Dialer
 
 	meta   *cluster.Node
 	ctrl   *controller
@@ -60,6 +66,11 @@ type Broker struct {
 	txns   *txn.Coordinator
 	marks  *txnMarkers
 	srv    *wire.Server
+	// Security: the client listeners' protocols (in step with lns), the
+	// users SASL checks, and the quorum's security changes.
+	specs    []listenerSpec
+	users    *users
+	security *securityAdmin
 
 	metrics    *metrics.Broker // nil until Start
 	metricsLn  net.Listener    // metrics.prometheus.listener, bound by Start
@@ -88,6 +99,15 @@ func New(cfg Config, opts ...Option) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{cfg: cfg, logger: o.logger, dial: o.dial, ctrlLn: o.ctrl}
+	// Connections to other brokers' inter-broker listeners log in first
+	// when those are SASL_PLAINTEXT; the quorum's keep the plain dialer.
+	peerDial := o.dial
+	if l, err := cfg.interBrokerLogin(); err != nil {
+		return nil, err
+	} else if l != nil {
+		peerDial = l.dialer(o.dial)
+	}
+	b.peerDial = peerDial
 	if o.client != nil {
 		b.lns = []net.Listener{o.client}
 	}
@@ -98,7 +118,7 @@ func New(cfg Config, opts ...Option) (*Broker, error) {
 			return b.member.alterISR(ctx, r)
 		},
 		BrokerAddr:           b.brokerAddr,
-		Dial:                 o.dial,
+		Dial:                 peerDial,
 		ReplicaLagMax:        cfg.ReplicaLagTimeMaxMs,
 		FetchMaxWait:         cfg.ReplicaFetchWaitMaxMs,
 		FetchBackoff:         cfg.ReplicaFetchBackoffMs,
@@ -128,16 +148,18 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 			b.stopLocked(false)
 		}
 	}()
-	for _, l := range b.cfg.clientListeners() {
-		if len(b.lns) > 0 {
-			break // bound by the caller
-		}
-		addr, err := parseListener(l)
+	bound := len(b.lns) // by the caller: the first client listener
+	for i, l := range b.cfg.clientListeners() {
+		spec, err := b.cfg.parseListenerSpec(l)
 		if err != nil {
 			return err
 		}
+		b.specs = append(b.specs, spec)
+		if i < bound {
+			continue
+		}
 		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", addr)
+		ln, err := lc.Listen(ctx, "tcp", spec.Addr)
 		if err != nil {
 			return fmt.Errorf("broker: listen %s: %w", l, err)
 		}
@@ -153,6 +175,15 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	listeners, err := b.wireListeners()
+	if err != nil {
+		return err
+	}
+	plain, err := b.cfg.plainUsers()
+	if err != nil {
+		return err
+	}
+	b.users = &users{plain: plain, meta: b.meta}
 	b.ctrl = &controller{meta: b.meta, cfg: &b.cfg, logger: b.logger.Named("controller"), cluster: b.cfg.ClusterID,
 		failed: make(chan error, 1)}
 	b.member = newMember(b)
@@ -176,9 +207,17 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		IDExpirationCheckInterval: b.cfg.TransactionRemoveExpiredCleanupIntervalMs,
 	}, &txnStore{topics: b.topics}, b.marks, b.member.nextProducerID, b.logger.Named("txn"),
 		txn.WithPartitionCheck(b.partitionExists))
+	b.security = &securityAdmin{meta: b.meta, member: b.member}
+	b.member.interBrokerName, b.member.endpoints = b.specs[b.interBrokerListener()].Name, listeners
 	b.srv = wire.New(settings, b.meta, b.parts, b.topics, b.groups, b.logger,
 		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID),
-		wire.WithTransactions(b.txns, b.topics.EnsureTransactionTopic))
+		wire.WithTransactions(b.txns, b.topics.EnsureTransactionTopic),
+		wire.WithUsers(b.users), wire.WithSecurityAdmin(b.security),
+		wire.WithAuthorization(wire.Authorization{
+			Enabled:      b.cfg.Security.AuthorizerClassName != "",
+			SuperUsers:   b.cfg.Security.SuperUsers,
+			AllowIfNoACL: b.cfg.Security.AllowEveryoneIfNoACLFound,
+		}))
 	b.bg.Go(func() { b.ctrl.run(b.runCtx) })
 
 	b.observe()
@@ -189,6 +228,9 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("broker: registering with the controller: %w", err)
 	}
 	if err := b.waitRegistered(ctx); err != nil {
+		return err
+	}
+	if err := b.addScramUsers(ctx); err != nil {
 		return err
 	}
 	if err := b.groups.Start(ctx); err != nil {
@@ -205,9 +247,9 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	// Clients are served only now that this broker's metadata is caught up
 	// (it holds its own registration, made after everything before it): a
 	// broker back from a restart never answers with a stale cluster.
-	for _, ln := range b.lns {
+	for i, ln := range b.lns {
 		b.bg.Go(func() {
-			if err := b.srv.Serve(ln); err != nil {
+			if err := b.srv.ServeListener(ln, listeners[i]); err != nil {
 				b.logger.Error("listener stopped", zap.String("addr", ln.Addr().String()), zap.Error(err))
 			}
 		})
@@ -343,27 +385,12 @@ func (b *Broker) closeListeners() {
 
 // wireSettings derives what the request handlers need from the config and the
 // bound listeners.
+// The broker registers (and other brokers reach it at) the address of its
+// inter-broker listener.
 func (b *Broker) wireSettings() (wire.Settings, error) {
-	adv := b.lns[0].Addr().String()
-	if len(b.cfg.AdvertisedListeners) > 0 {
-		a, err := parseListener(b.cfg.AdvertisedListeners[0])
-		if err != nil {
-			return wire.Settings{}, err
-		}
-		adv = a
-	}
-	host, portStr, err := net.SplitHostPort(adv)
+	host, port, err := b.advertisedFor(b.interBrokerListener())
 	if err != nil {
-		return wire.Settings{}, fmt.Errorf("broker: advertised listener %q: %w", adv, err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port == 0 {
-		// Advertise the port actually bound.
-		_, bound, _ := net.SplitHostPort(b.lns[0].Addr().String())
-		port, _ = strconv.Atoi(bound)
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "localhost"
+		return wire.Settings{}, err
 	}
 	var rack *string
 	if b.cfg.Rack != "" {
@@ -373,7 +400,7 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		NodeID:                   b.cfg.NodeID,
 		Rack:                     rack,
 		AdvertisedHost:           host,
-		AdvertisedPort:           int32(port),
+		AdvertisedPort:           port,
 		NumPartitions:            b.cfg.NumPartitions,
 		DefaultReplicationFactor: b.cfg.DefaultReplicationFactor,
 		AutoCreateTopics:         b.cfg.AutoCreateTopicsEnable,
@@ -387,20 +414,15 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		OffsetsTopicReplication:  b.cfg.OffsetsTopicReplicationFactor,
 		BrokerConfigs:            b.cfg.topicDefaults(),
 		LogDirs:                  b.cfg.LogDirs,
-		StaticConfigs:            append(b.cfg.clusterConfigs(), b.cfg.txnConfigs()...),
+		StaticConfigs:            append(append(b.cfg.clusterConfigs(), b.cfg.txnConfigs()...), b.cfg.securityConfigs()...),
 	}, nil
 }
 
 // parseListener turns "NAME://host:port" (or "host:port") into host:port.
-// Only plaintext listeners are served.
 func parseListener(l string) (string, error) {
-	name, addr, ok := strings.Cut(l, "://")
+	_, addr, ok := strings.Cut(l, "://")
 	if !ok {
 		return l, nil
-	}
-	switch strings.ToUpper(name) {
-	case "SSL", "SASL_SSL", "SASL_PLAINTEXT":
-		return "", fmt.Errorf("broker: listener %q: security protocol %s is not supported; use PLAINTEXT", l, name)
 	}
 	return addr, nil
 }

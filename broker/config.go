@@ -90,6 +90,10 @@ type Config struct {
 	ReplicaFetchWaitMaxMs             time.Duration // replica.fetch.wait.max.ms
 	ReplicaFetchBackoffMs             time.Duration // replica.fetch.backoff.ms
 	ReplicaHighWatermarkCheckpointMs  time.Duration // replica.high.watermark.checkpoint.interval.ms
+	// Security holds the listeners' security protocols, TLS, SASL and
+	// ACL settings (ssl.*, sasl.*, authorizer.class.name, ...).
+	Security SecurityConfig
+
 	// UncleanLeaderElectionEnable is unclean.leader.election.enable; only
 	// false (Kafka's default) is supported: no acknowledged record is ever lost
 	// to an election.
@@ -239,6 +243,11 @@ func (c Config) withDefaults() (Config, error) {
 	setIfZero(&c.TransactionRemoveExpiredCleanupIntervalMs, d.TransactionRemoveExpiredCleanupIntervalMs)
 	if err := c.checkQuorum(); err != nil {
 		return c, err
+	}
+	for _, s := range c.Security.AddScram {
+		if _, err := parseAddScram(s); err != nil {
+			return c, fmt.Errorf("broker: config: %w", err)
+		}
 	}
 	switch {
 	case c.NumPartitions < 1:

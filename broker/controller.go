@@ -210,15 +210,19 @@ func (c *controller) BrokerRegistration(ctx context.Context, req *kmsg.BrokerReg
 		resp.ErrorCode = kerr.InconsistentClusterID.Code
 		return resp
 	}
-	var l *kmsg.BrokerRegistrationRequestListener
-	for i := range req.Listeners {
-		if l == nil || req.Listeners[i].Name == "PLAINTEXT" {
-			l = &req.Listeners[i]
-		}
-	}
-	if l == nil {
+	// The first listener is the one other brokers reach it on (kspring's
+	// brokers send their inter-broker listener first); every one is kept,
+	// by name, for clients of that listener.
+	if len(req.Listeners) == 0 {
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		return resp
+	}
+	l := &req.Listeners[0]
+	endpoints := map[string]cluster.Endpoint{}
+	for _, rl := range req.Listeners {
+		if _, dup := endpoints[rl.Name]; !dup {
+			endpoints[rl.Name] = cluster.Endpoint{Host: rl.Host, Port: int32(rl.Port)}
+		}
 	}
 	incarnation := hex.EncodeToString(req.IncarnationID[:])
 	if old, ok := c.meta.State().Brokers[req.BrokerID]; ok && !old.Fenced && old.Incarnation != incarnation {
@@ -237,6 +241,7 @@ func (c *controller) BrokerRegistration(ctx context.Context, req *kmsg.BrokerReg
 	}
 	b, err := c.meta.RegisterBroker(ctx, cluster.Broker{
 		ID: req.BrokerID, Host: l.Host, Port: int32(l.Port), Rack: req.Rack, Incarnation: incarnation,
+		Endpoints: endpoints,
 	})
 	if resp.ErrorCode = metaErrorCode(err); err != nil {
 		return resp

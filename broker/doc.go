@@ -41,13 +41,54 @@
 // voters configured a broker is a one-node cluster. [Cluster] runs N
 // brokers in one process, with a [Network] whose links tests can cut.
 //
+// # Security
+//
+// Listeners take Kafka's security protocols: PLAINTEXT, SSL, SASL_PLAINTEXT
+// and SASL_SSL, by name (SSL://:9093) or through
+// listener.security.protocol.map (CLIENT:SASL_SSL). TLS is read from PEM:
+//
+//	ssl.keystore.type=PEM
+//	ssl.keystore.location=/etc/kafka/broker.pem      # private key + certificate chain
+//	ssl.truststore.type=PEM
+//	ssl.truststore.location=/etc/kafka/ca.pem        # CAs of client certificates
+//	ssl.client.auth=required                         # none | requested | required
+//
+// (or the PEM text inline in ssl.keystore.certificate.chain,
+// ssl.keystore.key and ssl.truststore.certificates; any of them per listener
+// as listener.name.<listener>.ssl.*). Over mutual TLS a client's principal
+// is its certificate's subject, "User:CN=alice,O=acme". SASL serves PLAIN
+// (users from listener.name.<listener>.plain.sasl.jaas.config's user_<name>
+// options, or kspring.sasl.plain.users.file of user=password lines) and
+// SCRAM-SHA-256/512 (credentials in the metadata quorum, managed with
+// AlterUserScramCredentials, e.g. kafka-configs --alter --add-config
+// 'SCRAM-SHA-512=[password=...]', or created at start from kspring.add.scram
+// in kafka-storage's --add-scram form:
+// SCRAM-SHA-512=[name=alice,password=alice-secret]); sasl.enabled.mechanisms
+// picks them (default: all three, where Kafka's is GSSAPI).
+//
+// authorizer.class.name (any value, e.g. Kafka's
+// org.apache.kafka.metadata.authorizer.StandardAuthorizer) turns ACLs on:
+// requests are denied unless an ACL allows them (CreateAcls, DescribeAcls,
+// DeleteAcls; kept in the metadata quorum), super.users are allowed
+// everything, allow.everyone.if.no.acl.found allows what no ACL names.
+// Refusals carry Kafka's codes: TOPIC_AUTHORIZATION_FAILED,
+// GROUP_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED,
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED; Metadata leaves out the topics a
+// principal may not describe. Other brokers of a cluster reach this one on
+// its inter-broker listener (inter.broker.listener.name, else the first of
+// security.inter.broker.protocol, default PLAINTEXT) as User:ANONYMOUS:
+// keep that listener PLAINTEXT and, with ACLs on, name User:ANONYMOUS in
+// super.users, as a Kafka cluster with a plaintext inter-broker listener
+// must.
+//
 // Internals live under broker/internal: wire (connections and one file per
 // Kafka API), log (segments, indexes, recovery, retention, leader epochs),
 // batch (RecordBatch v2 bytes), replica (partitions, leader/follower, ISR,
 // high watermark, replica fetchers), cluster (the raft metadata quorum),
 // peer (the client brokers use to talk to each other), group (the
-// consumer group coordinator) and txn (the transaction coordinator over
-// __transaction_state). In this package: controller.go (the active
+// consumer group coordinator), txn (the transaction coordinator over
+// __transaction_state) and sasl (PLAIN and SCRAM's server side). In this
+// package: controller.go (the active
 // controller's work), member.go (this broker's registration and heartbeats,
 // requests to the controller), reconcile.go (partitions and the group and
 // transaction coordinators following the metadata), topics.go and

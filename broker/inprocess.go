@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,8 +32,11 @@ type Cluster struct {
 }
 
 // NewCluster starts n brokers. base is every broker's configuration but for
-// node.id, listeners, log.dirs and controller.quorum.voters, which the
-// cluster sets; dir holds the brokers' data (dir/broker-<id>). It returns
+// node.id, log.dirs and controller.quorum.voters, which the cluster sets,
+// and listeners: each broker gets a client listener (named after
+// inter.broker.listener.name, default PLAINTEXT) and a CONTROLLER one on
+// ports the cluster picks, plus the listeners of base.Listeners of other
+// names but PLAINTEXT (port 0: a free one); dir holds the brokers' data (dir/broker-<id>). It returns
 // once every broker has joined the cluster, or ctx ends.
 func NewCluster(ctx context.Context, n int, base Config, dir string, opts ...Option) (*Cluster, error) {
 	if n < 1 {
@@ -100,7 +104,20 @@ func (c *Cluster) config(id int32) Config {
 	cfg := c.base
 	cfg.NodeID = id
 	cfg.LogDirs = []string{filepath.Join(c.dir, "broker-"+strconv.Itoa(int(id)))}
-	cfg.Listeners = []string{"PLAINTEXT://" + c.client[id]}
+	// The client listener is the inter-broker one: named by
+	// inter.broker.listener.name (and secured as
+	// listener.security.protocol.map says), else PLAINTEXT.
+	name := cmp.Or(c.base.Security.InterBrokerListenerName, "PLAINTEXT")
+	cfg.Listeners = []string{name + "://" + c.client[id]}
+	// Further client listeners of base (e.g. SSL://127.0.0.1:0) are bound
+	// by each broker; the cluster's links stay on the first. A PLAINTEXT
+	// one is taken for DefaultConfig's and left out.
+	for _, l := range c.base.Listeners {
+		n, _, _ := strings.Cut(l, "://")
+		if !slices.ContainsFunc([]string{name, "CONTROLLER", "PLAINTEXT"}, func(s string) bool { return strings.EqualFold(s, n) }) {
+			cfg.Listeners = append(cfg.Listeners, l)
+		}
+	}
 	if a, ok := c.ctrl[id]; ok {
 		cfg.Listeners = append(cfg.Listeners, "CONTROLLER://"+a)
 		cfg.ControllerListenerNames = []string{"CONTROLLER"}

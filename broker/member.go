@@ -16,6 +16,7 @@ import (
 	"github.com/kspring/kspring/broker/internal/cluster"
 	"github.com/kspring/kspring/broker/internal/peer"
 	"github.com/kspring/kspring/broker/internal/replica"
+	"github.com/kspring/kspring/broker/internal/wire"
 )
 
 // member is this broker's side of the cluster: it registers with the active
@@ -31,6 +32,10 @@ type member struct {
 	logger *zap.Logger
 
 	incarnation [16]byte
+	// interBrokerName and endpoints are the listeners registered: set
+	// before the first registration, read-only after.
+	interBrokerName string
+	endpoints       []wire.Listener
 
 	mu       sync.Mutex
 	epoch    int64 // broker epoch from the registration; 0 before
@@ -44,7 +49,7 @@ type member struct {
 }
 
 func newMember(b *Broker) *member {
-	m := &member{id: b.cfg.NodeID, meta: b.meta, ctrl: b.ctrl, cfg: &b.cfg, dial: b.dial, logger: b.logger.Named("member"),
+	m := &member{id: b.cfg.NodeID, meta: b.meta, ctrl: b.ctrl, cfg: &b.cfg, dial: b.peerDial, logger: b.logger.Named("member"),
 		unfenced: make(chan struct{}), fenced: true}
 	_, _ = rand.Read(m.incarnation[:])
 	return m
@@ -128,9 +133,18 @@ func (m *member) register(ctx context.Context, host string, port int32, rack *st
 	req.BrokerID = m.id
 	req.IncarnationID = m.incarnation
 	req.Rack = rack
+	// The inter-broker listener first, then every client listener by name.
 	l := kmsg.NewBrokerRegistrationRequestListener()
-	l.Name, l.Host, l.Port = "PLAINTEXT", host, uint16(port)
+	l.Name, l.Host, l.Port = m.interBrokerName, host, uint16(port)
 	req.Listeners = append(req.Listeners, l)
+	for _, e := range m.endpoints {
+		if e.Name == m.interBrokerName {
+			continue
+		}
+		l := kmsg.NewBrokerRegistrationRequestListener()
+		l.Name, l.Host, l.Port = e.Name, e.AdvertisedHost, uint16(e.AdvertisedPort)
+		req.Listeners = append(req.Listeners, l)
+	}
 	last := time.Now()
 	var duplicate time.Time // first DUPLICATE_BROKER_REGISTRATION
 	return retry(ctx, 20*time.Millisecond, func() (bool, error) {

@@ -145,7 +145,6 @@ var properties = map[string]property{
 // broker accepts and has no use for (KRaft roles, thread counts).
 var ignoredProperties = []string{
 	"controller.quorum.bootstrap.servers",
-	"inter.broker.listener.name", "listener.security.protocol.map",
 	"num.network.threads", "num.io.threads",
 	"num.recovery.threads.per.data.dir", "zookeeper.connect", "zookeeper.connection.timeout.ms",
 	"share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
@@ -161,6 +160,9 @@ var ErrUnknownProperty = errors.New("unknown property")
 func (c *Config) Set(key, value string) error {
 	key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 	p, ok := properties[key]
+	if !ok && c.setListenerOverride(key, value) {
+		return nil
+	}
 	if !ok {
 		if slices.Contains(ignoredProperties, key) {
 			return nil

@@ -24,6 +24,11 @@ type Config struct {
 	// both producer and consumer.
 	Properties map[string]string `yaml:"properties"`
 
+	// Security and SSL are spring.kafka.security.* and spring.kafka.ssl.*,
+	// for every client (see security.go).
+	Security SecurityConfig `yaml:"security"`
+	SSL      SSLConfig      `yaml:"ssl"`
+
 	Producer template.Config          `yaml:"producer"`
 	Consumer listener.ConsumerConfig  `yaml:"consumer"`
 	Listener listener.ContainerConfig `yaml:"listener"`
@@ -33,6 +38,13 @@ type Config struct {
 	// Embedded configures the bundled broker used when BootstrapServers is
 	// empty (kspring's own keys, under spring.kafka.embedded).
 	Embedded EmbeddedConfig `yaml:"embedded"`
+
+	// ProducerSecurity and ConsumerSecurity are
+	// spring.kafka.producer.security/ssl and spring.kafka.consumer's, read
+	// beside template.Config and listener.ConsumerConfig (which have no
+	// security keys of their own).
+	ProducerSecurity ClientSecurity `yaml:"-"`
+	ConsumerSecurity ClientSecurity `yaml:"-"`
 }
 
 // TemplateConfig is spring.kafka.template.*.
@@ -54,6 +66,9 @@ type AdminConfig struct {
 	// ClientID names the admin client.
 	ClientID   string            `yaml:"client-id"`
 	Properties map[string]string `yaml:"properties"`
+	// Security and SSL are spring.kafka.admin.security.* and .ssl.*.
+	Security SecurityConfig `yaml:"security"`
+	SSL      SSLConfig      `yaml:"ssl"`
 }
 
 // EmbeddedConfig configures the bundled broker.
@@ -108,6 +123,14 @@ func LoadConfig(p *Properties) (Config, error) {
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		return Config{}, fmt.Errorf("kspring: config spring.kafka: %w", err)
 	}
+	var clients struct {
+		Producer ClientSecurity `yaml:"producer"`
+		Consumer ClientSecurity `yaml:"consumer"`
+	}
+	if err := yaml.Unmarshal(b, &clients); err != nil {
+		return Config{}, fmt.Errorf("kspring: config spring.kafka: %w", err)
+	}
+	c.ProducerSecurity, c.ConsumerSecurity = clients.Producer, clients.Consumer
 	if err := c.validate(); err != nil {
 		return Config{}, fmt.Errorf("kspring: config: %w", err)
 	}

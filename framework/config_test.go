@@ -121,8 +121,20 @@ func TestSerdeClassesAndPropertiesChecked(t *testing.T) {
 			"spring.deserializer.value.delegate.class"},
 		{"bad type mapping", map[string]string{"spring.kafka.producer.properties.spring.json.type.mapping": "x"},
 			"spring.kafka.producer.properties: spring.json.type.mapping"},
-		{"TLS asked for", map[string]string{"spring.kafka.properties.security.protocol": "SASL_SSL"},
-			"spring.kafka.properties.security.protocol=SASL_SSL"},
+		{"unknown security protocol", map[string]string{"spring.kafka.security.protocol": "TLS"},
+			"spring.kafka producer: security.protocol=TLS: want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"},
+		{"SASL without a mechanism", map[string]string{"spring.kafka.properties.security.protocol": "SASL_SSL"},
+			"sasl.mechanism=GSSAPI (Kafka's default) is not supported"},
+		{"SASL without JAAS", map[string]string{"spring.kafka.consumer.security.protocol": "SASL_PLAINTEXT",
+			"spring.kafka.consumer.properties.sasl.mechanism": "PLAIN"}, "spring.kafka consumer: security.protocol=SASL_PLAINTEXT: sasl.jaas.config is missing"},
+		{"malformed JAAS", map[string]string{"spring.kafka.properties.security.protocol": "SASL_SSL",
+			"spring.kafka.properties.sasl.mechanism":   "SCRAM-SHA-256",
+			"spring.kafka.properties.sasl.jaas.config": `org.apache.kafka.common.security.scram.ScramLoginModule required username="a"`},
+			"sasl.jaas.config: jaas: malformed sasl.jaas.config: missing ';'"},
+		{"login module of another mechanism", map[string]string{"spring.kafka.admin.security.protocol": "SASL_SSL",
+			"spring.kafka.admin.properties.sasl.mechanism":   "PLAIN",
+			"spring.kafka.admin.properties.sasl.jaas.config": `org.apache.kafka.common.security.scram.ScramLoginModule required username="a" password="b";`},
+			"spring.kafka admin: sasl.jaas.config: sasl.mechanism=PLAIN takes org.apache.kafka.common.security.plain.PlainLoginModule"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadConfig(NewProperties(tc.props))
@@ -146,7 +158,6 @@ func TestIgnoredPropertiesAreNamed(t *testing.T) {
 	}))
 	require.NoError(t, err)
 	require.Equal(t, []ignoredProperty{
-		{"spring.kafka.properties", "ssl.endpoint.identification.algorithm"},
 		{"spring.kafka.producer.properties", "partitioner.class"},
 		{"spring.kafka.consumer.properties", "check.crcs"},
 		{"spring.kafka.admin.properties", "retries"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/IBM/sarama"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -36,6 +37,27 @@ func (c Config) listenerConfig() listener.Config {
 	return cfg
 }
 
+// consumerBase returns the sarama config consumers start from when
+// spring.kafka.consumer's security is not PLAINTEXT: Kafka's consumer
+// defaults with TLS and SASL set. nil: the registry's own defaults.
+func (c Config) consumerBase() (*sarama.Config, error) {
+	s, err := parseSecurity(c.securityFor(consumerClient))
+	if err != nil {
+		return nil, fmt.Errorf("kspring: spring.kafka consumer: %w", err)
+	}
+	if s.protocol == "PLAINTEXT" || c.embedded() {
+		return nil, nil
+	}
+	base, err := c.listenerConfig().Sarama()
+	if err != nil {
+		return nil, fmt.Errorf("kspring: spring.kafka.consumer: %w", err)
+	}
+	if err := c.applySecurity(base, consumerClient); err != nil {
+		return nil, fmt.Errorf("kspring: %w", err)
+	}
+	return base, nil
+}
+
 type registryParams struct {
 	fx.In
 	Lifecycle fx.Lifecycle
@@ -61,6 +83,13 @@ func newRegistry(p registryParams) (*listener.Registry, error) {
 		listener.WithPropertyResolver(p.Props.Get),
 		listener.WithReplyTemplate(p.Publisher),
 		listener.WithDeadLetterPublisher(p.Publisher),
+	}
+	base, err := p.Config.consumerBase()
+	if err != nil {
+		return nil, err
+	}
+	if base != nil {
+		opts = append(opts, listener.WithSaramaConfig(base))
 	}
 	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), opts...)
 	if err != nil {

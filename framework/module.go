@@ -169,6 +169,9 @@ func (c Config) producerConfig() (*sarama.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kspring: spring.kafka.producer: %w", err)
 	}
+	if err := c.applySecurity(sc, producerClient); err != nil {
+		return nil, fmt.Errorf("kspring: %w", err)
+	}
 	return sc, nil
 }
 

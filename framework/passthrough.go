@@ -29,7 +29,7 @@ import (
 var knownAdminProps = []string{"client.id", "default.api.timeout.ms", "request.timeout.ms"}
 
 // knownCommonProps are honoured whichever client reads them.
-var knownCommonProps = []string{"security.protocol"}
+var knownCommonProps = securityProps
 
 // ignoredProperty is a Kafka property no client of the module honours.
 type ignoredProperty struct {
@@ -74,8 +74,9 @@ func logIgnoredProperties(c Config, logger *zap.Logger) {
 }
 
 // validate checks what LoadConfig can check without connecting: serializer
-// and deserializer class names, spring.json.* values and
-// security.protocol, with the key at fault named.
+// and deserializer class names, spring.json.* values and each client's
+// security (protocol, SASL mechanism, JAAS configuration), with the key at
+// fault named.
 func (c Config) validate() error {
 	var errs []error
 	producerProps := mergeProps(c.Properties, c.Producer.Properties)
@@ -110,15 +111,9 @@ func (c Config) validate() error {
 	if _, err := serde.ParseSpringJSON(consumerProps, false); err != nil {
 		errs = append(errs, fmt.Errorf("spring.kafka.consumer.properties: %w", err))
 	}
-	for _, s := range []struct {
-		section string
-		props   map[string]string
-	}{
-		{"spring.kafka.properties", c.Properties}, {"spring.kafka.producer.properties", c.Producer.Properties},
-		{"spring.kafka.consumer.properties", c.Consumer.Properties}, {"spring.kafka.admin.properties", c.Admin.Properties},
-	} {
-		if v, ok := s.props["security.protocol"]; ok && !strings.EqualFold(strings.TrimSpace(v), "PLAINTEXT") {
-			errs = append(errs, fmt.Errorf("%s.security.protocol=%s: kspring's module connects in PLAINTEXT only; TLS and SASL are not configured from properties yet", s.section, v))
+	for _, cl := range []client{producerClient, consumerClient, adminClient} {
+		if _, err := parseSecurity(c.securityFor(cl)); err != nil {
+			errs = append(errs, fmt.Errorf("spring.kafka %s: %w", cl, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -155,6 +150,9 @@ func (c Config) adminConfig(base *sarama.Config) (*sarama.Config, time.Duration,
 		} else if c.Admin.OperationTimeout == 0 {
 			timeout = d
 		}
+	}
+	if err := c.applySecurity(&conf, adminClient); err != nil {
+		return nil, 0, fmt.Errorf("kspring: %w", err)
 	}
 	return &conf, timeout, nil
 }

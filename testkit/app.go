@@ -34,7 +34,9 @@ type App struct {
 // The app's configuration is the test broker as
 // spring.kafka.bootstrap-servers and spring.kafka.consumer.auto-offset-reset
 // = earliest (so a listener sees records produced before its first
-// assignment); nothing is read from files or the environment. Add or
+// assignment), and for a secured broker ([WithTLS], [WithSASL]) the
+// spring.kafka.security/ssl/properties keys that connect as [Admin];
+// nothing is read from files or the environment. Add or
 // override keys with [AppProperties]. Warnings and errors go to the test log.
 func NewApp(t testing.TB, opts ...fx.Option) *App {
 	t.Helper()
@@ -44,22 +46,24 @@ func NewApp(t testing.TB, opts ...fx.Option) *App {
 // StartApp is [NewApp] on b, for tests that set the broker up first.
 func (b *Broker) StartApp(t testing.TB, opts ...fx.Option) *App {
 	t.Helper()
-	return startApp(t, b.Bootstrap(), b, opts)
+	return startApp(t, b.Bootstrap(), b, b.sec, opts)
 }
 
 // StartApp is [NewApp] on the cluster: the app bootstraps from every
 // broker and follows leaders as they move.
 func (c *Cluster) StartApp(t testing.TB, opts ...fx.Option) *App {
 	t.Helper()
-	return startApp(t, c.Bootstrap(), nil, opts)
+	return startApp(t, c.Bootstrap(), nil, c.sec, opts)
 }
 
-func startApp(t testing.TB, bootstrap string, b *Broker, opts []fx.Option) *App {
+func startApp(t testing.TB, bootstrap string, b *Broker, sec *secured, opts []fx.Option) *App {
 	t.Helper()
-	props := framework.NewProperties(map[string]string{
+	values := map[string]string{
 		"spring.kafka.bootstrap-servers":          bootstrap,
 		"spring.kafka.consumer.auto-offset-reset": "earliest",
-	})
+	}
+	maps.Copy(values, sec.springProperties())
+	props := framework.NewProperties(values)
 	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	a := &App{broker: b, bootstrap: bootstrap}
 	all := append([]fx.Option{

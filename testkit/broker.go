@@ -16,6 +16,7 @@ type Broker struct {
 	node   *node // nil against an external cluster
 	addrs  []string
 	topics *topicSet
+	sec    *secured // nil: PLAINTEXT
 }
 
 // NewBroker starts a broker for the test on a random loopback port, with its
@@ -37,6 +38,9 @@ func NewBroker(t testing.TB, opts ...Option) *Broker {
 		t.Fatalf("testkit: NewBroker starts one broker, not Brokers(%d); use NewCluster", o.brokers)
 	}
 	if ext := externalAddrs(); len(ext) > 0 {
+		if o.security.on() {
+			t.Skipf("testkit: %s is set: WithTLS and WithSASL need the embedded broker", BootstrapEnv)
+		}
 		for _, k := range slices.Sorted(maps.Keys(o.props)) {
 			t.Logf("testkit: %s is set: broker property %s=%s is not applied to the external cluster", BootstrapEnv, k, o.props[k])
 		}
@@ -44,11 +48,13 @@ func NewBroker(t testing.TB, opts ...Option) *Broker {
 		b.createTopics(t, o.topics)
 		return b
 	}
+	sec := secure(t, &o)
 	n := newNode(t, 1, o)
 	if err := n.start(); err != nil {
 		t.Fatalf("testkit: %v", err)
 	}
-	b := &Broker{node: n, addrs: []string{n.addr}, topics: newTopicSet(t, n.addr, false)}
+	register(t, n.addr, sec)
+	b := &Broker{node: n, addrs: []string{n.addr}, topics: newTopicSet(t, n.addr, false), sec: sec}
 	b.createTopics(t, o.topics)
 	return b
 }

@@ -25,7 +25,8 @@ func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
 	if len(addrs) == 0 {
 		t.Fatalf("testkit: no bootstrap address given (got %q)", addr)
 	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...)}, opts...)...)
+	base := append([]kgo.Opt{kgo.SeedBrokers(addrs...)}, helperOpts(addrs)...)
+	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("testkit: client for %s: %v", addr, err)
 	}

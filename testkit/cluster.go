@@ -22,6 +22,7 @@ type Cluster struct {
 	t      testing.TB
 	c      *broker.Cluster
 	topics *topicSet
+	sec    *secured // nil: PLAINTEXT
 }
 
 // clusterConfig is the brokers' config in a test cluster: testConfig's,
@@ -67,6 +68,9 @@ func clusterConfig(t testing.TB, n int, o options) broker.Config {
 func NewCluster(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
 	o := newOptions(opts)
+	if o.security.tls {
+		t.Fatalf("testkit: WithTLS starts one broker (NewBroker): the brokers of a NewCluster share one listener, which they also use between themselves, in the clear")
+	}
 	switch {
 	case External():
 		t.Skipf("testkit: NewCluster stops and restarts embedded brokers; %s is set, so the test is skipped", BootstrapEnv)
@@ -77,13 +81,22 @@ func NewCluster(t testing.TB, opts ...Option) *Cluster {
 	if o.logs {
 		logger = zaptest.NewLogger(t)
 	}
+	sec := secure(t, &o)
+	if sec != nil {
+		// One SASL_PLAINTEXT listener for clients and brokers alike.
+		o.props["inter.broker.listener.name"] = sec.protocol
+		o.props["sasl.mechanism.inter.broker.protocol"] = o.security.mechanism
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
 	defer cancel()
 	bc, err := broker.NewCluster(ctx, o.brokers, clusterConfig(t, o.brokers, o), t.TempDir(), broker.WithLogger(logger))
 	if err != nil {
 		t.Fatalf("testkit: NewCluster: %v", err)
 	}
-	c := &Cluster{t: t, c: bc}
+	for _, id := range bc.IDs() {
+		register(t, bc.Addr(id), sec)
+	}
+	c := &Cluster{t: t, c: bc, sec: sec}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
 		defer cancel()

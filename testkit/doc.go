@@ -32,6 +32,13 @@
 // [Cluster.Heal]); a client bootstrapped from [Cluster.Bootstrap] follows
 // leaders as they move.
 //
+// Secured brokers: [WithTLS] (SSL, with a CA made for the test: [Broker.CA],
+// [CA.Issue] for client certificates, [WithMutualTLS]) and
+// [WithSASL](mechanism, users...) (PLAIN, SCRAM-SHA-256/512; with WithTLS,
+// SASL_SSL). [Broker.ClientOpts] and [Broker.ClientTLS] give clients what
+// they need; the helpers and [Broker.StartApp] connect as [Admin], a super
+// user. A [NewCluster] takes WithSASL (its brokers log in to each other).
+//
 // With $KSPRING_TEST_BOOTSTRAP set ([BootstrapEnv]), NewBroker starts nothing
 // and hands out that external cluster instead, so a suite runs unchanged
 // against Apache Kafka: topics made by the testkit get unique names

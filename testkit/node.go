@@ -82,7 +82,7 @@ func (n *node) start() error {
 	}
 	if n.addr == "" {
 		n.addr = b.Addr()
-		n.cfg.Listeners = []string{"PLAINTEXT://" + n.addr}
+		n.cfg.Listeners = []string{listenerWithAddr(n.cfg.Listeners[0], n.addr)}
 	}
 	n.b = b
 	return nil

@@ -6,10 +6,11 @@ import "maps"
 type Option func(*options)
 
 type options struct {
-	props   map[string]string
-	topics  []topicSpec
-	logs    bool
-	brokers int
+	props    map[string]string
+	topics   []topicSpec
+	logs     bool
+	brokers  int
+	security securityOpts
 }
 
 type topicSpec struct {

@@ -1,7 +1,11 @@
 // Command kspring-broker runs kspring's Kafka-compatible broker, the way
 // Kafka's start script runs Kafka:
 //
-//	kspring-broker [server.properties] [--override key=value ...] [--startup-timeout 1m]
+//	kspring-broker [server.properties] [--override key=value ...] [--add-scram ...] [--startup-timeout 1m]
+//
+// --add-scram 'SCRAM-SHA-512=[name=admin,password=admin-secret]' creates a
+// SCRAM user in the metadata quorum at start unless it exists, as Kafka's
+// kafka-storage format --add-scram does (property kspring.add.scram).
 //
 // Properties use Kafka's names (listeners, advertised.listeners, log.dirs,
 // node.id, num.partitions, auto.create.topics.enable, log.segment.bytes,
@@ -60,10 +64,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, started func(addr
 	fs.SetOutput(stderr)
 	var ov overrides
 	fs.Var(&ov, "override", "a server property as key=value; repeatable")
+	var scramUsers overrides
+	fs.Var(&scramUsers, "add-scram", "a SCRAM user to create at start if missing, as kafka-storage format's: 'SCRAM-SHA-512=[name=alice,password=alice-secret]'; repeatable")
 	startupTimeout := fs.Duration("startup-timeout", time.Minute,
 		"how long to wait for the controller quorum and the registration before giving up")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kspring-broker [server.properties] [--override key=value ...] [--startup-timeout 1m]")
+		fmt.Fprintln(stderr, "usage: kspring-broker [server.properties] [--override key=value ...] [--add-scram 'SCRAM-SHA-512=[name=u,password=p]' ...] [--startup-timeout 1m]")
 		fs.PrintDefaults()
 	}
 	// Accept the properties file before or after the flags, as Kafka does.
@@ -115,6 +121,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, started func(addr
 			return fmt.Errorf("--override: %w", err)
 		}
 	}
+	cfg.Security.AddScram = append(cfg.Security.AddScram, scramUsers...)
 	if len(cfg.LogDirs) == 0 {
 		cfg.LogDirs = []string{filepath.Join(os.TempDir(), "kspring-logs")}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"go.uber.org/goleak"
 )
 
@@ -111,4 +112,37 @@ func TestBadArguments(t *testing.T) {
 		err := run(context.Background(), tc.args, &syncBuffer{}, nil)
 		require.ErrorContains(t, err, tc.want, tc.args)
 	}
+}
+
+// --add-scram bootstraps the first SCRAM user of a SASL listener, as
+// kafka-storage format --add-scram does; a second start keeps it.
+func TestAddScramBootstrapsAUser(t *testing.T) {
+	data := t.TempDir()
+	args := []string{"--override", "listeners=SASL_PLAINTEXT://127.0.0.1:0", "--override", "log.dirs=" + data,
+		"--override", "sasl.enabled.mechanisms=SCRAM-SHA-512",
+		"--add-scram", "SCRAM-SHA-512=[name=admin,password=admin-secret]"}
+	addr, stop, logs := startBinary(t, args...)
+	produce := func(addr, password string) error {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("t"), kgo.AllowAutoTopicCreation(),
+			kgo.SASL(scram.Auth{User: "admin", Pass: password}.AsSha512Mechanism()), kgo.RequestRetries(0))
+		require.NoError(t, err)
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return cl.ProduceSync(ctx, &kgo.Record{Value: []byte("v")}).FirstErr()
+	}
+	require.NoError(t, produce(addr, "admin-secret"))
+	require.Error(t, produce(addr, "wrong"))
+	require.NoError(t, stop())
+	require.Contains(t, logs.String(), "created SCRAM user")
+
+	// Restarted with a different password for the same user: the stored
+	// credential stays (add-scram only creates).
+	args[len(args)-1] = "SCRAM-SHA-512=[name=admin,password=other]"
+	addr, stop, _ = startBinary(t, args...)
+	require.NoError(t, produce(addr, "admin-secret"))
+	require.NoError(t, stop())
+
+	err := run(context.Background(), []string{"--override", "log.dirs=" + t.TempDir(), "--add-scram", "SCRAM-SHA-1=[name=a,password=b]"}, &syncBuffer{}, nil)
+	require.ErrorContains(t, err, "want SCRAM-SHA-256 or SCRAM-SHA-512")
 }

@@ -43,6 +43,8 @@ type command struct {
 	Alter     *AlterPartition   `json:"alter,omitempty"`
 	Index     int32             `json:"index,omitempty"`
 	Count     int64             `json:"count,omitempty"`
+	Scram     *ScramCredential  `json:"scram,omitempty"`
+	ACLs      []ACL             `json:"acls,omitempty"`
 }
 
 const (
@@ -61,6 +63,10 @@ const (
 	opCancelReassign   = "cancelReassign"
 	opCompleteReassign = "completeReassign"
 	opAllocatePIDs     = "allocateProducerIds"
+	opSetScram         = "setScram"
+	opDeleteScram      = "deleteScram"
+	opCreateACLs       = "createAcls"
+	opDeleteACLs       = "deleteAcls"
 )
 
 // AlterPartition is a partition leader's request to change its ISR
@@ -178,6 +184,14 @@ func apply(s *State, c command, index uint64) (*State, any, error) {
 		start := n.NextProducerID
 		n.NextProducerID += c.Count
 		return n, start, nil
+	case opSetScram:
+		return applySetScram(s, *c.Scram)
+	case opDeleteScram:
+		return applyDeleteScram(s, *c.Scram)
+	case opCreateACLs:
+		return applyCreateACLs(s, c.ACLs)
+	case opDeleteACLs:
+		return applyDeleteACLs(s, c.ACLs)
 	}
 	return s, nil, fmt.Errorf("metadata command %q: %w", c.Op, ErrInvalidRequest)
 }
@@ -197,6 +211,17 @@ func (c command) check() error {
 		missing = len(c.Parts) == 0
 	case opAllocatePIDs:
 		missing = c.Count <= 0
+	case opSetScram, opDeleteScram:
+		if err := checkScram(c.Scram, c.Op == opSetScram); err != nil {
+			return err
+		}
+	case opCreateACLs, opDeleteACLs:
+		missing = len(c.ACLs) == 0
+		for _, a := range c.ACLs {
+			if err := checkACL(a); err != nil {
+				return err
+			}
+		}
 	}
 	if missing {
 		return fmt.Errorf("metadata command %q is incomplete: %w", c.Op, ErrInvalidRequest)

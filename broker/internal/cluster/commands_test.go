@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -150,17 +152,26 @@ func FuzzApply(f *testing.F) {
 		{Op: opReassign, Name: "t", Parts: []Partition{{Replicas: []int32{3, 2, 1}}}},
 		{Op: opCreateTopic, Topic: &Topic{Name: "u", Partitions: 1, Assignment: []Partition{{Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}}}},
 		{Op: opAllocatePIDs, Count: 10},
+		{Op: opSetScram, Scram: &testScram},
+		{Op: opDeleteScram, Scram: &ScramCredential{User: "alice", Mechanism: "SCRAM-SHA-256"}},
+		{Op: opCreateACLs, ACLs: []ACL{testACL}},
+		{Op: opDeleteACLs, ACLs: []ACL{testACL}},
 	} {
 		f.Add(c.encode())
 	}
 	f.Add([]byte(`{"op":"register"}`))
 	f.Add([]byte(`{"op":"reassign","name":"t","parts":[{"replicas":[]}]}`))
+	f.Add([]byte(`{"op":"setScram","scram":{"user":"x","mechanism":"SCRAM-SHA-1"}}`))
+	f.Add([]byte(`{"op":"createAcls","acls":[{"resourceType":4,"resourceName":"t"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := threeBrokers(t)
+		s := secured(t, threeBrokers(t))
 		before := partition(t, s)
+		scram, acls := maps.Clone(s.Scram), slices.Clone(s.ACLs)
 		f := newFSM()
 		f.state.Store(s)
 		_ = f.Apply(&raft.Log{Index: 100, Type: raft.LogCommand, Data: data})
 		require.Equal(t, before, partition(t, s))
+		require.Equal(t, scram, s.Scram)
+		require.Equal(t, acls, s.ACLs)
 	})
 }

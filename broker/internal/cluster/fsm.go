@@ -69,11 +69,13 @@ func (f *fsm) Changed() <-chan struct{} {
 
 // image is the snapshot form of a State.
 type image struct {
-	ClusterID      string   `json:"clusterId"`
-	Offset         uint64   `json:"offset"`
-	Brokers        []Broker `json:"brokers"`
-	Topics         []Topic  `json:"topics"`
-	NextProducerID int64    `json:"nextProducerId"`
+	ClusterID      string            `json:"clusterId"`
+	Offset         uint64            `json:"offset"`
+	Brokers        []Broker          `json:"brokers"`
+	Topics         []Topic           `json:"topics"`
+	NextProducerID int64             `json:"nextProducerId"`
+	Scram          []ScramCredential `json:"scram,omitempty"`
+	ACLs           []ACL             `json:"acls,omitempty"`
 }
 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
@@ -91,6 +93,13 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	for _, b := range img.Brokers {
 		s.Brokers[b.ID] = b
 	}
+	for _, c := range img.Scram {
+		if s.Scram == nil {
+			s.Scram = map[string]ScramCredential{}
+		}
+		s.Scram[scramKey(c.User, c.Mechanism)] = c
+	}
+	s.ACLs = img.ACLs
 	for _, t := range img.Topics {
 		t := t
 		s.Topics[t.Name] = &t
@@ -103,7 +112,8 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 type snapshot struct{ s *State }
 
 func (s snapshot) Persist(sink raft.SnapshotSink) error {
-	img := image{ClusterID: s.s.ClusterID, Offset: s.s.Offset, NextProducerID: s.s.NextProducerID}
+	img := image{ClusterID: s.s.ClusterID, Offset: s.s.Offset, NextProducerID: s.s.NextProducerID,
+		Scram: s.s.ScramUsers(), ACLs: s.s.ACLs}
 	for _, b := range s.s.Brokers {
 		img.Brokers = append(img.Brokers, b)
 	}

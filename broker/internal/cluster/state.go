@@ -20,6 +20,17 @@ type Broker struct {
 	Epoch        int64   `json:"epoch"`       // broker epoch: the metadata offset of its registration
 	Fenced       bool    `json:"fenced"`      // not alive: leads nothing, in no ISR
 	ShuttingDown bool    `json:"shuttingDown,omitempty"`
+	// Endpoints are the broker's client listeners by name (SSL, CLIENT,
+	// ...), so that a client gets every broker's address on the listener it
+	// came in on; Host and Port are the inter-broker listener's. Shared
+	// between States: never modified.
+	Endpoints map[string]Endpoint `json:"endpoints,omitempty"`
+}
+
+// Endpoint is one listener's advertised address.
+type Endpoint struct {
+	Host string `json:"host"`
+	Port int32  `json:"port"`
 }
 
 // Partition is the replication state of one partition, as Kafka's
@@ -102,6 +113,10 @@ type State struct {
 	byID    map[[16]byte]string
 	// NextProducerID is the first producer id not yet handed out.
 	NextProducerID int64
+	// Scram holds the SCRAM credentials, keyed by user and mechanism
+	// (see [State.ScramCredential]); ACLs the access control entries.
+	Scram map[string]ScramCredential
+	ACLs  []ACL
 }
 
 func emptyState() *State {

@@ -24,7 +24,7 @@ import (
 
 func init() { register(33, 0, 2, handler((*Server).handleAlterConfigs)) }
 
-func (s *Server) handleAlterConfigs(ctx context.Context, _ *Request, body *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
+func (s *Server) handleAlterConfigs(ctx context.Context, req *Request, body *kmsg.AlterConfigsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.AlterConfigsResponse)
 	resp.SetVersion(body.Version)
 	dups := duplicateResources(body.Resources, func(r kmsg.AlterConfigsRequestResource) (kmsg.ConfigResourceType, string) {
@@ -36,6 +36,8 @@ func (s *Server) handleAlterConfigs(ctx context.Context, _ *Request, body *kmsg.
 		var rerr *resourceError
 		if dups[resourceKey{rr.ResourceType, rr.ResourceName}] > 1 {
 			rerr = newResourceError(kerr.InvalidRequest, "each resource must appear at most once in the request")
+		} else if !s.configAuthorized(req, rr.ResourceType, rr.ResourceName, kmsg.ACLOperationAlterConfigs) {
+			rerr = authorizationError(rr.ResourceType)
 		} else {
 			rerr = s.replaceConfigs(ctx, rr, body.ValidateOnly)
 		}

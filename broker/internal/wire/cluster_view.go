@@ -14,21 +14,41 @@ import (
 // liveBrokers returns the unfenced brokers as Metadata describes them;
 // this broker is among them even before the metadata says it is alive,
 // so that a client always learns at least the broker it asked.
-func (s *Server) liveBrokers(st *cluster.State) []kmsg.MetadataResponseBroker {
+// Addresses are those of req's listener (see [Listener]).
+func (s *Server) liveBrokers(st *cluster.State, req *Request) []kmsg.MetadataResponseBroker {
 	var out []kmsg.MetadataResponseBroker
 	self := false
 	for _, b := range st.LiveBrokers() {
 		if b.ID == s.settings.NodeID {
 			self = true
-			out = append(out, s.self())
+			out = append(out, s.selfFor(req))
 			continue
 		}
-		out = append(out, kmsg.MetadataResponseBroker{NodeID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack})
+		host, port := endpointFor(req, b)
+		out = append(out, kmsg.MetadataResponseBroker{NodeID: b.ID, Host: host, Port: port, Rack: b.Rack})
 	}
 	if !self {
-		out = append(out, s.self())
+		out = append(out, s.selfFor(req))
 	}
 	return out
+}
+
+// endpointFor returns another broker's address on the listener req came in
+// on, if it has one of that name, else its inter-broker address.
+func endpointFor(req *Request, b cluster.Broker) (string, int32) {
+	if req != nil && req.conn != nil {
+		if e, ok := b.Endpoints[req.conn.listener.Name]; ok {
+			return e.Host, e.Port
+		}
+	}
+	return b.Host, b.Port
+}
+
+// selfFor is this broker as Metadata describes it to req's client.
+func (s *Server) selfFor(req *Request) kmsg.MetadataResponseBroker {
+	b := s.self()
+	b.Host, b.Port = req.advertised(b.NodeID, b.NodeID, b.Host, b.Port)
+	return b
 }
 
 // controllerID returns the active controller's id as clients see it: the

@@ -54,4 +54,18 @@ var configDocs = map[string]string{
 	"log.segment.bytes":                "Default segment.bytes of topics.",
 	"log.index.size.max.bytes":         "Default segment.index.bytes of topics.",
 	"log.roll.ms":                      "Default segment.ms of topics.",
+	// Security settings (TLS material is read as PEM only).
+	"listener.security.protocol.map":       "Security protocol of each listener name: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.",
+	"inter.broker.listener.name":           "Listener other brokers reach this one on; PLAINTEXT or SASL_PLAINTEXT.",
+	"security.inter.broker.protocol":       "Protocol of the inter-broker listener when inter.broker.listener.name is not set.",
+	"sasl.enabled.mechanisms":              "SASL mechanisms served: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.",
+	"sasl.mechanism.inter.broker.protocol": "SASL mechanism brokers log in to each other with.",
+	"ssl.client.auth":                      "Whether clients present certificates: none, requested or required.",
+	"ssl.keystore.type":                    "Format of the key store: PEM (the only one read).",
+	"ssl.keystore.location":                "PEM file with the broker's private key and certificate chain.",
+	"ssl.truststore.type":                  "Format of the trust store: PEM (the only one read).",
+	"ssl.truststore.location":              "PEM file of the CA certificates that client certificates are checked against.",
+	"authorizer.class.name":                "Any value turns ACLs on: requests are denied unless an ACL allows them.",
+	"super.users":                          "Principals allowed everything, separated by ';' (User:alice;User:bob).",
+	"allow.everyone.if.no.acl.found":       "Whether an operation on a resource no ACL names is allowed.",
 }

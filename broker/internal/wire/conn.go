@@ -17,6 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/sasl"
 )
 
 // Request is one decoded request with its header, handed to a handler.
@@ -62,9 +64,18 @@ type conn struct {
 	out   []byte          // response buffer, reused
 	fetch fetchData       // batches of the fetch response being written
 	raw   syscall.RawConn // for sendfile; nil if the connection cannot
+
+	// Security state, touched only by the connection's goroutine.
+	listener        *Listener
+	principal       string
+	authenticated   bool         // SASL done, or a listener without SASL
+	saslMechanism   string       // chosen by SaslHandshake
+	saslSession     sasl.Session // the exchange in progress
+	rawSASL         bool         // tokens in raw frames (SaslHandshake v0)
+	closeAfterWrite bool         // a failed handshake or authentication
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, l *Listener) *conn {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 		// As Kafka, best effort: the kernel caps the sizes (and doubles
@@ -77,7 +88,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		}
 	}
 	return &conn{
-		s: s, nc: nc,
+		s: s, nc: nc, listener: l,
 		br:  bufio.NewReaderSize(nc, 64<<10),
 		raw: rawConnFor(nc),
 		log: s.logger.With(zap.String("peer", nc.RemoteAddr().String())),
@@ -106,12 +117,22 @@ func (c *conn) setInFlight(v bool) (closing bool) {
 func (c *conn) serve() {
 	defer c.nc.Close()
 	defer c.fetch.reset()
+	if !c.secure() {
+		return
+	}
 	for {
 		if idle := c.s.settings.ConnectionsMaxIdle; idle > 0 {
 			_ = c.nc.SetReadDeadline(time.Now().Add(idle))
 		}
 		if c.setInFlight(false) {
 			return
+		}
+		if c.rawSASL && !c.authenticated {
+			if err := c.rawAuthenticate(); err != nil {
+				c.log.Info("SASL authentication failed; closing connection", zap.String("mechanism", c.saslMechanism), zap.Error(err))
+				return
+			}
+			continue
 		}
 		req, err := c.readRequest()
 		if err != nil {
@@ -121,6 +142,12 @@ func (c *conn) serve() {
 		if c.setInFlight(true) {
 			// Shutting down: still answer the request we read.
 			_ = c.nc.SetReadDeadline(time.Time{})
+		}
+		if !c.admitted(req) {
+			// Kafka closes a connection that skips authentication.
+			c.log.Info("closing connection: request before SASL authentication",
+				zap.String("api", kmsg.NameForKey(req.Key)), zap.String("listener", c.listener.Name))
+			return
 		}
 		resp, err := c.s.handle(c.s.ctx, req)
 		if err != nil {
@@ -133,6 +160,9 @@ func (c *conn) serve() {
 		}
 		if err := c.writeResponse(req, resp); err != nil {
 			c.log.Debug("write failed; closing connection", zap.Error(err))
+			return
+		}
+		if c.closeAfterWrite {
 			return
 		}
 	}
@@ -155,6 +185,50 @@ func (c *conn) logReadError(err error) {
 		c.log.Debug("read failed; closing connection", zap.Error(err))
 	}
 }
+
+// rawAuthenticate runs one step of a SASL exchange in raw frames (after a
+// SaslHandshake v0): a size-prefixed token in, a size-prefixed token out.
+func (c *conn) rawAuthenticate() error {
+	if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
+		return err
+	}
+	size := int32(binary.BigEndian.Uint32(c.hdr[:]))
+	if size < 0 || size > maxSASLToken {
+		return fmt.Errorf("SASL token of %d bytes", size)
+	}
+	tok := make([]byte, size)
+	if _, err := io.ReadFull(c.br, tok); err != nil {
+		return err
+	}
+	if c.saslSession == nil {
+		if c.s.users == nil {
+			return errors.New("the broker has no users")
+		}
+		sess, err := sasl.New(c.saslMechanism, c.s.users)
+		if err != nil {
+			return err
+		}
+		c.saslSession = sess
+	}
+	out, err := c.saslSession.Step(tok)
+	if err != nil {
+		return err
+	}
+	frame := binary.BigEndian.AppendUint32(nil, uint32(len(out)))
+	if _, err := c.nc.Write(append(frame, out...)); err != nil {
+		return err
+	}
+	if c.saslSession.Done() {
+		c.authenticated = true
+		c.principal = "User:" + c.saslSession.User()
+		c.saslSession = nil
+	}
+	return nil
+}
+
+// maxSASLToken bounds a raw SASL token, as Kafka's 524288-byte default of
+// sasl.server.max.receive.size.
+const maxSASLToken = 512 << 10
 
 // readRequest reads one frame and decodes its header and body.
 func (c *conn) readRequest() (*Request, error) {

@@ -51,7 +51,7 @@ func TestConnSocketBuffers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &Server{settings: Settings{SendBufferBytes: tc.snd, ReceiveBufferBytes: tc.rcv}, logger: zap.NewNop()}
-			c := newConn(s, accept(t))
+			c := newConn(s, accept(t), &Listener{Name: "PLAINTEXT", Protocol: "PLAINTEXT"})
 			require.Equal(t, tc.wantSnd, sockopt(t, c.nc, syscall.SO_SNDBUF))
 			require.Equal(t, tc.wantRcv, sockopt(t, c.nc, syscall.SO_RCVBUF))
 		})

@@ -15,11 +15,15 @@ package wire
 //     replicas cancel a move;
 //   - ListPartitionReassignments (key 46), version 0.
 // Any broker answers the admin APIs, forwarding them to the controller.
+// With ACLs on, the brokers' APIs need ClusterAction on the cluster, the
+// elections and reassignments Alter, their listing Describe
+// (CLUSTER_AUTHORIZATION_FAILED otherwise).
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -36,10 +40,48 @@ func init() {
 // controllerAPI adapts a Controller method to the dispatch table. A Server
 // made without a Controller closes the connection on these APIs.
 func controllerAPI[R kmsg.Request, P kmsg.Response](fn func(Controller, context.Context, R) P) func(*Server, context.Context, *Request) (kmsg.Response, error) {
-	return handler(func(s *Server, ctx context.Context, _ *Request, body R) (kmsg.Response, error) {
+	return handler(func(s *Server, ctx context.Context, req *Request, body R) (kmsg.Response, error) {
 		if s.ctrl == nil {
 			return nil, errClose{fmt.Sprintf("%s: this server has no controller", kmsg.NameForKey(body.Key()))}
 		}
+		if !s.authorizeCluster(req, controllerOperation(body.Key())) {
+			return clusterDenied(body), nil
+		}
 		return fn(s.ctrl, ctx, body), nil
 	})
+}
+
+// controllerOperation is the cluster operation a controller API needs.
+func controllerOperation(key int16) kmsg.ACLOperation {
+	switch key {
+	case 43, 45: // ElectLeaders, AlterPartitionReassignments
+		return kmsg.ACLOperationAlter
+	case 46: // ListPartitionReassignments
+		return kmsg.ACLOperationDescribe
+	}
+	return kmsg.ACLOperationClusterAction
+}
+
+// clusterDenied answers a controller API with CLUSTER_AUTHORIZATION_FAILED.
+func clusterDenied(body kmsg.Request) kmsg.Response {
+	resp := body.ResponseKind()
+	resp.SetVersion(body.GetVersion())
+	code := kerr.ClusterAuthorizationFailed.Code
+	switch r := resp.(type) {
+	case *kmsg.BrokerRegistrationResponse:
+		r.ErrorCode = code
+	case *kmsg.BrokerHeartbeatResponse:
+		r.ErrorCode = code
+	case *kmsg.AlterPartitionResponse:
+		r.ErrorCode = code
+	case *kmsg.AllocateProducerIDsResponse:
+		r.ErrorCode = code
+	case *kmsg.ElectLeadersResponse:
+		r.ErrorCode = code
+	case *kmsg.AlterPartitionAssignmentsResponse:
+		r.ErrorCode = code
+	case *kmsg.ListPartitionReassignmentsResponse:
+		r.ErrorCode = code
+	}
+	return resp
 }

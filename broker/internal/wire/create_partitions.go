@@ -30,7 +30,7 @@ import (
 
 func init() { register(37, 0, 3, handler((*Server).handleCreatePartitions)) }
 
-func (s *Server) handleCreatePartitions(ctx context.Context, _ *Request, body *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
+func (s *Server) handleCreatePartitions(ctx context.Context, req *Request, body *kmsg.CreatePartitionsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	resp.SetVersion(body.Version)
 	seen := map[string]int{}
@@ -46,6 +46,11 @@ func (s *Server) handleCreatePartitions(ctx context.Context, _ *Request, body *k
 		}
 		if seen[rt.Topic] > 1 {
 			fail(kerr.InvalidRequest, fmt.Sprintf("topic %q appears more than once in the request", rt.Topic))
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
+		if !s.authorizeTopic(req, rt.Topic, kmsg.ACLOperationAlter) {
+			fail(kerr.TopicAuthorizationFailed, "Authorization failed.")
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}

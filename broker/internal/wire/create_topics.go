@@ -23,7 +23,7 @@ import (
 
 func init() { register(19, 0, 7, handler((*Server).handleCreateTopics)) }
 
-func (s *Server) handleCreateTopics(ctx context.Context, _ *Request, body *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
+func (s *Server) handleCreateTopics(ctx context.Context, req *Request, body *kmsg.CreateTopicsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.CreateTopicsResponse)
 	resp.SetVersion(body.Version)
 	seen := map[string]int{}
@@ -41,6 +41,11 @@ func (s *Server) handleCreateTopics(ctx context.Context, _ *Request, body *kmsg.
 		}
 		if seen[rt.Topic] > 1 {
 			fail(kerr.InvalidRequest, "topic %q appears more than once in the request", rt.Topic)
+			resp.Topics = append(resp.Topics, st)
+			continue
+		}
+		if !s.mayCreateTopic(req, rt.Topic) {
+			fail(kerr.TopicAuthorizationFailed, "Authorization failed.")
 			resp.Topics = append(resp.Topics, st)
 			continue
 		}

@@ -27,17 +27,22 @@ import (
 
 func init() { register(21, 0, 2, handler((*Server).handleDeleteRecords)) }
 
-func (s *Server) handleDeleteRecords(_ context.Context, _ *Request, body *kmsg.DeleteRecordsRequest) (kmsg.Response, error) {
+func (s *Server) handleDeleteRecords(_ context.Context, req *Request, body *kmsg.DeleteRecordsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.DeleteRecordsResponse)
 	resp.SetVersion(body.Version)
 	for _, rt := range body.Topics {
 		st := kmsg.NewDeleteRecordsResponseTopic()
 		st.Topic = rt.Topic
+		allowed := s.authorizeTopic(req, rt.Topic, kmsg.ACLOperationDelete)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewDeleteRecordsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.LowWatermark = -1
-			low, err := s.deleteRecords(rt.Topic, rp)
+			var low int64
+			err := kerr.TopicAuthorizationFailed
+			if allowed {
+				low, err = s.deleteRecords(rt.Topic, rp)
+			}
 			if err != nil {
 				sp.ErrorCode = err.Code
 			} else {

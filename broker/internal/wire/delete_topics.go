@@ -30,7 +30,7 @@ import (
 
 func init() { register(20, 0, 6, handler((*Server).handleDeleteTopics)) }
 
-func (s *Server) handleDeleteTopics(ctx context.Context, _ *Request, body *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {
+func (s *Server) handleDeleteTopics(ctx context.Context, req *Request, body *kmsg.DeleteTopicsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	resp.SetVersion(body.Version)
 	requested := body.Topics
@@ -71,12 +71,24 @@ func (s *Server) handleDeleteTopics(ctx context.Context, _ *Request, body *kmsg.
 			fail(kerr.InvalidRequest, "topic %q appears more than once in the request", *rt.Topic)
 		case rt.Topic == nil && ids[rt.TopicID] > 1:
 			fail(kerr.InvalidRequest, "topic id %s appears more than once in the request", topicIDString(rt.TopicID))
+		case !s.mayDeleteTopic(req, rt):
+			fail(kerr.TopicAuthorizationFailed, "Authorization failed.")
 		default:
 			s.deleteTopic(ctx, &st, fail)
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
 	return resp, nil
+}
+
+// mayDeleteTopic reports whether req may delete the topic rt names (by
+// name or id): Delete on the topic.
+func (s *Server) mayDeleteTopic(req *Request, rt kmsg.DeleteTopicsRequestTopic) bool {
+	if rt.Topic != nil {
+		return s.authorizeTopic(req, *rt.Topic, kmsg.ACLOperationDelete)
+	}
+	t, ok := s.meta.State().TopicByID(rt.TopicID)
+	return !ok || s.authorizeTopic(req, t.Name, kmsg.ACLOperationDelete)
 }
 
 // deleteTopic deletes the topic st names (by name or id) and fills in the

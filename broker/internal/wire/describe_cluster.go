@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker/internal/cluster"
 )
 
 func init() { register(60, 0, 1, handler((*Server).handleDescribeCluster)) }
@@ -29,10 +31,14 @@ const clusterOperations int32 = 1<<kmsg.ACLOperationCreate | 1<<kmsg.ACLOperatio
 	1<<kmsg.ACLOperationDescribe | 1<<kmsg.ACLOperationClusterAction | 1<<kmsg.ACLOperationDescribeConfigs |
 	1<<kmsg.ACLOperationAlterConfigs | 1<<kmsg.ACLOperationIdempotentWrite
 
-func (s *Server) handleDescribeCluster(_ context.Context, _ *Request, body *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
+func (s *Server) handleDescribeCluster(_ context.Context, req *Request, body *kmsg.DescribeClusterRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.SetVersion(body.Version)
 	resp.EndpointType = body.EndpointType
+	if !s.authorizeCluster(req, kmsg.ACLOperationDescribe) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
 	switch body.EndpointType {
 	case endpointBrokers:
 	case endpointControllers:
@@ -47,13 +53,16 @@ func (s *Server) handleDescribeCluster(_ context.Context, _ *Request, body *kmsg
 	st := s.meta.State()
 	resp.ClusterID = st.ClusterID
 	resp.ControllerID = s.controllerID(st)
-	for _, mb := range s.liveBrokers(st) {
+	for _, mb := range s.liveBrokers(st, req) {
 		b := kmsg.NewDescribeClusterResponseBroker()
 		b.NodeID, b.Host, b.Port, b.Rack = mb.NodeID, mb.Host, mb.Port, mb.Rack
 		resp.Brokers = append(resp.Brokers, b)
 	}
 	if body.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = clusterOperations
+		if s.authz.Enabled {
+			resp.ClusterAuthorizedOperations = s.authorizedOperations(req, cluster.ResourceCluster, clusterName, clusterOperationsByACL)
+		}
 	}
 	return resp, nil
 }

@@ -34,7 +34,7 @@ import (
 
 func init() { register(32, 0, 4, handler((*Server).handleDescribeConfigs)) }
 
-func (s *Server) handleDescribeConfigs(_ context.Context, _ *Request, body *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
+func (s *Server) handleDescribeConfigs(_ context.Context, req *Request, body *kmsg.DescribeConfigsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	resp.SetVersion(body.Version)
 	for _, rr := range body.Resources {
@@ -44,10 +44,12 @@ func (s *Server) handleDescribeConfigs(_ context.Context, _ *Request, body *kmsg
 			configs []describedConfig
 			rerr    *resourceError
 		)
-		switch rr.ResourceType {
-		case kmsg.ConfigResourceTypeTopic:
+		switch {
+		case !s.configAuthorized(req, rr.ResourceType, rr.ResourceName, kmsg.ACLOperationDescribeConfigs):
+			rerr = authorizationError(rr.ResourceType)
+		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
 			configs, rerr = s.describeTopicConfigs(rr.ResourceName)
-		case kmsg.ConfigResourceTypeBroker:
+		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
 			if rerr = s.checkBrokerResource(rr.ResourceName); rerr == nil && rr.ResourceName != "" {
 				configs = s.describeBrokerConfigs()
 			}
@@ -64,6 +66,26 @@ func (s *Server) handleDescribeConfigs(_ context.Context, _ *Request, body *kmsg
 		resp.Resources = append(resp.Resources, sr)
 	}
 	return resp, nil
+}
+
+// configAuthorized reports whether req may perform op on a config
+// resource: a topic's ACLs, or the cluster's for a broker.
+func (s *Server) configAuthorized(req *Request, typ kmsg.ConfigResourceType, name string, op kmsg.ACLOperation) bool {
+	switch typ {
+	case kmsg.ConfigResourceTypeTopic:
+		return s.authorizeTopic(req, name, op)
+	case kmsg.ConfigResourceTypeBroker:
+		return s.authorizeCluster(req, op)
+	}
+	return true
+}
+
+// authorizationError is the error of a config resource req may not touch.
+func authorizationError(typ kmsg.ConfigResourceType) *resourceError {
+	if typ == kmsg.ConfigResourceTypeTopic {
+		return newResourceError(kerr.TopicAuthorizationFailed, "Authorization failed.")
+	}
+	return newResourceError(kerr.ClusterAuthorizationFailed, "Authorization failed.")
 }
 
 // describedConfig is one config entry before it is encoded for a version.
@@ -183,11 +205,11 @@ func (s *Server) describeBrokerConfigs() []describedConfig {
 // Server.mu only to copy the listener list and calls nothing while holding it.
 func (s *Server) listenerURLs() []string {
 	s.mu.Lock()
-	lns := slices.Clone(s.ln)
+	lns, info := slices.Clone(s.ln), slices.Clone(s.lnInfo)
 	s.mu.Unlock()
 	out := make([]string, 0, len(lns))
-	for _, ln := range lns {
-		out = append(out, "PLAINTEXT://"+ln.Addr().String())
+	for i, ln := range lns {
+		out = append(out, info[i].Name+"://"+ln.Addr().String())
 	}
 	return out
 }

@@ -27,6 +27,16 @@
 // small sets, the batches are read into a reused buffer and written with
 // the rest in one writev.
 //
+// Security: [Server.ServeListener] serves a listener as its [Listener] says
+// (listener.go): TLS (the client certificate's subject is the principal),
+// and on SASL listeners only ApiVersions, SaslHandshake and
+// SaslAuthenticate until the client has authenticated (sasl_*.go over
+// package sasl). With [Authorization] on, every handler checks the
+// request's principal and host against the quorum's ACLs through
+// Server.authorize (authorize.go; the group APIs in authorize_groups.go),
+// answering Kafka's *_AUTHORIZATION_FAILED codes; the ACL and SCRAM
+// admin APIs change the quorum through a [SecurityAdmin].
+//
 // Malformed input never crashes the broker: a frame over
 // socket.request.max.bytes, a truncated or undecodable request, or an unknown
 // API key is logged with the peer's address and the connection is closed, as

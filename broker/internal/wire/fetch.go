@@ -59,7 +59,11 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 		resp.ErrorCode = kerr.FetchSessionIDNotFound.Code
 		return resp, nil
 	}
-	targets := s.resolveFetch(body, resp, time.Now())
+	if body.ReplicaID >= 0 && !s.authorizeCluster(req, kmsg.ACLOperationClusterAction) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
+	targets := s.resolveFetch(req, body, resp, time.Now())
 
 	deadline := time.Now().Add(time.Duration(body.MaxWaitMillis) * time.Millisecond)
 	maxBytes := int(body.MaxBytes)
@@ -92,7 +96,7 @@ func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.Fetch
 
 // resolveFetch fills the response skeleton in request order and returns the
 // partitions that exist.
-func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse, now time.Time) []fetchTarget {
+func (s *Server) resolveFetch(req *Request, body *kmsg.FetchRequest, resp *kmsg.FetchResponse, now time.Time) []fetchTarget {
 	var targets []fetchTarget
 	follower := body.ReplicaID >= 0
 	for _, rt := range body.Topics {
@@ -103,6 +107,7 @@ func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse,
 			t, ok := s.meta.TopicByID(rt.TopicID)
 			name, known = t.Name, ok
 		}
+		denied := known && !follower && !s.authorizeTopic(req, name, kmsg.ACLOperationRead)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
@@ -113,6 +118,8 @@ func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse,
 				p, known = s.parts.Get(name, rp.Partition)
 			}
 			switch {
+			case denied:
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case !known && body.Version >= 13:
 				sp.ErrorCode = kerr.UnknownTopicID.Code
 			case !known:

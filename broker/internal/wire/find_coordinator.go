@@ -19,10 +19,16 @@ import (
 
 func init() { register(10, 0, 4, handler((*Server).handleFindCoordinator)) }
 
-func (s *Server) handleFindCoordinator(ctx context.Context, _ *Request, body *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
+func (s *Server) handleFindCoordinator(ctx context.Context, req *Request, body *kmsg.FindCoordinatorRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	resp.SetVersion(body.Version)
 	find := func(key string) (node int32, host string, port int32, code int16, msg *string) {
+		switch {
+		case body.CoordinatorType == 0 && !s.authorizeGroup(req, key, kmsg.ACLOperationDescribe):
+			return -1, "", -1, kerr.GroupAuthorizationFailed.Code, nil
+		case body.CoordinatorType == 1 && !s.authorizeTransactionalID(req, key, kmsg.ACLOperationDescribe):
+			return -1, "", -1, kerr.TransactionalIDAuthorizationFailed.Code, nil
+		}
 		topic, partition := OffsetsTopic, int32(0)
 		switch body.CoordinatorType {
 		case 0:
@@ -56,6 +62,10 @@ func (s *Server) handleFindCoordinator(ctx context.Context, _ *Request, body *km
 		host, port, alive := s.broker(st, ps.Leader)
 		if !alive {
 			return -1, "", -1, kerr.CoordinatorNotAvailable.Code, nil
+		}
+		host, port = req.advertised(s.settings.NodeID, ps.Leader, host, port)
+		if b, ok := st.Brokers[ps.Leader]; ok && ps.Leader != s.settings.NodeID {
+			host, port = endpointFor(req, b)
 		}
 		return ps.Leader, host, port, 0, nil
 	}

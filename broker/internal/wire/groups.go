@@ -36,6 +36,6 @@ func groupAPI[R kmsg.Request, P kmsg.Response](fn func(Groups, context.Context, 
 	return handler(func(s *Server, ctx context.Context, req *Request, body R) (kmsg.Response, error) {
 		// Member ids and DescribeGroups show the client's id and host.
 		ctx = group.WithClient(ctx, clientID(req), req.ClientHost())
-		return fn(s.groups, ctx, body), nil
+		return s.guardGroups(req, body, func(b kmsg.Request) kmsg.Response { return fn(s.groups, ctx, b.(R)) }), nil
 	})
 }

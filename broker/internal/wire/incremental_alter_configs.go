@@ -31,7 +31,7 @@ import (
 
 func init() { register(44, 0, 1, handler((*Server).handleIncrementalAlterConfigs)) }
 
-func (s *Server) handleIncrementalAlterConfigs(ctx context.Context, _ *Request, body *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
+func (s *Server) handleIncrementalAlterConfigs(ctx context.Context, req *Request, body *kmsg.IncrementalAlterConfigsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 	resp.SetVersion(body.Version)
 	dups := duplicateResources(body.Resources, func(r kmsg.IncrementalAlterConfigsRequestResource) (kmsg.ConfigResourceType, string) {
@@ -43,6 +43,8 @@ func (s *Server) handleIncrementalAlterConfigs(ctx context.Context, _ *Request, 
 		var rerr *resourceError
 		if dups[resourceKey{rr.ResourceType, rr.ResourceName}] > 1 {
 			rerr = newResourceError(kerr.InvalidRequest, "each resource must appear at most once in the request")
+		} else if !s.configAuthorized(req, rr.ResourceType, rr.ResourceName, kmsg.ACLOperationAlterConfigs) {
+			rerr = authorizationError(rr.ResourceType)
 		} else {
 			rerr = s.incrementalAlter(ctx, rr, body.ValidateOnly)
 		}

@@ -20,10 +20,33 @@ import (
 
 func init() { register(22, 0, 4, handler((*Server).handleInitProducerID)) }
 
+// mayWriteIdempotently reports whether req may get a producer id without
+// a transactional id: IdempotentWrite on the cluster, or (as Kafka 2.8+)
+// Write on any topic.
+func (s *Server) mayWriteIdempotently(req *Request) bool {
+	if !s.authz.Enabled || s.authorizeCluster(req, kmsg.ACLOperationIdempotentWrite) {
+		return true
+	}
+	for name := range s.meta.State().Topics {
+		if s.authorizeTopic(req, name, kmsg.ACLOperationWrite) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) handleInitProducerID(ctx context.Context, req *Request, body *kmsg.InitProducerIDRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.SetVersion(body.Version)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	switch {
+	case body.TransactionalID != nil && !s.authorizeTransactionalID(req, *body.TransactionalID, kmsg.ACLOperationWrite):
+		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		return resp, nil
+	case body.TransactionalID == nil && !s.mayWriteIdempotently(req):
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp, nil
+	}
 	if body.TransactionalID != nil {
 		if s.txns == nil {
 			s.logger.Warn("transactional producer refused: this broker has no transaction coordinator",

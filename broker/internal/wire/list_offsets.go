@@ -18,16 +18,22 @@ import (
 
 func init() { register(2, 0, 7, handler((*Server).handleListOffsets)) }
 
-func (s *Server) handleListOffsets(_ context.Context, _ *Request, body *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
+func (s *Server) handleListOffsets(_ context.Context, req *Request, body *kmsg.ListOffsetsRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.ListOffsetsResponse)
 	resp.SetVersion(body.Version)
 	for _, rt := range body.Topics {
 		st := kmsg.NewListOffsetsResponseTopic()
 		st.Topic = rt.Topic
+		allowed := s.authorizeTopic(req, rt.Topic, kmsg.ACLOperationDescribe)
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.Timestamp, sp.Offset = -1, -1
+			if !allowed {
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+				continue
+			}
 			s.listOffset(body, rt.Topic, rp, &sp)
 			st.Partitions = append(st.Partitions, sp)
 		}

@@ -20,28 +20,74 @@ import (
 
 func init() { register(3, 0, 12, handler((*Server).handleMetadata)) }
 
-func (s *Server) handleMetadata(ctx context.Context, _ *Request, body *kmsg.MetadataRequest) (kmsg.Response, error) {
+func (s *Server) handleMetadata(ctx context.Context, req *Request, body *kmsg.MetadataRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.MetadataResponse)
 	resp.SetVersion(body.Version)
 	st := s.meta.State()
-	resp.Brokers = s.liveBrokers(st)
+	resp.Brokers = s.liveBrokers(st, req)
 	clusterID := st.ClusterID
 	resp.ClusterID = &clusterID
 	resp.ControllerID = s.controllerID(st)
 	resp.AuthorizedOperations = authorizedOps(body.IncludeClusterAuthorizedOperations)
+	if s.authz.Enabled {
+		defer s.reportAuthorizedOps(req, body, resp)
+	}
 
 	all := body.Topics == nil || (body.Version == 0 && len(body.Topics) == 0)
 	if all {
 		for _, t := range st.SortedTopics() {
-			resp.Topics = append(resp.Topics, s.topicMetadata(st, *t, body.IncludeTopicAuthorizedOperations))
+			// As Kafka: topics the principal may not describe are left out.
+			if s.authorizeTopic(req, t.Name, kmsg.ACLOperationDescribe) {
+				resp.Topics = append(resp.Topics, s.topicMetadata(st, *t, body.IncludeTopicAuthorizedOperations))
+			}
 		}
 		return resp, nil
 	}
 	autoCreate := s.settings.AutoCreateTopics && (body.Version < 4 || body.AllowAutoTopicCreation)
 	for _, rt := range body.Topics {
-		resp.Topics = append(resp.Topics, s.lookupTopic(ctx, st, rt, autoCreate, body.IncludeTopicAuthorizedOperations))
+		denied := func(mt kmsg.MetadataResponseTopic) kmsg.MetadataResponseTopic {
+			d := kmsg.NewMetadataResponseTopic()
+			d.Topic, d.TopicID, d.ErrorCode = mt.Topic, mt.TopicID, kerr.TopicAuthorizationFailed.Code
+			return d
+		}
+		if rt.Topic != nil && !s.authorizeTopic(req, *rt.Topic, kmsg.ACLOperationDescribe) {
+			resp.Topics = append(resp.Topics, denied(kmsg.MetadataResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}))
+			continue
+		}
+		create := autoCreate && rt.Topic != nil && s.mayCreateTopic(req, *rt.Topic)
+		mt := s.lookupTopic(ctx, st, rt, create, body.IncludeTopicAuthorizedOperations)
+		switch {
+		case rt.Topic == nil && mt.Topic != nil && !s.authorizeTopic(req, *mt.Topic, kmsg.ACLOperationDescribe):
+			mt = denied(kmsg.MetadataResponseTopic{TopicID: mt.TopicID})
+		case autoCreate && !create && mt.ErrorCode == kerr.UnknownTopicOrPartition.Code && !isInternalTopic(*rt.Topic):
+			// Kafka: a topic the principal may not create is not there for it.
+			mt = denied(mt)
+		}
+		resp.Topics = append(resp.Topics, mt)
 	}
 	return resp, nil
+}
+
+// reportAuthorizedOps sets the operations req may perform on the cluster
+// and on each topic, where the request asks for them (ACLs on).
+func (s *Server) reportAuthorizedOps(req *Request, body *kmsg.MetadataRequest, resp *kmsg.MetadataResponse) {
+	if body.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = s.authorizedOperations(req, cluster.ResourceCluster, clusterName, clusterOperationsByACL)
+	}
+	if !body.IncludeTopicAuthorizedOperations {
+		return
+	}
+	for i := range resp.Topics {
+		if t := resp.Topics[i]; t.Topic != nil && t.ErrorCode != kerr.TopicAuthorizationFailed.Code {
+			resp.Topics[i].AuthorizedOperations = s.authorizedOperations(req, cluster.ResourceTopic, *t.Topic, topicOperations)
+		}
+	}
+}
+
+// mayCreateTopic reports whether req may create topic name: Create on the
+// cluster or on the topic.
+func (s *Server) mayCreateTopic(req *Request, name string) bool {
+	return s.authorizeCluster(req, kmsg.ACLOperationCreate) || s.authorizeTopic(req, name, kmsg.ACLOperationCreate)
 }
 
 func (s *Server) lookupTopic(ctx context.Context, st *cluster.State, rt kmsg.MetadataRequestTopic, autoCreate, ops bool) kmsg.MetadataResponseTopic {

@@ -20,8 +20,12 @@ func init() { register(8, 0, 8, handler((*Server).handleOffsetCommit)) }
 
 func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kmsg.OffsetCommitRequest) (kmsg.Response, error) {
 	ctx = group.WithClient(ctx, clientID(req), req.ClientHost())
-	if s.allCommitPartitionsExist(body) { // the common case, without copies
-		return s.groups.OffsetCommit(ctx, body), nil
+	if !s.authorizeGroup(req, body.Group, kmsg.ACLOperationRead) {
+		return offsetCommitFailed(body, kerr.GroupAuthorizationFailed), nil
+	}
+	readable := func(topic string) bool { return s.authorizeTopic(req, topic, kmsg.ACLOperationRead) }
+	if s.allCommitPartitionsExist(body) && (!s.authz.Enabled || allTopics(body.Topics, func(t kmsg.OffsetCommitRequestTopic) bool { return readable(t.Topic) })) {
+		return s.groups.OffsetCommit(ctx, body), nil // the common case, without copies
 	}
 
 	known := *body
@@ -32,6 +36,9 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kms
 		kt.Partitions = nil
 		exists[i] = make([]bool, len(t.Partitions))
 		count := s.partitionCount(t.Topic)
+		if !readable(t.Topic) {
+			count = 0
+		}
 		for j, p := range t.Partitions {
 			if exists[i][j] = p.Partition >= 0 && p.Partition < count; exists[i][j] {
 				kt.Partitions = append(kt.Partitions, p)
@@ -42,6 +49,7 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kms
 		}
 	}
 	resp := body.ResponseKind().(*kmsg.OffsetCommitResponse)
+	resp.SetVersion(body.Version)
 	var committed []kmsg.OffsetCommitResponseTopic
 	if len(known.Topics) > 0 {
 		cr := s.groups.OffsetCommit(ctx, &known)
@@ -53,10 +61,14 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kms
 	for i, t := range body.Topics {
 		rt := kmsg.NewOffsetCommitResponseTopic()
 		rt.Topic = t.Topic
+		missing := kerr.UnknownTopicOrPartition.Code
+		if !readable(t.Topic) {
+			missing = kerr.TopicAuthorizationFailed.Code
+		}
 		for j, p := range t.Partitions {
 			rp := kmsg.NewOffsetCommitResponseTopicPartition()
 			rp.Partition = p.Partition
-			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			rp.ErrorCode = missing
 			if exists[i][j] && ti < len(committed) {
 				rp.ErrorCode = committed[ti].Partitions[pi].ErrorCode
 				if pi++; pi == len(committed[ti].Partitions) {
@@ -68,6 +80,33 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *Request, body *kms
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp, nil
+}
+
+// offsetCommitFailed answers every partition of body with e.
+func offsetCommitFailed(body *kmsg.OffsetCommitRequest, e *kerr.Error) *kmsg.OffsetCommitResponse {
+	resp := body.ResponseKind().(*kmsg.OffsetCommitResponse)
+	resp.SetVersion(body.Version)
+	for _, t := range body.Topics {
+		rt := kmsg.NewOffsetCommitResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewOffsetCommitResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p.Partition, e.Code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// allTopics reports whether ok holds for every topic.
+func allTopics[T any](topics []T, ok func(T) bool) bool {
+	for _, t := range topics {
+		if !ok(t) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) allCommitPartitionsExist(body *kmsg.OffsetCommitRequest) bool {

@@ -18,6 +18,13 @@ func init() { register(47, 0, 0, handler((*Server).handleOffsetDelete)) }
 
 func (s *Server) handleOffsetDelete(ctx context.Context, req *Request, body *kmsg.OffsetDeleteRequest) (kmsg.Response, error) {
 	ctx = group.WithClient(ctx, clientID(req), req.ClientHost())
+	if !s.authorizeGroup(req, body.Group, kmsg.ACLOperationDelete) {
+		resp := body.ResponseKind().(*kmsg.OffsetDeleteResponse)
+		resp.SetVersion(body.Version)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil
+	}
+	readable := func(topic string) bool { return s.authorizeTopic(req, topic, kmsg.ACLOperationRead) }
 	known := *body
 	known.Topics = nil
 	exists := make([][]bool, len(body.Topics))
@@ -27,6 +34,9 @@ func (s *Server) handleOffsetDelete(ctx context.Context, req *Request, body *kms
 		kt.Partitions = nil
 		exists[i] = make([]bool, len(t.Partitions))
 		count := s.partitionCount(t.Topic)
+		if !readable(t.Topic) {
+			count = 0
+		}
 		for j, p := range t.Partitions {
 			if exists[i][j] = p.Partition >= 0 && p.Partition < count; exists[i][j] {
 				kt.Partitions = append(kt.Partitions, p)
@@ -52,10 +62,14 @@ func (s *Server) handleOffsetDelete(ctx context.Context, req *Request, body *kms
 	for i, t := range body.Topics {
 		rt := kmsg.NewOffsetDeleteResponseTopic()
 		rt.Topic = t.Topic
+		missing := kerr.UnknownTopicOrPartition.Code
+		if !readable(t.Topic) {
+			missing = kerr.TopicAuthorizationFailed.Code
+		}
 		for j, p := range t.Partitions {
 			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
 			rp.Partition = p.Partition
-			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			rp.ErrorCode = missing
 			if exists[i][j] && ti < len(deleted) {
 				rp.ErrorCode = deleted[ti].Partitions[pi].ErrorCode
 				if pi++; pi == len(deleted[ti].Partitions) {

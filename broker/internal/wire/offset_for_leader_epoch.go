@@ -18,22 +18,30 @@ package wire
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(23, 0, 4, handler((*Server).handleOffsetForLeaderEpoch)) }
 
-func (s *Server) handleOffsetForLeaderEpoch(_ context.Context, _ *Request, body *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
+func (s *Server) handleOffsetForLeaderEpoch(_ context.Context, req *Request, body *kmsg.OffsetForLeaderEpochRequest) (kmsg.Response, error) {
 	resp := body.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
 	resp.SetVersion(body.Version)
+	replica := body.Version >= 3 && body.ReplicaID >= 0
+	clusterOK := !replica || s.authorizeCluster(req, kmsg.ACLOperationClusterAction)
 	for _, rt := range body.Topics {
 		st := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		st.Topic = rt.Topic
+		allowed := clusterOK && (replica || s.authorizeTopic(req, rt.Topic, kmsg.ACLOperationDescribe))
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewOffsetForLeaderEpochResponseTopicPartition() // epoch and offset -1
 			sp.Partition = rp.Partition
 			p, kerrv := s.leaderPartition(rt.Topic, rp.Partition)
 			switch {
+			case !allowed && !clusterOK:
+				sp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+			case !allowed:
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case kerrv != nil:
 				sp.ErrorCode = kerrv.Code
 			default:

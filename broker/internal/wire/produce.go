@@ -50,6 +50,8 @@ func (s *Server) handleProduce(ctx context.Context, req *Request, body *kmsg.Pro
 		switch {
 		case body.Acks != 0 && body.Acks != 1 && body.Acks != -1:
 			return kerr.InvalidRequiredAcks
+		case body.TransactionID != nil && !s.authorizeTransactionalID(req, *body.TransactionID, kmsg.ACLOperationWrite):
+			return kerr.TransactionalIDAuthorizationFailed
 		}
 		return nil
 	}()
@@ -58,14 +60,18 @@ func (s *Server) handleProduce(ctx context.Context, req *Request, body *kmsg.Pro
 	for _, rt := range body.Topics {
 		st := kmsg.NewProduceResponseTopic()
 		st.Topic = rt.Topic
+		topicErr := reqErr
+		if topicErr == nil && !s.authorizeTopic(req, rt.Topic, kmsg.ACLOperationWrite) {
+			topicErr = kerr.TopicAuthorizationFailed
+		}
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewProduceResponseTopicPartition()
 			sp.Partition = rp.Partition
 			sp.BaseOffset = -1
 			sp.LogAppendTime = -1
 			sp.LogStartOffset = -1
-			if reqErr != nil {
-				sp.ErrorCode = reqErr.Code
+			if topicErr != nil {
+				sp.ErrorCode = topicErr.Code
 			} else if w, ok := s.producePartition(req, body, rt.Topic, rp, &sp, now); ok {
 				w.ti, w.pi = len(resp.Topics), len(st.Partitions)
 				waits = append(waits, w)

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/kspring/kspring/broker/internal/cluster"
 	"github.com/kspring/kspring/broker/internal/metrics"
 	"github.com/kspring/kspring/broker/internal/replica"
+	"github.com/kspring/kspring/broker/internal/sasl"
 	"github.com/kspring/kspring/broker/internal/topicconf"
 )
 
@@ -83,6 +85,9 @@ type Server struct {
 	topics   Topics
 	groups   Groups
 	logger   *zap.Logger
+	users    sasl.Users
+	admin    SecurityAdmin
+	authz    Authorization
 
 	txns           Txns                        // nil: transactions refused
 	ensureTxnTopic func(context.Context) error // creates __transaction_state
@@ -92,6 +97,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	ln      []net.Listener
+	lnInfo  []*Listener
 	conns   map[*conn]struct{}
 	closing bool
 	wg      sync.WaitGroup
@@ -134,16 +140,29 @@ func New(s Settings, meta *cluster.Node, parts *replica.Manager, topics Topics, 
 	return srv
 }
 
-// Serve accepts connections on ln until the server closes. It returns nil
-// after [Server.Close], or the accept error that stopped it.
+// Serve accepts plaintext connections on ln until the server closes. It
+// returns nil after [Server.Close], or the accept error that stopped it.
 func (s *Server) Serve(ln net.Listener) error {
+	return s.ServeListener(ln, Listener{Name: "PLAINTEXT", Protocol: "PLAINTEXT"})
+}
+
+// ServeListener is [Server.Serve] for a listener secured as l says: with
+// l.TLS, connections speak TLS; with a SASL protocol, they authenticate
+// before anything but ApiVersions.
+func (s *Server) ServeListener(ln net.Listener, l Listener) error {
+	info := &l
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return errors.New("wire: server closed")
 	}
 	s.ln = append(s.ln, ln)
+	s.lnInfo = append(s.lnInfo, info)
 	s.mu.Unlock()
+	if l.TLS != nil {
+		// Closing the TLS listener closes ln.
+		ln = tls.NewListener(ln, l.TLS)
+	}
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -163,7 +182,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		c := newConn(s, nc)
+		c := newConn(s, nc, info)
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()

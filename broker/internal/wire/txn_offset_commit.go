@@ -11,7 +11,6 @@ package wire
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kspring/kspring/broker/internal/group"
@@ -21,6 +20,9 @@ func init() { register(28, 0, 3, handler((*Server).handleTxnOffsetCommit)) }
 
 func (s *Server) handleTxnOffsetCommit(ctx context.Context, req *Request, body *kmsg.TxnOffsetCommitRequest) (kmsg.Response, error) {
 	ctx = group.WithClient(ctx, clientID(req), req.ClientHost())
+	if denied := s.txnOffsetCommitDenied(req, body); denied != nil {
+		return denied, nil
+	}
 	known := *body
 	known.Topics = nil
 	exists := make([][]bool, len(body.Topics))
@@ -28,7 +30,7 @@ func (s *Server) handleTxnOffsetCommit(ctx context.Context, req *Request, body *
 		kt := t
 		kt.Partitions = nil
 		exists[i] = make([]bool, len(t.Partitions))
-		count := s.partitionCount(t.Topic)
+		count, _ := s.readablePartitions(req, t.Topic)
 		for j, p := range t.Partitions {
 			if exists[i][j] = p.Partition >= 0 && p.Partition < count; exists[i][j] {
 				kt.Partitions = append(kt.Partitions, p)
@@ -50,10 +52,11 @@ func (s *Server) handleTxnOffsetCommit(ctx context.Context, req *Request, body *
 	for i, t := range body.Topics {
 		rt := kmsg.NewTxnOffsetCommitResponseTopic()
 		rt.Topic = t.Topic
+		_, missing := s.readablePartitions(req, t.Topic)
 		for j, p := range t.Partitions {
 			rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
 			rp.Partition = p.Partition
-			rp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			rp.ErrorCode = missing
 			if exists[i][j] && ti < len(committed) {
 				rp.ErrorCode = committed[ti].Partitions[pi].ErrorCode
 				if pi++; pi == len(committed[ti].Partitions) {

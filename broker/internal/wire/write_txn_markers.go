@@ -35,7 +35,10 @@ func init() { register(27, 0, 1, handler((*Server).handleWriteTxnMarkers)) }
 // requests use.
 const markerTimeout = 30 * time.Second
 
-func (s *Server) handleWriteTxnMarkers(ctx context.Context, _ *Request, body *kmsg.WriteTxnMarkersRequest) (kmsg.Response, error) {
+func (s *Server) handleWriteTxnMarkers(ctx context.Context, req *Request, body *kmsg.WriteTxnMarkersRequest) (kmsg.Response, error) {
+	if denied := s.writeTxnMarkersDenied(req, body); denied != nil {
+		return denied, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, markerTimeout)
 	defer cancel()
 	return s.WriteTxnMarkers(ctx, body), nil
