@@ -156,7 +156,7 @@ func (m *txnMarkers) client(id int32) (*peer.Client, error) {
 		ok = false
 	}
 	if !ok {
-		c = peer.New(addr, fmt.Sprintf("kspring-txn-coordinator-%d", m.b.cfg.NodeID), m.b.dial)
+		c = peer.New(addr, fmt.Sprintf("kspring-txn-coordinator-%d", m.b.cfg.NodeID), m.b.peerDial)
 		m.clients[id] = c
 	}
 	return c, nil
