@@ -9,11 +9,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kspring/kspring/internal/traceparent"
 	"github.com/kspring/kspring/serde"
 )
 
@@ -65,6 +67,17 @@ type sendObs struct {
 	start time.Time
 	span  trace.Span // nil without tracing
 	done  atomic.Bool
+
+	// What a recording span's attributes need when it ends.
+	valueSize int
+	key       attribute.KeyValue // messaging.kafka.message.key; invalid (zero) if none
+
+	// Storage for W3C trace context written by the fast path
+	// (internal/traceparent): the traceparent value and a backing array for
+	// a record that has no headers, so that injecting allocates nothing.
+	// The record's headers point here; f holds s as long as they live.
+	tp      [traceparent.Len]byte
+	headers [2]serde.Header
 }
 
 // observation is a template's observers, set by New.
@@ -73,6 +86,7 @@ type observation struct {
 	observer   Observer
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
+	w3c        bool // propagator is propagation.TraceContext: inject with internal/traceparent
 
 	mu    sync.RWMutex
 	names map[string]string // span names by topic
@@ -91,6 +105,7 @@ func (o *observation) init(opts *options) {
 		if o.propagator == nil {
 			o.propagator = propagation.TraceContext{}
 		}
+		o.w3c = traceparent.IsDefault(o.propagator)
 	}
 }
 
@@ -99,30 +114,44 @@ func (o *observation) on() bool { return o.observer != nil || o.tracer != nil }
 // start begins observing a send to topic whose record is serialized (key,
 // valueSize) and about to go to the producer: it starts the send's span,
 // as a child of the span in ctx, and writes its context into headers (the
-// record's own clone). Attributes are built only for a span that records
-// (sampled), so that unsampled sends stay cheap.
+// record's own clone), sampled or not, so that parent-based sampling
+// downstream follows the decision made here.
+//
+// The span's attributes are all set as it ends, in one call: the SDK then
+// grows its attribute slice once, and an unsampled span builds none. (A
+// SpanProcessor's OnStart sees no attributes; OnEnd and the exporter see
+// them all.)
 func (o *observation) start(ctx context.Context, topic string, headers *serde.Headers, key []byte, valueSize int, now time.Time) *sendObs {
 	s := &sendObs{start: now}
 	if o.tracer == nil {
 		return s
 	}
-	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), trace.WithSpanKind(trace.SpanKindProducer))
+	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), producerSpan...)
 	if s.span.IsRecording() {
-		s.span.SetAttributes(
-			semconv.MessagingSystemKafka,
-			semconv.MessagingOperationTypePublish,
-			semconv.MessagingOperationName("publish"),
-			semconv.MessagingDestinationName(topic),
-			semconv.MessagingClientID(o.name),
-			semconv.MessagingMessageBodySize(valueSize),
-		)
+		s.valueSize = valueSize
 		if key != nil && utf8.Valid(key) {
-			s.span.SetAttributes(semconv.MessagingKafkaMessageKey(string(key)))
+			s.key = semconv.MessagingKafkaMessageKey(string(key))
 		}
 	}
-	o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
+	if !o.w3c {
+		o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
+		return s
+	}
+	if len(*headers) == 0 {
+		*headers = s.headers[:0]
+	}
+	traceparent.Inject(s.span.SpanContext(), headers, &s.tp)
 	return s
 }
+
+// producerSpan are the start options of every send's span, made once.
+var producerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
+
+// endAttrs is room for a send span's attributes, reused: the SDK copies
+// what SetAttributes is given.
+type endAttrs [9]attribute.KeyValue
+
+var endAttrsPool = sync.Pool{New: func() any { return new(endAttrs) }}
 
 // spanName returns "publish <topic>", made once per topic.
 func (o *observation) spanName(topic string) string {
@@ -176,12 +205,27 @@ func (o *observation) end(s *sendObs, md RecordMetadata, err error) {
 		s.span.End()
 		return
 	}
+	buf := endAttrsPool.Get().(*endAttrs)
+	attrs := append(buf[:0],
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationTypePublish,
+		semconv.MessagingOperationName("publish"),
+		semconv.MessagingDestinationName(md.Topic),
+		semconv.MessagingClientID(o.name),
+		semconv.MessagingMessageBodySize(s.valueSize),
+	)
+	if s.key.Valid() {
+		attrs = append(attrs, s.key)
+	}
 	if md.Partition >= 0 {
-		s.span.SetAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(int(md.Partition))))
+		attrs = append(attrs, semconv.MessagingDestinationPartitionID(strconv.Itoa(int(md.Partition))))
 	}
 	if err == nil && md.Offset >= 0 {
-		s.span.SetAttributes(semconv.MessagingKafkaMessageOffset(int(md.Offset)))
+		attrs = append(attrs, semconv.MessagingKafkaMessageOffset(int(md.Offset)))
 	}
+	s.span.SetAttributes(attrs...)
+	*buf = endAttrs{}
+	endAttrsPool.Put(buf)
 	if err != nil {
 		s.span.RecordError(err)
 		s.span.SetStatus(codes.Error, err.Error())
