@@ -71,11 +71,16 @@ type sendObs struct {
 	// What a recording span's attributes need when it ends.
 	valueSize int
 	key       attribute.KeyValue // messaging.kafka.message.key; invalid (zero) if none
+}
 
-	// Storage for W3C trace context written by the fast path
-	// (internal/traceparent): the traceparent value and a backing array for
-	// a record that has no headers, so that injecting allocates nothing.
-	// The record's headers point here; f holds s as long as they live.
+// tracedSend is a traced send's sendObs with storage for the W3C trace
+// context the fast path (internal/traceparent) writes: the traceparent
+// value and a backing array for a record that had no headers, so that
+// injecting allocates nothing beyond this. The record's headers point
+// into it; the future holds it (through &sendObs) as long as they live. A
+// template that only counts sends allocates a bare sendObs.
+type tracedSend struct {
+	sendObs
 	tp      [traceparent.Len]byte
 	headers [2]serde.Header
 }
@@ -122,10 +127,11 @@ func (o *observation) on() bool { return o.observer != nil || o.tracer != nil }
 // SpanProcessor's OnStart sees no attributes; OnEnd and the exporter see
 // them all.)
 func (o *observation) start(ctx context.Context, topic string, headers *serde.Headers, key []byte, valueSize int, now time.Time) *sendObs {
-	s := &sendObs{start: now}
 	if o.tracer == nil {
-		return s
+		return &sendObs{start: now}
 	}
+	ts := &tracedSend{sendObs: sendObs{start: now}}
+	s := &ts.sendObs
 	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), producerSpan...)
 	if s.span.IsRecording() {
 		s.valueSize = valueSize
@@ -138,9 +144,9 @@ func (o *observation) start(ctx context.Context, topic string, headers *serde.He
 		return s
 	}
 	if len(*headers) == 0 {
-		*headers = s.headers[:0]
+		*headers = ts.headers[:0]
 	}
-	traceparent.Inject(s.span.SpanContext(), headers, &s.tp)
+	traceparent.Inject(s.span.SpanContext(), headers, &ts.tp)
 	return s
 }
 

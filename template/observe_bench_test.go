@@ -49,6 +49,16 @@ func BenchmarkSendObserved(b *testing.B) {
 		require.NoError(b, err)
 		return []template.Option{template.WithObserver(m)}
 	}
+	// sampled is tracing as a production service usually has it: a
+	// parent-based sampler with a ratio.
+	sampled := func(ratio float64) func(b *testing.B) []template.Option {
+		return func(b *testing.B) []template.Option {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
+				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio))))
+			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+			return append(metrics(b), template.WithTracerProvider(tp))
+		}
+	}
 	for _, arm := range []struct {
 		name string
 		opts func(b *testing.B) []template.Option
@@ -60,12 +70,8 @@ func BenchmarkSendObserved(b *testing.B) {
 			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 			return append(metrics(b), template.WithTracerProvider(tp))
 		}},
-		{"metrics+tracing-1%", func(b *testing.B) []template.Option {
-			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
-				sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
-			b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-			return append(metrics(b), template.WithTracerProvider(tp))
-		}},
+		{"metrics+tracing-10%", sampled(0.1)},
+		{"metrics+tracing-1%", sampled(0.01)},
 	} {
 		b.Run("observe="+arm.name, func(b *testing.B) {
 			sc, err := cfg.Sarama()
