@@ -64,25 +64,26 @@ const instrumentationName = "github.com/kspring/kspring/template"
 // sendObs is what observing one send needs; a future has one only when
 // the template observes.
 type sendObs struct {
-	start time.Time
-	span  trace.Span // nil without tracing
-	done  atomic.Bool
-
-	// What a recording span's attributes need when it ends.
-	valueSize int
-	key       attribute.KeyValue // messaging.kafka.message.key; invalid (zero) if none
+	start  time.Time
+	done   atomic.Bool
+	traced *tracedSend // nil without tracing
 }
 
-// tracedSend is a traced send's sendObs with storage for the W3C trace
-// context the fast path (internal/traceparent) writes: the traceparent
-// value and a backing array for a record that had no headers, so that
-// injecting allocates nothing beyond this. The record's headers point
-// into it; the future holds it (through &sendObs) as long as they live. A
-// template that only counts sends allocates a bare sendObs.
+// tracedSend is a traced send's sendObs (its traced field points back
+// here: one allocation) with its span, what the span's attributes need
+// when it ends, and storage for the W3C trace context the fast path
+// (internal/traceparent) writes: the traceparent value and a backing
+// array for a record that had no headers, so that injecting allocates
+// nothing more. The record's headers point into it; the future holds it
+// (through its sendObs) as long as they live. A template that only counts
+// sends allocates a bare sendObs.
 type tracedSend struct {
 	sendObs
-	tp      [traceparent.Len]byte
-	headers [2]serde.Header
+	span      trace.Span
+	valueSize int
+	key       attribute.KeyValue // messaging.kafka.message.key; invalid (zero) if none
+	tp        [traceparent.Len]byte
+	headers   [2]serde.Header
 }
 
 // observation is a template's observers, set by New.
@@ -130,8 +131,8 @@ func (o *observation) start(ctx context.Context, topic string, headers *serde.He
 	if o.tracer == nil {
 		return &sendObs{start: now}
 	}
-	ts := &tracedSend{sendObs: sendObs{start: now}}
-	s := &ts.sendObs
+	s := &tracedSend{sendObs: sendObs{start: now}}
+	s.traced = s
 	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), producerSpan...)
 	if s.span.IsRecording() {
 		s.valueSize = valueSize
@@ -141,13 +142,13 @@ func (o *observation) start(ctx context.Context, topic string, headers *serde.He
 	}
 	if !o.w3c {
 		o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
-		return s
+		return &s.sendObs
 	}
 	if len(*headers) == 0 {
-		*headers = ts.headers[:0]
+		*headers = s.headers[:0]
 	}
-	traceparent.Inject(s.span.SpanContext(), headers, &ts.tp)
-	return s
+	traceparent.Inject(s.span.SpanContext(), headers, &s.tp)
+	return &s.sendObs
 }
 
 // producerSpan are the start options of every send's span, made once.
@@ -204,7 +205,13 @@ func (o *observation) end(s *sendObs, md RecordMetadata, err error) {
 	if o.observer != nil {
 		o.observer.Sent(o.name, md.Topic, time.Since(s.start), err)
 	}
-	if s.span == nil {
+	o.endSpan(s.traced, md, err)
+}
+
+// endSpan sets a traced send's attributes, and its error if it failed,
+// and ends its span.
+func (o *observation) endSpan(s *tracedSend, md RecordMetadata, err error) {
+	if s == nil {
 		return
 	}
 	if !s.span.IsRecording() {
