@@ -81,9 +81,10 @@ type tracedSend struct {
 	sendObs
 	span      trace.Span
 	valueSize int
-	key       attribute.KeyValue // messaging.kafka.message.key; invalid (zero) if none
+	key       string // messaging.kafka.message.key, if hasKey
+	hasKey    bool
 	tp        [traceparent.Len]byte
-	headers   [2]serde.Header
+	headers   [1]serde.Header // room for traceparent (a tracestate, seldom there, grows it)
 }
 
 // observation is a template's observers, set by New.
@@ -137,7 +138,7 @@ func (o *observation) start(ctx context.Context, topic string, headers *serde.He
 	if s.span.IsRecording() {
 		s.valueSize = valueSize
 		if key != nil && utf8.Valid(key) {
-			s.key = semconv.MessagingKafkaMessageKey(string(key))
+			s.key, s.hasKey = string(key), true
 		}
 	}
 	if !o.w3c {
@@ -227,8 +228,8 @@ func (o *observation) endSpan(s *tracedSend, md RecordMetadata, err error) {
 		semconv.MessagingClientID(o.name),
 		semconv.MessagingMessageBodySize(s.valueSize),
 	)
-	if s.key.Valid() {
-		attrs = append(attrs, s.key)
+	if s.hasKey {
+		attrs = append(attrs, semconv.MessagingKafkaMessageKey(s.key))
 	}
 	if md.Partition >= 0 {
 		attrs = append(attrs, semconv.MessagingDestinationPartitionID(strconv.Itoa(int(md.Partition))))

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kspring/kspring/observe"
+	"github.com/kspring/kspring/serde"
 	"github.com/kspring/kspring/template"
 	"github.com/kspring/kspring/testkit"
 )
@@ -64,6 +65,7 @@ func BenchmarkSendObserved(b *testing.B) {
 		opts func(b *testing.B) []template.Option
 	}{
 		{"off", func(*testing.B) []template.Option { return nil }},
+		{"off+traceparent", func(*testing.B) []template.Option { return nil }},
 		{"metrics", metrics},
 		{"metrics+tracing", func(b *testing.B) []template.Option {
 			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
@@ -85,8 +87,19 @@ func BenchmarkSendObserved(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(value)))
 			cpu := startCPU(b, sc)
-			for range b.N {
-				tp.Send(ctx, topic, value)
+			if arm.name == "off+traceparent" {
+				// What carrying trace context costs without tracing: every
+				// record has the 55-byte traceparent header a traced send
+				// writes.
+				rec := template.ProducerRecord[[]byte, []byte]{Topic: topic, Value: value, Headers: serde.Headers{
+					{Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")}}}
+				for range b.N {
+					tp.SendRecord(ctx, rec)
+				}
+			} else {
+				for range b.N {
+					tp.Send(ctx, topic, value)
+				}
 			}
 			require.NoError(b, tp.Flush(ctx))
 			cpu.stop()
