@@ -51,7 +51,10 @@ func WithTracerProvider(tp trace.TracerProvider) RegistryOption {
 }
 
 // WithPropagator sets how trace context is read from record headers.
-// Default: propagation.TraceContext{} (W3C traceparent, tracestate).
+// Default: propagation.TraceContext{} (W3C traceparent, tracestate), which
+// the listener reads itself, exactly as the propagator would, without
+// converting header values to strings (internal/traceparent); any other
+// propagator goes through its Extract.
 func WithPropagator(p propagation.TextMapPropagator) RegistryOption {
 	return func(r *Registry) { r.obs.propagator = p }
 }

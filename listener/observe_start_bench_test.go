@@ -16,6 +16,10 @@ import (
 // under the usual parent-based 1% sampler with a BatchSpanProcessor.
 //
 //	go test -run '^$' -bench BenchmarkStartRecord ./listener/
+//
+// 2026-12-06 23:27, the shared 2-core VM: sender not sampled 570-650 ns
+// and 4 allocations (before the fast paths: 1350 ns, 13), sampled 4.5-5.8
+// us and 11 (before: 7.5 us, 23).
 func BenchmarkStartRecord(b *testing.B) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))

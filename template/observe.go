@@ -53,7 +53,11 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithPropagator sets how trace context is written into record headers.
-// Default: propagation.TraceContext{} (W3C traceparent, tracestate).
+// Default: propagation.TraceContext{} (W3C traceparent, tracestate), which
+// the template writes itself, byte for byte as the propagator would,
+// without allocating (internal/traceparent); any other propagator goes
+// through its Inject. A send's context is written whether or not its span
+// is sampled, so that parent-based sampling downstream follows.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(o *options) { o.propagator = p }
 }
