@@ -115,7 +115,7 @@ func (o *observation) startRecord(ctx context.Context, raw *RawRecord, group, cl
 	if sc := trace.SpanContextFromContext(parent); sc.IsValid() {
 		d.span.AddLink(trace.Link{SpanContext: sc})
 	}
-	buf := attrsPool.Get().(*attrs)
+	buf := attrsPool.Get().(*recordAttrs)
 	a := append(buf[:0],
 		semconv.MessagingSystemKafka,
 		semconv.MessagingOperationTypeDeliver, // "process"
@@ -133,7 +133,7 @@ func (o *observation) startRecord(ctx context.Context, raw *RawRecord, group, cl
 		a = append(a, semconv.MessagingKafkaMessageKey(string(raw.Key)))
 	}
 	d.span.SetAttributes(a...)
-	*buf = attrs{}
+	*buf = recordAttrs{}
 	attrsPool.Put(buf)
 	return ctx, d
 }
@@ -160,11 +160,11 @@ func (o *observation) extractGeneric(ctx context.Context, h serde.Headers) conte
 // consumerSpan are the start options of every delivery's span, made once.
 var consumerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
 
-// attrs is room for a delivery span's attributes, reused: the SDK copies
+// recordAttrs is room for a delivery span's attributes, reused: the SDK copies
 // what SetAttributes is given.
-type attrs [10]attribute.KeyValue
+type recordAttrs [10]attribute.KeyValue
 
-var attrsPool = sync.Pool{New: func() any { return new(attrs) }}
+var attrsPool = sync.Pool{New: func() any { return new(recordAttrs) }}
 
 // spanName returns "process <topic>", made once per topic.
 func (o *observation) spanName(topic string) string {
