@@ -7,7 +7,10 @@ package wire
 // sends its current id and epoch (v3+, KIP-360) gets the epoch bumped, or a
 // new id when the epoch is exhausted. A transactional id is served by its
 // transaction coordinator (package txn): NOT_COORDINATOR on a broker that
-// does not lead the id's __transaction_state partition.
+// does not lead the id's __transaction_state partition. With a transactional
+// id the principal needs Write on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+// without one IdempotentWrite on the cluster or Write on some topic
+// (CLUSTER_AUTHORIZATION_FAILED), as in Kafka.
 
 import (
 	"context"
