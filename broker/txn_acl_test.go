@@ -7,6 +7,7 @@ package broker_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -15,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/kspring/kspring/broker/internal/batch"
 	"github.com/kspring/kspring/testkit"
 )
 
@@ -341,4 +343,34 @@ func TestACLsListAndDescribeTransactions(t *testing.T) {
 	require.Equal(t, "Ongoing", seen.State)
 	require.Len(t, seen.Topics, 1, "payments is left out")
 	require.Equal(t, "orders", seen.Topics[0].Topic)
+}
+
+// Transactional batches need Write on the transactional id the request
+// carries; without one they are refused, or Write on a topic would let a
+// principal write into any producer's transaction by its producer id.
+func TestACLsProduceTransactionalBatches(t *testing.T) {
+	t.Parallel()
+	b, adm := aclBroker(t)
+	tx := txnUnderACLs{id: "tx-produce"}
+	tx.pid, tx.epoch = initTxnAs(t, securedClient(t, b, testkit.Admin), tx.id)
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Topics("orders").Operations(kadm.OpWrite))
+	cl := securedClient(t, b, alice).Broker(1)
+	seq := int32(0)
+	produce := func(id *string) int16 {
+		recs := batch.Build(nil, 0, time.Now().UnixMilli(), values("in-txn"),
+			batch.WithProducer(tx.pid, tx.epoch, seq), batch.WithTransactional())
+		req := produceReq(9, -1, "orders", 0, recs)
+		req.TransactionID = id
+		resp, err := req.RequestWith(testCtx(t), cl)
+		require.NoError(t, err)
+		return resp.Topics[0].Partitions[0].ErrorCode
+	}
+	requireCode(t, kerr.TransactionalIDAuthorizationFailed, produce(nil), "no transactional id")
+	requireCode(t, kerr.TransactionalIDAuthorizationFailed, produce(&tx.id), "no Write on it")
+	require.Equal(t, int64(0), endOffset(t, b, "orders"), "nothing written")
+
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").TransactionalIDs(tx.id).Operations(kadm.OpWrite))
+	requireCode(t, kerr.TransactionalIDAuthorizationFailed, produce(nil), "still no transactional id")
+	requireCode(t, nil, produce(&tx.id))
+	require.Equal(t, int64(1), endOffset(t, b, "orders"))
 }
