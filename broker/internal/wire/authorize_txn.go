@@ -23,7 +23,8 @@ import (
 //     principal may not describe are left out. ListTransactions lists only
 //     the ids the principal may describe.
 //   - WriteTxnMarkers: ClusterAction (brokers send it).
-//   - Produce with a transactional id: Write on it (produce.go);
+//   - Produce with a transactional id: Write on it; transactional batches
+//     need one (produce.go);
 //     FindCoordinator of a transactional id: Describe on it
 //     (find_coordinator.go).
 
