@@ -201,3 +201,29 @@ func TestTransactionsSASLInterBroker(t *testing.T) {
 		return err
 	})
 }
+
+// kcat (librdkafka) as a transactional producer over SASL/PLAIN (its
+// SCRAM before 2.6.1 is refused: see TestSASL): refused
+// without Write on its transactional id, nothing written; with the ACLs of
+// Kafka's docs its input is one committed transaction.
+func TestACLsTransactionalProducerKcat(t *testing.T) {
+	t.Parallel()
+	b := testkit.NewBroker(t, testkit.WithSASL(testkit.PLAIN, alice),
+		testkit.WithProperty("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+		testkit.WithTopic("kcat-acl", 1, nil))
+	adm := kadm.NewClient(securedClient(t, b, testkit.Admin))
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Topics("kcat-acl").Operations(kadm.OpWrite))
+	args := []string{"-P", "-b", b.Addr(), "-t", "kcat-acl", "-p", "0", "-X", "transactional.id=tx-kcat-acl",
+		"-X", "security.protocol=sasl_plaintext", "-X", "sasl.mechanisms=PLAIN",
+		"-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"}
+
+	out, err := kcatRun(t, "refused\n", args...)
+	require.Error(t, err, "kcat without Write on its transactional id: %s", out)
+	require.Contains(t, out, "Transactional Id authorization failed")
+	require.Equal(t, int64(0), endOffset(t, b, "kcat-acl"), "nothing written")
+
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").TransactionalIDs("tx-kcat-acl").Operations(kadm.OpWrite, kadm.OpDescribe))
+	out, err = kcatRun(t, "a\nb\n", args...)
+	require.NoError(t, err, out)
+	require.Equal(t, []string{"a", "b"}, committedValues(t, b.Addr(), "kcat-acl", 1, b.ClientOpts(testkit.Admin)...))
+}
