@@ -374,3 +374,21 @@ func TestACLsProduceTransactionalBatches(t *testing.T) {
 	requireCode(t, nil, produce(&tx.id))
 	require.Equal(t, int64(1), endOffset(t, b, "orders"))
 }
+
+// An idempotent producer needs IdempotentWrite on the cluster or Write on
+// any topic, existing or not (KIP-679): a prefixed ACL of topics not yet
+// created is enough, a DENY of that prefix takes it back.
+func TestACLsIdempotentProducerByResourceType(t *testing.T) {
+	t.Parallel()
+	b, adm := aclBroker(t)
+	init := func() int16 {
+		resp, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(testCtx(t), securedClient(t, b, bob).Broker(1))
+		require.NoError(t, err)
+		return resp.ErrorCode
+	}
+	requireCode(t, kerr.ClusterAuthorizationFailed, init())
+	createACLs(t, adm, kadm.NewACLs().Allow("User:bob").Topics("bob-").ResourcePatternType(kadm.ACLPatternPrefixed).Operations(kadm.OpWrite))
+	requireCode(t, nil, init())
+	createACLs(t, adm, kadm.NewACLs().Deny("User:bob").Topics("bo").ResourcePatternType(kadm.ACLPatternPrefixed).Operations(kadm.OpWrite))
+	requireCode(t, kerr.ClusterAuthorizationFailed, init())
+}
