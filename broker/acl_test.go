@@ -207,8 +207,7 @@ func TestACLsAdminAPIs(t *testing.T) {
 	require.Len(t, described[0].Described, 2)
 
 	// An idempotent producer needs IdempotentWrite on the cluster or Write
-	// on some topic. (Transactional ids are checked too; until transactions
-	// land a permitted one is refused all the same, so wire's tests pin it.)
+	// on some topic (a transactional one Write on its id: txn_acl_test.go).
 	ir, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, securedClient(t, b, bob))
 	require.NoError(t, err)
 	requireCode(t, kerr.ClusterAuthorizationFailed, ir.ErrorCode, "bob may write nowhere")

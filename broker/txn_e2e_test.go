@@ -51,21 +51,21 @@ func inTxn(t testing.TB, cl *kgo.Client, commit kgo.TransactionEndTry, values ..
 // committedValues produces a sentinel to each of topic's partitions, then
 // reads the topic read_committed from the start up to the sentinels and
 // returns every value before them: what a read_committed consumer sees of
-// everything written before.
-func committedValues(t testing.TB, addr, topic string, partitions int32) []string {
+// everything written before. opts (a login) go to both clients.
+func committedValues(t testing.TB, addr, topic string, partitions int32, opts ...kgo.Opt) []string {
 	t.Helper()
-	p := newKgo(t, addr, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	p := newKgo(t, addr, append([]kgo.Opt{kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner())}, opts...)...)
 	for i := range partitions {
 		produceSync(t, p, &kgo.Record{Partition: i, Value: []byte(sentinel)})
 	}
-	return readCommitted(t, addr, topic, partitions)
+	return readCommitted(t, addr, topic, partitions, opts...)
 }
 
 // readCommitted reads topic read_committed up to one sentinel per partition.
-func readCommitted(t testing.TB, addr, topic string, partitions int32) []string {
+func readCommitted(t testing.TB, addr, topic string, partitions int32, opts ...kgo.Opt) []string {
 	t.Helper()
-	cl := newKgo(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	cl := newKgo(t, addr, append([]kgo.Opt{kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted())}, opts...)...)
 	ctx := testCtx(t)
 	var out []string
 	for seen := int32(0); seen < partitions; {

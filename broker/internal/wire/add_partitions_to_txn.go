@@ -2,10 +2,11 @@ package wire
 
 // AddPartitionsToTxn (key 24), versions 0-4.
 // Served by the transaction coordinator of the transactional id (package
-// txn). v4 is KIP-890's batched form, with VerifyOnly transactions; Kafka
-// takes it from brokers only (CLUSTER_ACTION), kspring from anyone, as it
-// has no ACLs. PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2, as in
-// Kafka.
+// txn). v0-3 need Write on the transactional id and on each topic (see
+// authorize_txn.go): a transaction with a refused partition adds none. v4 is
+// KIP-890's batched form, with VerifyOnly transactions, taken from brokers
+// only (ClusterAction), as in Kafka. PRODUCER_FENCED is
+// INVALID_PRODUCER_EPOCH before v2, as in Kafka.
 
 import (
 	"context"
@@ -15,7 +16,10 @@ import (
 
 func init() { register(24, 0, 4, handler((*Server).handleAddPartitionsToTxn)) }
 
-func (s *Server) handleAddPartitionsToTxn(ctx context.Context, _ *Request, body *kmsg.AddPartitionsToTxnRequest) (kmsg.Response, error) {
+func (s *Server) handleAddPartitionsToTxn(ctx context.Context, req *Request, body *kmsg.AddPartitionsToTxnRequest) (kmsg.Response, error) {
+	if denied := s.addPartitionsToTxnDenied(req, body); denied != nil {
+		return denied, nil
+	}
 	if s.txns != nil {
 		return s.txns.AddPartitionsToTxn(ctx, body), nil
 	}

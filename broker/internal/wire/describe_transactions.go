@@ -4,6 +4,9 @@ package wire
 // Answered by this broker's transaction coordinator for the ids whose
 // __transaction_state partition it leads; NOT_COORDINATOR for the others
 // (admin clients ask each id's coordinator, found with FindCoordinator).
+// Each id needs Describe (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and the
+// partitions of topics the principal may not describe are left out, as in
+// Kafka.
 
 import (
 	"context"
@@ -13,7 +16,7 @@ import (
 
 func init() { register(65, 0, 0, handler((*Server).handleDescribeTransactions)) }
 
-func (s *Server) handleDescribeTransactions(_ context.Context, _ *Request, body *kmsg.DescribeTransactionsRequest) (kmsg.Response, error) {
+func (s *Server) handleDescribeTransactions(_ context.Context, req *Request, body *kmsg.DescribeTransactionsRequest) (kmsg.Response, error) {
 	if s.txns == nil {
 		resp := body.ResponseKind().(*kmsg.DescribeTransactionsResponse)
 		resp.SetVersion(body.Version)
@@ -24,5 +27,5 @@ func (s *Server) handleDescribeTransactions(_ context.Context, _ *Request, body 
 		}
 		return resp, nil
 	}
-	return s.txns.DescribeTransactions(body), nil
+	return s.describeTransactionsAllowed(req, body, s.txns.DescribeTransactions), nil
 }

@@ -3,7 +3,8 @@ package wire
 // EndTxn (key 26), versions 0-3.
 // Served by the transaction coordinator of the transactional id (package
 // txn): answered once PrepareCommit/PrepareAbort is in __transaction_state;
-// the markers follow in the background. PRODUCER_FENCED is
+// the markers follow in the background. Needs Write on the transactional id
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), as in Kafka. PRODUCER_FENCED is
 // INVALID_PRODUCER_EPOCH before v2, as in Kafka.
 
 import (
@@ -14,11 +15,11 @@ import (
 
 func init() { register(26, 0, 3, handler((*Server).handleEndTxn)) }
 
-func (s *Server) handleEndTxn(_ context.Context, _ *Request, body *kmsg.EndTxnRequest) (kmsg.Response, error) {
-	if s.txns == nil {
+func (s *Server) handleEndTxn(_ context.Context, req *Request, body *kmsg.EndTxnRequest) (kmsg.Response, error) {
+	if s.txns == nil || !s.authorizeTransactionalID(req, body.TransactionalID, kmsg.ACLOperationWrite) {
 		resp := body.ResponseKind().(*kmsg.EndTxnResponse)
 		resp.SetVersion(body.Version)
-		resp.ErrorCode = noTxns
+		resp.ErrorCode = noTxns // TRANSACTIONAL_ID_AUTHORIZATION_FAILED either way
 		return resp, nil
 	}
 	return s.txns.EndTxn(body), nil

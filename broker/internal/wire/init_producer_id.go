@@ -7,7 +7,10 @@ package wire
 // sends its current id and epoch (v3+, KIP-360) gets the epoch bumped, or a
 // new id when the epoch is exhausted. A transactional id is served by its
 // transaction coordinator (package txn): NOT_COORDINATOR on a broker that
-// does not lead the id's __transaction_state partition.
+// does not lead the id's __transaction_state partition. With a transactional
+// id the principal needs Write on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+// without one IdempotentWrite on the cluster or Write on some topic
+// (CLUSTER_AUTHORIZATION_FAILED), as in Kafka.
 
 import (
 	"context"
@@ -16,23 +19,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/broker/internal/cluster"
 )
 
 func init() { register(22, 0, 4, handler((*Server).handleInitProducerID)) }
 
 // mayWriteIdempotently reports whether req may get a producer id without
-// a transactional id: IdempotentWrite on the cluster, or (as Kafka 2.8+)
-// Write on any topic.
+// a transactional id: IdempotentWrite on the cluster, or (as Kafka 2.8+,
+// KIP-679) Write on any topic, existing or not, as an ACL allows it (a
+// prefixed ACL of topics not yet created counts).
 func (s *Server) mayWriteIdempotently(req *Request) bool {
-	if !s.authz.Enabled || s.authorizeCluster(req, kmsg.ACLOperationIdempotentWrite) {
-		return true
-	}
-	for name := range s.meta.State().Topics {
-		if s.authorizeTopic(req, name, kmsg.ACLOperationWrite) {
-			return true
-		}
-	}
-	return false
+	return !s.authz.Enabled || s.authorizeCluster(req, kmsg.ACLOperationIdempotentWrite) ||
+		s.authorizeByResourceType(req, cluster.ResourceTopic, kmsg.ACLOperationWrite)
 }
 
 func (s *Server) handleInitProducerID(ctx context.Context, req *Request, body *kmsg.InitProducerIDRequest) (kmsg.Response, error) {

@@ -19,7 +19,11 @@ package wire
 // __consumer_offsets (INVALID_TOPIC_EXCEPTION), as in Kafka.
 // Transactional batches (attribute bit 4) are accepted with the idempotence
 // checks, and open the producer's transaction on the partition; the
-// transaction coordinator ends it with WriteTxnMarkers. A producer epoch
+// transaction coordinator ends it with WriteTxnMarkers. With ACLs on, a
+// request carrying a transactional id needs Write on it, and transactional
+// batches need one (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for the whole
+// request, as in Kafka; without ACLs a request may carry transactional
+// batches without the id, as the tests of the data path send them). A producer epoch
 // older than the partition has seen gets INVALID_PRODUCER_EPOCH (Kafka
 // 2.7+), a non-transactional batch during the producer's transaction
 // INVALID_TXN_STATE, and a control batch from a client INVALID_RECORD. The
@@ -51,6 +55,10 @@ func (s *Server) handleProduce(ctx context.Context, req *Request, body *kmsg.Pro
 		case body.Acks != 0 && body.Acks != 1 && body.Acks != -1:
 			return kerr.InvalidRequiredAcks
 		case body.TransactionID != nil && !s.authorizeTransactionalID(req, *body.TransactionID, kmsg.ACLOperationWrite):
+			return kerr.TransactionalIDAuthorizationFailed
+		case body.TransactionID == nil && s.authz.Enabled && hasTransactionalBatch(body):
+			// Else Write on a topic would let anyone write into a producer's
+			// transaction by its producer id.
 			return kerr.TransactionalIDAuthorizationFailed
 		}
 		return nil
@@ -96,6 +104,26 @@ func (s *Server) handleProduce(ctx context.Context, req *Request, body *kmsg.Pro
 		return nil, nil
 	}
 	return resp, nil
+}
+
+// hasTransactionalBatch reports whether any batch of body is transactional
+// (batches that do not parse are refused later, partition by partition).
+func hasTransactionalBatch(body *kmsg.ProduceRequest) bool {
+	found := false
+	for _, rt := range body.Topics {
+		for _, rp := range rt.Partitions {
+			_ = batch.Split(rp.Records, func(b []byte) error {
+				if h, err := batch.ParseHeader(b); err == nil && h.IsTransactional() {
+					found = true
+				}
+				return nil
+			})
+			if found {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // replicated is an acks=all append waiting for the ISR.
