@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -167,4 +168,35 @@ func TestQuorumRefusesAnotherQuorumsNode(t *testing.T) {
 	for _, n := range x.nodes {
 		require.Equal(t, "cluster-x", n.ClusterID())
 	}
+}
+
+// FuzzQuorumHello: a connection is let through to raft exactly when it
+// opens with this quorum's hello, whatever else it sends.
+func FuzzQuorumHello(f *testing.F) {
+	voters := map[int32]string{1: "127.0.0.1:9093", 2: "127.0.0.1:9094", 3: "127.0.0.1:9095"}
+	s := &streamLayer{quorum: quorumIDOf(voters), self: 1, logger: zap.NewNop()}
+	other := quorumIDOf(map[int32]string{1: "127.0.0.1:9093", 2: "127.0.0.1:9094", 3: "127.0.0.1:9096"})
+	f.Add(append(s.quorum.hello(2), "raft bytes"...))
+	f.Add(append(other.hello(2), "raft bytes"...))
+	f.Add([]byte("KSQ1"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		client, server := net.Pipe()
+		defer client.Close()
+		go func() {
+			_, _ = client.Write(in)
+			client.Close()
+		}()
+		c := &helloConn{Conn: server, s: s}
+		defer c.Close()
+		buf := make([]byte, len(in)+1)
+		n, err := io.ReadAtLeast(c, buf, 1)
+		valid := len(in) > helloLen && string(in[:helloLen-4]) == string(s.quorum.hello(0)[:helloLen-4])
+		if valid {
+			require.NoError(t, err)
+			require.Equal(t, in[helloLen:helloLen+n], buf[:n], "the bytes after the hello reach raft")
+		} else {
+			require.Error(t, err, "a connection without this quorum's hello reaches raft")
+		}
+	})
 }
