@@ -62,9 +62,9 @@ func BenchmarkListenerThroughput(b *testing.B) {
 	}
 }
 
-func fillBench(b *testing.B, addr, topic string, n int) {
+func fillBench(b *testing.B, addr, topic string, n int, opts ...template.Option) {
 	tp, err := template.Dial[[]byte, []byte]([]string{addr}, template.Config{LingerMs: 5},
-		template.WithLogger(zap.NewNop()))
+		append([]template.Option{template.WithLogger(zap.NewNop())}, opts...)...)
 	require.NoError(b, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

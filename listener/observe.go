@@ -3,6 +3,7 @@ package listener
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -12,6 +13,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kspring/kspring/internal/traceparent"
 	"github.com/kspring/kspring/serde"
 )
 
@@ -49,7 +51,10 @@ func WithTracerProvider(tp trace.TracerProvider) RegistryOption {
 }
 
 // WithPropagator sets how trace context is read from record headers.
-// Default: propagation.TraceContext{} (W3C traceparent, tracestate).
+// Default: propagation.TraceContext{} (W3C traceparent, tracestate), which
+// the listener reads itself, exactly as the propagator would, without
+// converting header values to strings (internal/traceparent); any other
+// propagator goes through its Extract.
 func WithPropagator(p propagation.TextMapPropagator) RegistryOption {
 	return func(r *Registry) { r.obs.propagator = p }
 }
@@ -62,6 +67,10 @@ type observation struct {
 	tp         trace.TracerProvider
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
+	w3c        bool // propagator is propagation.TraceContext: extract with internal/traceparent
+
+	mu    sync.RWMutex
+	names map[string]string // span names by topic
 }
 
 func (o *observation) init() {
@@ -70,6 +79,8 @@ func (o *observation) init() {
 		if o.propagator == nil {
 			o.propagator = propagation.TraceContext{}
 		}
+		o.w3c = traceparent.IsDefault(o.propagator)
+		o.names = map[string]string{}
 	}
 }
 
@@ -86,23 +97,26 @@ type observed struct {
 var clockBase = time.Now()
 
 // startRecord begins observing the delivery of raw, returning the
-// handler's context with the span.
+// handler's context with the span. The span is the child of the context
+// raw carries (sampled or not: the sampler decides) and, when it records,
+// linked to it and given its attributes. The link is added once the span
+// has started, so that an unsampled delivery does not build it: a sampler
+// sees the sender's context as the parent, not as a link too.
 func (o *observation) startRecord(ctx context.Context, raw *RawRecord, group, clientID string) (context.Context, observed) {
 	d := observed{start: time.Since(clockBase)}
 	if o.tracer == nil {
 		return ctx, d
 	}
-	h := raw.Headers
-	parent := o.propagator.Extract(ctx, serde.HeaderCarrier{Headers: &h})
-	var opts []trace.SpanStartOption
-	if sc := trace.SpanContextFromContext(parent); sc.IsValid() {
-		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: sc}))
-	}
-	ctx, d.span = o.tracer.Start(parent, "process "+raw.Topic, append(opts, trace.WithSpanKind(trace.SpanKindConsumer))...)
+	parent := o.extract(ctx, raw.Headers)
+	ctx, d.span = o.tracer.Start(parent, o.spanName(raw.Topic), consumerSpan...)
 	if !d.span.IsRecording() {
 		return ctx, d
 	}
-	d.span.SetAttributes(
+	if sc := trace.SpanContextFromContext(parent); sc.IsValid() {
+		d.span.AddLink(trace.Link{SpanContext: sc})
+	}
+	buf := attrsPool.Get().(*recordAttrs)
+	a := append(buf[:0],
 		semconv.MessagingSystemKafka,
 		semconv.MessagingOperationTypeDeliver, // "process"
 		semconv.MessagingOperationName("process"),
@@ -113,13 +127,65 @@ func (o *observation) startRecord(ctx context.Context, raw *RawRecord, group, cl
 		semconv.MessagingMessageBodySize(len(raw.Value)),
 	)
 	if group != "" {
-		d.span.SetAttributes(semconv.MessagingKafkaConsumerGroup(group))
+		a = append(a, semconv.MessagingKafkaConsumerGroup(group))
 	}
 	if raw.Key != nil && utf8.Valid(raw.Key) {
-		d.span.SetAttributes(semconv.MessagingKafkaMessageKey(string(raw.Key)))
+		a = append(a, semconv.MessagingKafkaMessageKey(string(raw.Key)))
 	}
+	d.span.SetAttributes(a...)
+	*buf = recordAttrs{}
+	attrsPool.Put(buf)
 	return ctx, d
 }
+
+// extract returns ctx with the trace context h carries, if any: read by
+// internal/traceparent for the default propagator, without its string
+// conversions, else by the propagator.
+func (o *observation) extract(ctx context.Context, h serde.Headers) context.Context {
+	if !o.w3c {
+		return o.extractGeneric(ctx, h)
+	}
+	if sc := traceparent.Extract(h); sc.IsValid() {
+		return trace.ContextWithRemoteSpanContext(ctx, sc)
+	}
+	return ctx
+}
+
+// extractGeneric is extract through the propagator. (Apart, so that
+// extract's h does not escape to the heap.)
+func (o *observation) extractGeneric(ctx context.Context, h serde.Headers) context.Context {
+	return o.propagator.Extract(ctx, serde.HeaderCarrier{Headers: &h})
+}
+
+// consumerSpan are the start options of every delivery's span, made once.
+var consumerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
+
+// recordAttrs is room for a delivery span's attributes, reused: the SDK copies
+// what SetAttributes is given.
+type recordAttrs [10]attribute.KeyValue
+
+var attrsPool = sync.Pool{New: func() any { return new(recordAttrs) }}
+
+// spanName returns "process <topic>", made once per topic.
+func (o *observation) spanName(topic string) string {
+	o.mu.RLock()
+	n, ok := o.names[topic]
+	o.mu.RUnlock()
+	if ok {
+		return n
+	}
+	n = "process " + topic
+	o.mu.Lock()
+	if len(o.names) < maxSpanNames {
+		o.names[topic] = n
+	}
+	o.mu.Unlock()
+	return n
+}
+
+// maxSpanNames bounds the span names kept, for listeners of ever-new
+// topics (a pattern subscription).
+const maxSpanNames = 1024
 
 // startBatch begins observing the delivery of a batch: its span is a root
 // linked to every record's sending span, as the conventions ask for a
@@ -131,8 +197,7 @@ func (o *observation) startBatch(ctx context.Context, raws []*RawRecord, group, 
 	}
 	var links []trace.Link
 	for _, raw := range raws {
-		h := raw.Headers
-		if sc := trace.SpanContextFromContext(o.propagator.Extract(ctx, serde.HeaderCarrier{Headers: &h})); sc.IsValid() {
+		if sc := trace.SpanContextFromContext(o.extract(ctx, raw.Headers)); sc.IsValid() {
 			links = append(links, trace.Link{SpanContext: sc})
 		}
 	}
@@ -147,7 +212,7 @@ func (o *observation) startBatch(ctx context.Context, raws []*RawRecord, group, 
 	if group != "" {
 		attrs = append(attrs, semconv.MessagingKafkaConsumerGroup(group))
 	}
-	ctx, d.span = o.tracer.Start(ctx, "process "+raws[0].Topic, trace.WithSpanKind(trace.SpanKindConsumer),
+	ctx, d.span = o.tracer.Start(ctx, o.spanName(raws[0].Topic), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
 	return ctx, d
 }

@@ -19,8 +19,9 @@ type inflight[K, V any] struct {
 	keyEnc   rawEncoder
 	valueEnc rawEncoder
 	f        *Future[K, V]
-	linkedAt int64 // monotonic nanoseconds since the template's epoch; set by push
-	size     int32 // msg.ByteSize(2): the buffer-memory it holds while holding
+	headers  [2]sarama.RecordHeader // msg.Headers' backing array for up to two (a traced send's)
+	linkedAt int64                  // monotonic nanoseconds since the template's epoch; set by push
+	size     int32                  // msg.ByteSize(2): the buffer-memory it holds while holding
 
 	// Placement, for NewPartitioner.
 	partition int32

@@ -9,11 +9,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/IBM/sarama"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kspring/kspring/internal/traceparent"
 	"github.com/kspring/kspring/serde"
 )
 
@@ -51,7 +53,11 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithPropagator sets how trace context is written into record headers.
-// Default: propagation.TraceContext{} (W3C traceparent, tracestate).
+// Default: propagation.TraceContext{} (W3C traceparent, tracestate), which
+// the template writes itself, byte for byte as the propagator would,
+// without allocating (internal/traceparent); any other propagator goes
+// through its Inject. A send's context is written whether or not its span
+// is sampled, so that parent-based sampling downstream follows.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return func(o *options) { o.propagator = p }
 }
@@ -62,9 +68,27 @@ const instrumentationName = "github.com/kspring/kspring/template"
 // sendObs is what observing one send needs; a future has one only when
 // the template observes.
 type sendObs struct {
-	start time.Time
-	span  trace.Span // nil without tracing
-	done  atomic.Bool
+	start  time.Time
+	done   atomic.Bool
+	traced *tracedSend // nil without tracing
+}
+
+// tracedSend is a traced send's sendObs (its traced field points back
+// here: one allocation) with its span, what the span's attributes need
+// when it ends, and storage for the W3C trace context the fast path
+// (internal/traceparent) writes: the traceparent value and a backing
+// array for a record that had no headers, so that injecting allocates
+// nothing more. The record's headers point into it; the future holds it
+// (through its sendObs) as long as they live. A template that only counts
+// sends allocates a bare sendObs.
+type tracedSend struct {
+	sendObs
+	span      trace.Span
+	valueSize int
+	key       string // messaging.kafka.message.key, if hasKey
+	hasKey    bool
+	tp        [traceparent.Len]byte
+	headers   [1]serde.Header // room for traceparent (a tracestate, seldom there, grows it)
 }
 
 // observation is a template's observers, set by New.
@@ -73,6 +97,7 @@ type observation struct {
 	observer   Observer
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
+	w3c        bool // propagator is propagation.TraceContext: inject with internal/traceparent
 
 	mu    sync.RWMutex
 	names map[string]string // span names by topic
@@ -91,6 +116,7 @@ func (o *observation) init(opts *options) {
 		if o.propagator == nil {
 			o.propagator = propagation.TraceContext{}
 		}
+		o.w3c = traceparent.IsDefault(o.propagator)
 	}
 }
 
@@ -99,30 +125,45 @@ func (o *observation) on() bool { return o.observer != nil || o.tracer != nil }
 // start begins observing a send to topic whose record is serialized (key,
 // valueSize) and about to go to the producer: it starts the send's span,
 // as a child of the span in ctx, and writes its context into headers (the
-// record's own clone). Attributes are built only for a span that records
-// (sampled), so that unsampled sends stay cheap.
+// record's own clone), sampled or not, so that parent-based sampling
+// downstream follows the decision made here.
+//
+// The span's attributes are all set as it ends, in one call: the SDK then
+// grows its attribute slice once, and an unsampled span builds none. (A
+// SpanProcessor's OnStart sees no attributes; OnEnd and the exporter see
+// them all.)
 func (o *observation) start(ctx context.Context, topic string, headers *serde.Headers, key []byte, valueSize int, now time.Time) *sendObs {
-	s := &sendObs{start: now}
 	if o.tracer == nil {
-		return s
+		return &sendObs{start: now}
 	}
-	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), trace.WithSpanKind(trace.SpanKindProducer))
+	s := &tracedSend{sendObs: sendObs{start: now}}
+	s.traced = s
+	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), producerSpan...)
 	if s.span.IsRecording() {
-		s.span.SetAttributes(
-			semconv.MessagingSystemKafka,
-			semconv.MessagingOperationTypePublish,
-			semconv.MessagingOperationName("publish"),
-			semconv.MessagingDestinationName(topic),
-			semconv.MessagingClientID(o.name),
-			semconv.MessagingMessageBodySize(valueSize),
-		)
+		s.valueSize = valueSize
 		if key != nil && utf8.Valid(key) {
-			s.span.SetAttributes(semconv.MessagingKafkaMessageKey(string(key)))
+			s.key, s.hasKey = string(key), true
 		}
 	}
-	o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
-	return s
+	if !o.w3c {
+		o.propagator.Inject(ctx, serde.HeaderCarrier{Headers: headers})
+		return &s.sendObs
+	}
+	if len(*headers) == 0 {
+		*headers = s.headers[:0]
+	}
+	traceparent.Inject(s.span.SpanContext(), headers, &s.tp)
+	return &s.sendObs
 }
+
+// producerSpan are the start options of every send's span, made once.
+var producerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
+
+// endAttrs is room for a send span's attributes, reused: the SDK copies
+// what SetAttributes is given.
+type endAttrs [9]attribute.KeyValue
+
+var endAttrsPool = sync.Pool{New: func() any { return new(endAttrs) }}
 
 // spanName returns "publish <topic>", made once per topic.
 func (o *observation) spanName(topic string) string {
@@ -169,19 +210,40 @@ func (o *observation) end(s *sendObs, md RecordMetadata, err error) {
 	if o.observer != nil {
 		o.observer.Sent(o.name, md.Topic, time.Since(s.start), err)
 	}
-	if s.span == nil {
+	o.endSpan(s.traced, md, err)
+}
+
+// endSpan sets a traced send's attributes, and its error if it failed,
+// and ends its span.
+func (o *observation) endSpan(s *tracedSend, md RecordMetadata, err error) {
+	if s == nil {
 		return
 	}
 	if !s.span.IsRecording() {
 		s.span.End()
 		return
 	}
+	buf := endAttrsPool.Get().(*endAttrs)
+	attrs := append(buf[:0],
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationTypePublish,
+		semconv.MessagingOperationName("publish"),
+		semconv.MessagingDestinationName(md.Topic),
+		semconv.MessagingClientID(o.name),
+		semconv.MessagingMessageBodySize(s.valueSize),
+	)
+	if s.hasKey {
+		attrs = append(attrs, semconv.MessagingKafkaMessageKey(s.key))
+	}
 	if md.Partition >= 0 {
-		s.span.SetAttributes(semconv.MessagingDestinationPartitionID(strconv.Itoa(int(md.Partition))))
+		attrs = append(attrs, semconv.MessagingDestinationPartitionID(strconv.Itoa(int(md.Partition))))
 	}
 	if err == nil && md.Offset >= 0 {
-		s.span.SetAttributes(semconv.MessagingKafkaMessageOffset(int(md.Offset)))
+		attrs = append(attrs, semconv.MessagingKafkaMessageOffset(int(md.Offset)))
 	}
+	s.span.SetAttributes(attrs...)
+	*buf = endAttrs{}
+	endAttrsPool.Put(buf)
 	if err != nil {
 		s.span.RecordError(err)
 		s.span.SetStatus(codes.Error, err.Error())

@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/kspring/kspring/internal/traceparent"
 	"github.com/kspring/kspring/serde"
 )
 
@@ -157,9 +158,12 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 		msg.Value = &r.valueEnc
 	}
 	if len(headers) > 0 {
-		msg.Headers = make([]sarama.RecordHeader, len(headers))
-		for i, h := range headers {
-			msg.Headers[i] = sarama.RecordHeader{Key: []byte(h.Key), Value: h.Value}
+		msg.Headers = r.headers[:0]
+		if len(headers) > len(r.headers) {
+			msg.Headers = make([]sarama.RecordHeader, 0, len(headers))
+		}
+		for _, h := range headers {
+			msg.Headers = append(msg.Headers, sarama.RecordHeader{Key: headerKey(h.Key), Value: h.Value})
 		}
 	}
 	if rec.Partition != nil {
@@ -236,3 +240,17 @@ func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now tim
 		}
 	}
 }
+
+// headerKey is key as sarama wants it: the trace context headers every
+// traced send carries share one read-only copy (sarama only encodes it).
+func headerKey(key string) []byte {
+	switch key {
+	case traceparent.Header:
+		return traceparentKey
+	case traceparent.StateHeader:
+		return tracestateKey
+	}
+	return []byte(key)
+}
+
+var traceparentKey, tracestateKey = []byte(traceparent.Header), []byte(traceparent.StateHeader)
