@@ -236,6 +236,8 @@ func startProcessCluster(t *testing.T, extra string) *procCluster {
 			for _, n := range c.nodes {
 				t.Logf("broker %d, last log lines:\n%s", n.id, tail(n.logs.String(), 40))
 			}
+			dir, err := c.keep(t)
+			t.Logf("every broker's logs (all incarnations) and data dir are kept in %s (%v)", dir, err)
 		}
 	})
 	for attempt := 1; ; attempt++ {
@@ -295,6 +297,7 @@ auto.create.topics.enable=false
 type ackLog struct {
 	mu       sync.Mutex
 	acked    []*kgo.Record
+	ackedAt  []time.Time // when each of acked was acknowledged
 	failed   []error
 	lastNode int32     // the broker that wrote the last acknowledged batch
 	watchFor int32     // after a kill: the killed broker
@@ -336,6 +339,110 @@ func (a *ackLog) done(r *kgo.Record, err error) {
 		return
 	}
 	a.acked = append(a.acked, r)
+	a.ackedAt = append(a.ackedAt, time.Now())
+}
+
+// timeline is what a test did when, for the report of a failure: a lost
+// record is explained by the kills, elections and restarts around it.
+type timeline struct {
+	began  time.Time
+	mu     sync.Mutex
+	events []string
+}
+
+func (tl *timeline) add(format string, args ...any) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.events = append(tl.events, tl.at(time.Now())+" "+fmt.Sprintf(format, args...))
+}
+
+// at formats t relative to the start.
+func (tl *timeline) at(t time.Time) string {
+	return fmt.Sprintf("+%v", t.Sub(tl.began).Round(time.Millisecond))
+}
+
+func (tl *timeline) String() string {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return strings.Join(tl.events, "\n")
+}
+
+// lossReport groups the lost acknowledged records (indexes into acked) in
+// runs of consecutive offsets, with when each run was acknowledged, and
+// appends the timeline.
+func lossReport(acked []*kgo.Record, ackedAt []time.Time, lost []int, tl *timeline) string {
+	var b strings.Builder
+	b.WriteString("lost runs:\n")
+	for i := 0; i < len(lost); {
+		j := i + 1
+		for j < len(lost) && lost[j] == lost[j-1]+1 && acked[lost[j]].Offset == acked[lost[j-1]].Offset+1 {
+			j++
+		}
+		first, last := acked[lost[i]], acked[lost[j-1]]
+		fmt.Fprintf(&b, "  offsets %d-%d (%d records, %s to %s) acknowledged %s to %s\n", first.Offset, last.Offset, j-i,
+			first.Value, last.Value, tl.at(ackedAt[lost[i]]), tl.at(ackedAt[lost[j-1]]))
+		i = j
+	}
+	b.WriteString("timeline:\n")
+	b.WriteString(tl.String())
+	return b.String()
+}
+
+// partitionFiles lists each broker's files of a partition (segments with
+// their sizes, the leader epoch checkpoint's entries) and its high
+// watermark checkpoint: each replica's log end and epochs, for a failure
+// report.
+func (c *procCluster) partitionFiles(topic string, p int32) string {
+	var b strings.Builder
+	for _, n := range c.nodes {
+		data := filepath.Join(c.dir, fmt.Sprintf("data-%d", n.id))
+		dir := filepath.Join(data, fmt.Sprintf("%s-%d", topic, p))
+		fmt.Fprintf(&b, "broker %d, %s:\n", n.id, dir)
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			fmt.Fprintf(&b, "  %v\n", err)
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(&b, "  %s %d bytes\n", e.Name(), info.Size())
+		}
+		for _, f := range []string{filepath.Join(dir, "leader-epoch-checkpoint"), filepath.Join(data, "replication-offset-checkpoint")} {
+			if body, err := os.ReadFile(f); err == nil {
+				fmt.Fprintf(&b, "  %s: %q\n", filepath.Base(f), body)
+			}
+		}
+	}
+	return b.String()
+}
+
+// keep copies every broker's logs (all incarnations) and data dir to a
+// directory that outlives the test, for a failure's post-mortem, and
+// returns its path.
+func (c *procCluster) keep(t *testing.T) (string, error) {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	dir, err := os.MkdirTemp("", "kspring-"+name+"-")
+	if err != nil {
+		return "", err
+	}
+	for _, n := range c.nodes {
+		var logs strings.Builder
+		for i, l := range append(slices.Clone(n.old), n.logs) {
+			if l != nil {
+				fmt.Fprintf(&logs, "=== broker %d, incarnation %d ===\n%s", n.id, i+1, l.String())
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("broker-%d.log", n.id)), []byte(logs.String()), 0o644); err != nil {
+			return dir, err
+		}
+		data := filepath.Join(c.dir, fmt.Sprintf("data-%d", n.id))
+		if err := os.CopyFS(filepath.Join(dir, fmt.Sprintf("data-%d", n.id)), os.DirFS(data)); err != nil {
+			return dir, err
+		}
+	}
+	return dir, nil
 }
 
 // partitionState is partition p of topic as the cluster's metadata says.
@@ -378,7 +485,9 @@ func TestProcessClusterSurvivesLeaderKills(t *testing.T) {
 		cycles = 3
 	}
 	began := time.Now()
+	tl := &timeline{began: began}
 	c := startProcessCluster(t, "")
+	tl.add("cluster started")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -452,6 +561,7 @@ func TestProcessClusterSurvivesLeaderKills(t *testing.T) {
 		killAt := time.Now()
 		acks.killed(leader, killAt)
 		victim.kill(t)
+		tl.add("cycle %d: SIGKILL leader %d (controller %d), ISR [1 2 3]", cycle, leader, controller)
 
 		var resumed time.Time
 		var by int32
@@ -469,10 +579,12 @@ func TestProcessClusterSurvivesLeaderKills(t *testing.T) {
 			return err
 		})
 		failovers = append(failovers, resumed.Sub(killAt))
+		tl.add("cycle %d: broker %d acknowledged from %s", cycle, by, tl.at(resumed))
 
 		restartAt := time.Now()
 		victim.start(t)
 		require.NoError(t, victim.waitStarted(30*time.Second))
+		tl.add("cycle %d: broker %d restarted", cycle, leader)
 		eventually(t, 30*time.Second, fmt.Sprintf("cycle %d: broker %d back in the ISR", cycle, leader), func() error {
 			_, isr, err := partitionState(ctx, adm, topic, 0)
 			if err == nil && !slices.Contains(isr, leader) {
@@ -481,6 +593,7 @@ func TestProcessClusterSurvivesLeaderKills(t *testing.T) {
 			return err
 		})
 		rejoins = append(rejoins, time.Since(restartAt))
+		tl.add("cycle %d: broker %d back in the ISR", cycle, leader)
 		also := ""
 		if controller == leader {
 			also = " (the active controller too)"
@@ -495,12 +608,15 @@ func TestProcessClusterSurvivesLeaderKills(t *testing.T) {
 	defer cancelFlush()
 	require.NoError(t, producer.Flush(flushCtx))
 	acks.mu.Lock()
-	acked, failed := slices.Clone(acks.acked), slices.Clone(acks.failed)
+	acked, ackedAt, failed := slices.Clone(acks.acked), slices.Clone(acks.ackedAt), slices.Clone(acks.failed)
 	acks.mu.Unlock()
 	t.Logf("%d records produced, %d acknowledged, %d failed %v", n, len(acked), len(failed), failed[:min(len(failed), 5)])
 	require.NotEmpty(t, acked)
+	tl.add("producer flushed: %d acknowledged", len(acked))
 
-	checkQueueOrder(t, ctx, c.bootstrap(), adm, topic, acked)
+	checkQueueOrder(t, ctx, c.bootstrap(), adm, topic, acked, func(lost []int) string {
+		return lossReport(acked, ackedAt, lost, tl) + "\n" + c.partitionFiles(topic, 0)
+	})
 	t.Logf("failover, SIGKILL of the leader to the next acknowledgement, over %d cycles: %s", cycles, spread(failovers))
 	t.Logf("restart to back in the ISR: %s", spread(rejoins))
 	t.Logf("test took %v", time.Since(began).Round(time.Millisecond))
@@ -519,8 +635,12 @@ func spread(ds []time.Duration) string {
 // every acknowledged record is read back exactly once, at the offset its
 // acknowledgement gave; offsets rise; no value appears twice; and the
 // acknowledged values appear in the order they were acknowledged.
-// Unacknowledged records may appear (once), as Jepsen allows.
-func checkQueueOrder(t *testing.T, ctx context.Context, seeds []string, adm *kadm.Client, topic string, acked []*kgo.Record) {
+// Unacknowledged records may appear (once), as Jepsen allows. If
+// acknowledged records are missing or moved, it reports them all, what the
+// log holds at their offsets instead, and explain's account of them
+// (indexes into acked), before it fails the test.
+func checkQueueOrder(t *testing.T, ctx context.Context, seeds []string, adm *kadm.Client, topic string, acked []*kgo.Record,
+	explain func(lost []int) string) {
 	t.Helper()
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	require.NoError(t, err)
@@ -558,10 +678,28 @@ func checkQueueOrder(t *testing.T, ctx context.Context, seeds []string, adm *kad
 		}
 		at[v] = r.Offset
 	}
-	for _, r := range acked {
-		off, ok := at[string(r.Value)]
-		require.True(t, ok, "acknowledged record %q (offset %d) was lost", r.Value, r.Offset)
-		require.Equal(t, r.Offset, off, "acknowledged record %q read at another offset", r.Value)
+	var lost []int // indexes of acked records missing or read at another offset
+	for i, r := range acked {
+		if off, ok := at[string(r.Value)]; !ok || off != r.Offset {
+			lost = append(lost, i)
+		}
+	}
+	if len(lost) > 0 {
+		byOffset := make(map[int64]string, len(got))
+		for _, r := range got {
+			byOffset[r.Offset] = string(r.Value)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d of %d acknowledged records lost or moved; read %d records up to offset %d (end offset %d):\n",
+			len(lost), len(acked), len(got), last, end.Offset)
+		for _, i := range lost[:min(len(lost), 20)] {
+			r := acked[i]
+			now, ok := at[string(r.Value)]
+			there, held := byOffset[r.Offset]
+			fmt.Fprintf(&b, "  %q acknowledged at offset %d: read at %d (%v); offset %d holds %q (%v)\n",
+				r.Value, r.Offset, now, ok, r.Offset, there, held)
+		}
+		t.Fatalf("%s%s", b.String(), explain(lost))
 	}
 	// Acknowledged order: the offsets of the acknowledged records, in
 	// acknowledgement order, rise.

@@ -21,6 +21,10 @@
 // itself at once. Several voters talk over the controller listener with
 // raft's network transport; the metadata log and snapshots live in the
 // first log dir's __cluster_metadata-0, in a bbolt file (raft-boltdb).
+// Every quorum connection opens with a hello naming the quorum (a digest
+// of controller.quorum.voters, which must be the same on every voter), and
+// a node drops a connection from another quorum (handshake.go): raft alone
+// would follow any leader with a higher term.
 //
 // Concurrency: a Node is safe for concurrent use. States are immutable once
 // published: a reader may keep one as long as it likes; a change builds a

@@ -126,7 +126,8 @@ func OpenNode(cfg NodeConfig) (*Node, error) {
 			dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
 		}
 		nt := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-			Stream: &streamLayer{Listener: cfg.Listener, dial: dial}, MaxPool: 3,
+			Stream: &streamLayer{Listener: cfg.Listener, dial: dial, quorum: quorumIDOf(cfg.Voters), self: cfg.NodeID,
+				logger: cfg.Logger}, MaxPool: 3,
 			Timeout: 2 * time.Second, Logger: hlog,
 		})
 		n.trans, n.closer = noPipeline{nt}, nt.Close
@@ -290,10 +291,14 @@ func (noPipeline) AppendEntriesPipeline(raft.ServerID, raft.ServerAddress) (raft
 // streamLayer carries raft's connections over the controller listener. It
 // keeps every connection it made or accepted, so that closing it ends them
 // all (and the transport goroutines reading them), which raft's own
-// transport leaves to the other side.
+// transport leaves to the other side. Every connection opens with the
+// quorum handshake (handshake.go).
 type streamLayer struct {
 	net.Listener
-	dial Dialer
+	dial   Dialer
+	quorum quorumID // this node's quorum, sent and checked in hellos
+	self   int32
+	logger *zap.Logger
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -338,6 +343,10 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 	if err != nil {
 		return nil, err
 	}
+	if err := s.sendHello(c, time.Now().Add(timeout)); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return s.track(c)
 }
 
@@ -346,7 +355,7 @@ func (s *streamLayer) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.track(c)
+	return s.track(&helloConn{Conn: c, s: s})
 }
 
 func (s *streamLayer) Close() error {
