@@ -21,8 +21,8 @@ import (
 // empty or drainBatch are queued. The last of them to return, when the
 // producer has shut down and handed back every record, releases what is held
 // and tells the completer.
-func (t *Template[K, V]) drainSuccesses() {
-	successes := t.producer.Successes()
+func (t *Template[K, V]) drainSuccesses(p sarama.AsyncProducer) {
+	successes := p.Successes()
 	var queued []back // for the completer
 	for msg := range successes {
 		r, ours := msg.Metadata.(*inflight[K, V])
@@ -41,8 +41,8 @@ func (t *Template[K, V]) drainSuccesses() {
 	t.drained()
 }
 
-func (t *Template[K, V]) drainErrors() {
-	errs := t.producer.Errors()
+func (t *Template[K, V]) drainErrors(p sarama.AsyncProducer) {
+	errs := p.Errors()
 	var queued []back
 	for perr := range errs {
 		queued = append(queued, back{msg: perr.Msg, err: perr.Err})
@@ -146,6 +146,11 @@ func (t *Template[K, V]) completer() {
 	// sarama hands back every record before closing its channels; anything
 	// left was never handed to it.
 	t.failAll(ErrClosed)
+	if t.txn != nil && t.txn.ownClient {
+		if err := t.txn.client.Close(); err != nil {
+			t.log.Warn("kafka template: close transactional client", zap.Error(err))
+		}
+	}
 	if t.ownClient {
 		if err := t.client.Close(); err != nil {
 			t.log.Warn("kafka template: close client", zap.Error(err))
@@ -277,6 +282,13 @@ func (t *Template[K, V]) finishClaimed(f *Future[K, V], cause error) {
 	rec := f.rec
 	var md RecordMetadata
 	var err error
+	if f.silent {
+		if cause != nil {
+			err = newSendError(rec, cause)
+		}
+		f.complete(err)
+		return
+	}
 	if cause != nil {
 		err = newSendError(rec, cause)
 		md = t.failedMetadata(f)

@@ -89,6 +89,15 @@ func (t *Template[K, V]) newFuture() *Future[K, V] {
 // Once the record is handed off, send no longer touches it: the drainer may
 // recycle it at once.
 func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
+	if t.txn != nil {
+		t.sendTransactional(ctx, f)
+		return
+	}
+	t.sendNow(ctx, f)
+}
+
+// sendNow is send, for a record that goes to the producer as it is.
+func (t *Template[K, V]) sendNow(ctx context.Context, f *Future[K, V]) {
 	now := time.Now()
 	r := t.spares.get()
 	r.f = f
