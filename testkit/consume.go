@@ -71,23 +71,44 @@ func Records(t testing.TB, addr, topic string) []Record {
 	return got
 }
 
+// CommittedRecords is Records for a reader with isolation.level
+// read_committed: it returns the records of committed transactions and
+// those written outside transactions, never those of aborted ones, reading
+// each partition to its last stable offset of the moment it is called. It
+// fails the test if topic does not exist or the read does not finish within
+// WaitTimeout.
+func CommittedRecords(t testing.TB, addr, topic string) []Record {
+	t.Helper()
+	r := newReader(t, addr, topic, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	r.committed = true
+	defer r.close()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
+	defer cancel()
+	got, err := r.readToEnd(ctx)
+	if err != nil {
+		t.Fatalf("testkit: CommittedRecords: read %q at %s: %v (read so far:%s)", topic, addr, err, listRecords(got))
+	}
+	return got
+}
+
 // reader consumes one topic from the start of every partition, without a
 // group. It keeps control records (transaction markers) internally so it
 // knows its position, and hands out data records only.
 type reader struct {
-	topic string
-	cl    *kgo.Client
-	next  map[int32]int64 // partition -> offset after the last record seen
+	topic     string
+	cl        *kgo.Client
+	next      map[int32]int64 // partition -> offset after the last record seen
+	committed bool            // read_committed: read to the last stable offsets
 }
 
-func newReader(t testing.TB, addr, topic string) *reader {
+func newReader(t testing.TB, addr, topic string, opts ...kgo.Opt) *reader {
 	t.Helper()
-	cl := newClient(t, addr,
+	cl := newClient(t, addr, append([]kgo.Opt{
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.KeepControlRecords(),
-		kgo.FetchMaxWait(500*time.Millisecond),
-	)
+		kgo.FetchMaxWait(500 * time.Millisecond),
+	}, opts...)...)
 	return &reader{topic: topic, cl: cl, next: map[int32]int64{}}
 }
 
@@ -132,7 +153,11 @@ func (r *reader) readToEnd(ctx context.Context) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start offsets: %w", err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, r.topic)
+	list := adm.ListEndOffsets
+	if r.committed {
+		list = adm.ListCommittedOffsets // the last stable offsets
+	}
+	ends, err := list(ctx, r.topic)
 	if err == nil {
 		err = ends.Error()
 	}
