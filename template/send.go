@@ -113,20 +113,22 @@ func (t *Template[K, V]) sendNow(ctx context.Context, f *Future[K, V]) {
 	}
 }
 
-// prepare fills r.msg from f's record; now is the time of Send.
-func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflight[K, V], now time.Time) error {
+// serialize runs the interceptors' OnSend over f's record and serializes
+// its key (nil for a null key) and value; the serializers may change the
+// record's headers.
+func (t *Template[K, V]) serialize(ctx context.Context, f *Future[K, V]) (key, value []byte, err error) {
 	rec := &f.rec
 	if rec.Topic == "" {
 		if t.defaultTopic == "" {
-			return ErrNoDefaultTopic
+			return nil, nil, ErrNoDefaultTopic
 		}
 		rec.Topic = t.defaultTopic
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if t.closed.Load() {
-		return ErrClosed
+		return nil, nil, ErrClosed
 	}
 	for _, i := range t.interceptors {
 		t.safely("interceptor OnSend", func() { *rec = i.OnSend(ctx, *rec) })
@@ -135,18 +137,24 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	// Serializers may change the headers; the caller's slice stays as is. The
 	// copy lives in f, which is on the heap anyway.
 	rec.Headers = rec.Headers.Clone()
-	var key []byte
 	if rec.Key != nil {
-		b, err := serde.SerializeKey(t.keySer, rec.Topic, &rec.Headers, *rec.Key)
-		if err != nil {
-			return err
+		if key, err = serde.SerializeKey(t.keySer, rec.Topic, &rec.Headers, *rec.Key); err != nil {
+			return nil, nil, err
 		}
-		key = b
 	}
-	value, err := serde.SerializeValue(t.valueSer, rec.Topic, &rec.Headers, rec.Value)
+	if value, err = serde.SerializeValue(t.valueSer, rec.Topic, &rec.Headers, rec.Value); err != nil {
+		return nil, nil, err
+	}
+	return key, value, nil
+}
+
+// prepare fills r.msg from f's record; now is the time of Send.
+func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflight[K, V], now time.Time) error {
+	key, value, err := t.serialize(ctx, f)
 	if err != nil {
 		return err
 	}
+	rec := &f.rec
 	headers := rec.Headers
 
 	msg := &r.msg

@@ -23,6 +23,14 @@ import (
 //     through Tx.SendOffsets (consume-process-produce).
 //   - A send whose context carries the template's transaction (Tx.Context,
 //     or a listener container running a record in a transaction) joins it.
+//     A transactional template of other types joins the transaction of a
+//     template of bytes ([]byte, []byte, whose serializers pass bytes
+//     through, as serde.Bytes) that the context carries: it serializes the
+//     record and sends it through that template, so the record is in the
+//     transaction. (The framework's listener containers run their
+//     transactions on its template of bytes, so a handler's sends through
+//     any template of the application join them, as in Spring, where
+//     templates of one producer factory share its transactions.)
 //   - Any other send on a transactional template runs in a transaction of its
 //     own, committed before its future completes. (Spring's KafkaTemplate
 //     refuses such sends unless allowNonTransactional is set; kspring makes
@@ -95,7 +103,11 @@ type Tx[K, V any] struct {
 // Context returns ctx carrying tx: sends through the template with it join
 // the transaction.
 func (tx *Tx[K, V]) Context(ctx context.Context) context.Context {
-	return context.WithValue(ctx, tx.t.txn, tx)
+	ctx = context.WithValue(ctx, tx.t.txn, tx)
+	if bt, ok := any(tx).(byteTx); ok {
+		ctx = context.WithValue(ctx, joinKey{}, bt)
+	}
+	return ctx
 }
 
 // Send sends value with a null key to topic in the transaction.

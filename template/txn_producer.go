@@ -204,10 +204,15 @@ func (t *Template[K, V]) sendIn(ctx context.Context, f *Future[K, V], tx *Tx[K, 
 }
 
 // sendTransactional sends f on a transactional template: in the
-// transaction ctx carries, else in a transaction of its own.
+// transaction of t that ctx carries, else in the transaction of a template
+// of bytes that ctx carries, else in a transaction of its own.
 func (t *Template[K, V]) sendTransactional(ctx context.Context, f *Future[K, V]) {
 	if tx := t.txFrom(ctx); tx != nil {
 		t.sendIn(ctx, f, tx)
+		return
+	}
+	if bt, ok := ctx.Value(joinKey{}).(byteTx); ok {
+		t.sendVia(ctx, f, bt)
 		return
 	}
 	t.sendAlone(ctx, f)
@@ -263,4 +268,49 @@ func (t *Template[K, V]) autoFutures() []*Future[K, V] {
 		out = append(out, f)
 	}
 	return out
+}
+
+// byteTx is a transaction of a template of bytes: templates of other types
+// join it by sending their records, serialized, through it.
+type byteTx interface {
+	SendRecord(ctx context.Context, rec ProducerRecord[[]byte, []byte]) *Future[[]byte, []byte]
+}
+
+// joinKey is the context key of the byteTx a context carries.
+type joinKey struct{}
+
+// sendVia serializes f's record and sends it in bt, another template's
+// transaction; f completes when that send does.
+func (t *Template[K, V]) sendVia(ctx context.Context, f *Future[K, V], bt byteTx) {
+	key, value, err := t.serialize(ctx, f)
+	if err != nil {
+		t.finish(f, err)
+		return
+	}
+	rec := ProducerRecord[[]byte, []byte]{Topic: f.rec.Topic, Timestamp: f.rec.Timestamp, Headers: f.rec.Headers, Value: value}
+	if p := f.rec.Partition; p != nil {
+		f.partition, f.explicit = *p, true
+		rec.Partition = &f.partition
+	}
+	if key != nil {
+		rec.Key = &key
+		f.keySize = int32(len(key))
+	}
+	if value != nil {
+		f.valueSize = int32(len(value))
+	}
+	bt.SendRecord(ctx, rec).OnComplete(func(res SendResult[[]byte, []byte], err error) {
+		if err != nil {
+			if se, ok := err.(*SendError[[]byte, []byte]); ok {
+				err = se.Err
+			}
+			t.finish(f, err)
+			return
+		}
+		if f.claim() {
+			md := res.Metadata
+			f.wPartition, f.offset, f.timestamp = md.Partition, md.Offset, md.Timestamp.UnixMilli()
+			t.finishClaimed(f, nil)
+		}
+	})
 }
