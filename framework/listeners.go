@@ -54,12 +54,21 @@ type registryParams struct {
 // declared topics exist. On stop it stops them first: records in hand are
 // finished and committed before the templates close.
 func newRegistry(p registryParams) (*listener.Registry, error) {
-	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(),
+	opts := []listener.RegistryOption{
 		listener.WithLogger(p.Logger.Named("listener")),
 		listener.WithPropertyResolver(p.Props.Get),
 		listener.WithReplyTemplate(p.Publisher),
 		listener.WithDeadLetterPublisher(p.Publisher),
-	)
+	}
+	if p.Publisher.IsTransactional() {
+		// Spring Boot puts a KafkaTransactionManager on the container
+		// factory once spring.kafka.producer.transaction-id-prefix is set.
+		// The template of bytes runs the transactions: dead letters and
+		// replies go through it, and the application's transactional
+		// templates join its transactions.
+		opts = append(opts, listener.WithTransactionManager(p.Publisher))
+	}
+	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kspring: listener registry: %w", err)
 	}
