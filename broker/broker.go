@@ -17,6 +17,7 @@ import (
 	"github.com/kspring/kspring/broker/internal/group"
 	"github.com/kspring/kspring/broker/internal/peer"
 	"github.com/kspring/kspring/broker/internal/replica"
+	"github.com/kspring/kspring/broker/internal/txn"
 	"github.com/kspring/kspring/broker/internal/wire"
 )
 
@@ -54,6 +55,8 @@ type Broker struct {
 	parts  *replica.Manager
 	topics *topics
 	groups *group.Coordinator
+	txns   *txn.Coordinator
+	marks  *txnMarkers
 	srv    *wire.Server
 
 	mu           sync.Mutex
@@ -158,8 +161,18 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 		OffsetsRetention:              time.Duration(b.cfg.OffsetsRetentionMinutes) * time.Minute,
 		OffsetsRetentionCheckInterval: b.cfg.OffsetsRetentionCheckIntervalMs,
 	}, &offsetsStore{topics: b.topics}, b.logger.Named("group"), group.WithoutInitialLoad())
+	b.marks = &txnMarkers{b: b}
+	b.txns = txn.New(txn.Config{
+		Partitions:                b.cfg.TransactionStateLogNumPartitions,
+		MaxTimeout:                b.cfg.TransactionMaxTimeoutMs,
+		AbortTimedOutInterval:     b.cfg.TransactionAbortTimedOutCleanupIntervalMs,
+		IDExpiration:              b.cfg.TransactionalIDExpirationMs,
+		IDExpirationCheckInterval: b.cfg.TransactionRemoveExpiredCleanupIntervalMs,
+	}, &txnStore{topics: b.topics}, b.marks, b.member.nextProducerID, b.logger.Named("txn"),
+		txn.WithPartitionCheck(b.partitionExists))
 	b.srv = wire.New(settings, b.meta, b.parts, b.topics, b.groups, b.logger,
-		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID))
+		wire.WithController(b.ctrl), wire.WithProducerIDs(b.member.nextProducerID),
+		wire.WithTransactions(b.txns, b.topics.EnsureTransactionTopic))
 	b.bg.Go(func() { b.ctrl.run(b.runCtx) })
 	if err := b.meta.WaitController(ctx); err != nil {
 		return fmt.Errorf("broker: %w", err)
@@ -172,6 +185,9 @@ func (b *Broker) Start(ctx context.Context) (err error) {
 	}
 	if err := b.groups.Start(ctx); err != nil {
 		return fmt.Errorf("broker: group coordinator: %w", err)
+	}
+	if err := b.txns.Start(); err != nil {
+		return fmt.Errorf("broker: transaction coordinator: %w", err)
 	}
 	if err := b.removeStray(); err != nil {
 		b.logger.Warn("removing partitions of deleted topics failed", zap.Error(err))
@@ -454,6 +470,12 @@ func (b *Broker) stopLocked(transfer bool) []error {
 			errs = append(errs, err)
 		}
 	}
+	if b.txns != nil {
+		if err := b.txns.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		b.marks.close()
+	}
 	if b.member != nil {
 		b.member.close()
 	}
@@ -482,4 +504,10 @@ func (b *Broker) LogEndOffset(topic string, partition int32) (int64, error) {
 		return 0, fmt.Errorf("broker %d holds no replica of %s-%d", b.cfg.NodeID, topic, partition)
 	}
 	return p.EndOffset(), nil
+}
+
+// partitionExists reports whether the metadata has the partition.
+func (b *Broker) partitionExists(topic string, partition int32) bool {
+	t, ok := b.meta.Topic(topic)
+	return ok && partition >= 0 && partition < t.Partitions
 }

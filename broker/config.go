@@ -88,6 +88,25 @@ type Config struct {
 	// false (Kafka's default) is supported: no acknowledged record is ever lost
 	// to an election.
 	UncleanLeaderElectionEnable bool
+
+	// The transaction coordinator's settings (package txn), under Kafka's
+	// names. __transaction_state is created on first need with
+	// TransactionStateLogReplicationFactor replicas and
+	// TransactionStateLogMinISR as its min.insync.replicas, both capped at
+	// the brokers alive then, as Kafka's first creation does.
+	TransactionStateLogNumPartitions     int32         // transaction.state.log.num.partitions
+	TransactionStateLogReplicationFactor int16         // transaction.state.log.replication.factor
+	TransactionStateLogMinISR            int16         // transaction.state.log.min.isr
+	TransactionStateLogSegmentBytes      int32         // transaction.state.log.segment.bytes
+	TransactionMaxTimeoutMs              time.Duration // transaction.max.timeout.ms
+	TransactionalIDExpirationMs          time.Duration // transactional.id.expiration.ms
+	// TransactionAbortTimedOutCleanupIntervalMs is
+	// transaction.abort.timed.out.transaction.cleanup.interval.ms: how often
+	// transactions past their transaction.timeout.ms are aborted.
+	TransactionAbortTimedOutCleanupIntervalMs time.Duration
+	// TransactionRemoveExpiredCleanupIntervalMs is
+	// transaction.remove.expired.transaction.cleanup.interval.ms.
+	TransactionRemoveExpiredCleanupIntervalMs time.Duration
 }
 
 // DefaultConfig returns Kafka's defaults (but for socket.receive.buffer.bytes,
@@ -143,6 +162,15 @@ func DefaultConfig() Config {
 		ReplicaFetchWaitMaxMs:             500 * time.Millisecond,
 		ReplicaFetchBackoffMs:             time.Second,
 		ReplicaHighWatermarkCheckpointMs:  5 * time.Second,
+
+		TransactionStateLogNumPartitions:          50,
+		TransactionStateLogReplicationFactor:      3,
+		TransactionStateLogMinISR:                 2,
+		TransactionStateLogSegmentBytes:           100 << 20,
+		TransactionMaxTimeoutMs:                   15 * time.Minute,
+		TransactionalIDExpirationMs:               7 * 24 * time.Hour,
+		TransactionAbortTimedOutCleanupIntervalMs: 10 * time.Second,
+		TransactionRemoveExpiredCleanupIntervalMs: time.Hour,
 	}
 }
 
@@ -195,6 +223,14 @@ func (c Config) withDefaults() (Config, error) {
 	setIfZero(&c.ReplicaFetchWaitMaxMs, d.ReplicaFetchWaitMaxMs)
 	setIfZero(&c.ReplicaFetchBackoffMs, d.ReplicaFetchBackoffMs)
 	setIfZero(&c.ReplicaHighWatermarkCheckpointMs, d.ReplicaHighWatermarkCheckpointMs)
+	setIfZero(&c.TransactionStateLogNumPartitions, d.TransactionStateLogNumPartitions)
+	setIfZero(&c.TransactionStateLogReplicationFactor, d.TransactionStateLogReplicationFactor)
+	setIfZero(&c.TransactionStateLogMinISR, d.TransactionStateLogMinISR)
+	setIfZero(&c.TransactionStateLogSegmentBytes, d.TransactionStateLogSegmentBytes)
+	setIfZero(&c.TransactionMaxTimeoutMs, d.TransactionMaxTimeoutMs)
+	setIfZero(&c.TransactionalIDExpirationMs, d.TransactionalIDExpirationMs)
+	setIfZero(&c.TransactionAbortTimedOutCleanupIntervalMs, d.TransactionAbortTimedOutCleanupIntervalMs)
+	setIfZero(&c.TransactionRemoveExpiredCleanupIntervalMs, d.TransactionRemoveExpiredCleanupIntervalMs)
 	if err := c.checkQuorum(); err != nil {
 		return c, err
 	}
@@ -209,6 +245,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("broker: config: socket.receive.buffer.bytes %d: want -1 (the OS's default) or a size", c.SocketReceiveBufferBytes)
 	case c.LogSegmentBytes < 1024:
 		return c, fmt.Errorf("broker: config: log.segment.bytes %d must be at least 1024", c.LogSegmentBytes)
+	case c.TransactionStateLogNumPartitions < 1:
+		return c, fmt.Errorf("broker: config: transaction.state.log.num.partitions %d must be at least 1", c.TransactionStateLogNumPartitions)
+	case c.TransactionStateLogReplicationFactor < 1 || c.TransactionStateLogMinISR < 1:
+		return c, fmt.Errorf("broker: config: transaction.state.log.replication.factor %d and transaction.state.log.min.isr %d must be at least 1",
+			c.TransactionStateLogReplicationFactor, c.TransactionStateLogMinISR)
 	case c.OffsetsTopicNumPartitions < 1:
 		return c, fmt.Errorf("broker: config: offsets.topic.num.partitions %d must be at least 1", c.OffsetsTopicNumPartitions)
 	}

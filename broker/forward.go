@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kspring/kspring/broker/internal/cluster"
+	"github.com/kspring/kspring/broker/internal/wire"
 )
 
 // Topic changes asked of a broker that is not the active controller go to
@@ -30,7 +31,7 @@ func (t *topics) forwardCreate(ctx context.Context, spec cluster.Topic) error {
 	if spec.Internal {
 		// Clients cannot create internal topics; the controller makes
 		// __consumer_offsets when a FindCoordinator asks for a group.
-		return t.forwardInternal(ctx)
+		return t.forwardInternal(ctx, spec.Name)
 	}
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.Version = 7
@@ -64,11 +65,15 @@ func (t *topics) forwardCreate(ctx context.Context, spec cluster.Topic) error {
 }
 
 // forwardInternal asks the controller to create an internal topic: a
-// FindCoordinator for a group makes it create __consumer_offsets.
-func (t *topics) forwardInternal(ctx context.Context) error {
+// FindCoordinator for a group makes it create __consumer_offsets, one for a
+// transactional id __transaction_state.
+func (t *topics) forwardInternal(ctx context.Context, name string) error {
 	req := kmsg.NewPtrFindCoordinatorRequest()
 	req.Version = 3
 	req.CoordinatorKey = "kspring-internal-topic-creation"
+	if name == wire.TransactionTopic {
+		req.CoordinatorType = 1
+	}
 	resp, err := t.member.call(ctx, req)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kspring/kspring/broker/internal/batch"
 	"github.com/kspring/kspring/broker/internal/group"
+	"github.com/kspring/kspring/broker/internal/log"
 	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/wire"
 )
@@ -21,7 +22,7 @@ type offsetsStore struct {
 	topics *topics
 }
 
-var _ group.Store = (*offsetsStore)(nil)
+var _ group.TxnStore = (*offsetsStore)(nil)
 
 // offsetsCommitTimeout is Kafka's offsets.commit.timeout.ms default.
 const offsetsCommitTimeout = 5 * time.Second
@@ -46,7 +47,26 @@ func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group
 	for i, r := range recs {
 		brs[i] = batch.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
 	}
-	b := batch.Build(nil, 0, now.UnixMilli(), brs)
+	return s.appendBatch(ctx, p, partition, batch.Build(nil, 0, now.UnixMilli(), brs), now)
+}
+
+// AppendTxn writes recs as one transactional batch of producer producerID
+// at epoch (TxnOffsetCommit), with Append's semantics.
+func (s *offsetsStore) AppendTxn(ctx context.Context, partition int32, producerID int64, epoch int16, recs []group.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, ok := s.topics.parts.Get(wire.OffsetsTopic, partition)
+	if !ok {
+		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.UnknownTopicOrPartition)
+	}
+	now := time.Now()
+	return s.appendBatch(ctx, p, partition, group.TxnBatch(producerID, epoch, recs, now.UnixMilli()), now)
+}
+
+// appendBatch appends b to __consumer_offsets partition p and waits for
+// the ISR, mapping failures to the codes the coordinator expects.
+func (s *offsetsStore) appendBatch(ctx context.Context, p *replica.Partition, partition int32, b []byte, now time.Time) error {
 	res, err := p.Append(b, -1, now)
 	if err == nil {
 		// Kafka's offsets.commit.timeout.ms: an ISR that cannot take
@@ -66,6 +86,10 @@ func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group
 		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.NotEnoughReplicasAfterAppend)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.RequestTimedOut)
+	case errors.Is(err, log.ErrInvalidProducerEpoch):
+		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.InvalidProducerEpoch)
+	case errors.Is(err, log.ErrInvalidTxnState):
+		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.InvalidTxnState)
 	}
 	return fmt.Errorf("__consumer_offsets-%d: %w: %v", partition, kerr.KafkaStorageError, err)
 }
@@ -96,12 +120,7 @@ func (s *offsetsStore) Load(ctx context.Context, partition int32, fn func(group.
 				return err
 			}
 			off = h.LastOffset() + 1
-			if h.IsControl() {
-				return nil
-			}
-			return batch.Records(b, func(r batch.Record) error {
-				return fn(group.Record{Key: r.Key, Value: r.Value})
-			})
+			return group.BatchRecords(b, fn)
 		})
 		if err != nil {
 			return fmt.Errorf("__consumer_offsets-%d: %w", partition, err)

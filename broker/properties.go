@@ -125,6 +125,19 @@ var properties = map[string]property{
 	"replica.fetch.backoff.ms":                      msProp(func(c *Config) *time.Duration { return &c.ReplicaFetchBackoffMs }, time.Millisecond),
 	"replica.high.watermark.checkpoint.interval.ms": msProp(func(c *Config) *time.Duration { return &c.ReplicaHighWatermarkCheckpointMs }, time.Millisecond),
 	"unclean.leader.election.enable":                boolProp(func(c *Config) *bool { return &c.UncleanLeaderElectionEnable }),
+
+	"transaction.state.log.num.partitions":     intProp(func(c *Config) *int32 { return &c.TransactionStateLogNumPartitions }, 32),
+	"transaction.state.log.replication.factor": intProp(func(c *Config) *int16 { return &c.TransactionStateLogReplicationFactor }, 16),
+	"transaction.state.log.min.isr":            intProp(func(c *Config) *int16 { return &c.TransactionStateLogMinISR }, 16),
+	"transaction.state.log.segment.bytes":      intProp(func(c *Config) *int32 { return &c.TransactionStateLogSegmentBytes }, 32),
+	"transaction.max.timeout.ms":               msProp(func(c *Config) *time.Duration { return &c.TransactionMaxTimeoutMs }, time.Millisecond),
+	"transactional.id.expiration.ms":           msProp(func(c *Config) *time.Duration { return &c.TransactionalIDExpirationMs }, time.Millisecond),
+	"transaction.abort.timed.out.transaction.cleanup.interval.ms": msProp(func(c *Config) *time.Duration {
+		return &c.TransactionAbortTimedOutCleanupIntervalMs
+	}, time.Millisecond),
+	"transaction.remove.expired.transaction.cleanup.interval.ms": msProp(func(c *Config) *time.Duration {
+		return &c.TransactionRemoveExpiredCleanupIntervalMs
+	}, time.Millisecond),
 }
 
 // ignoredProperties are common server.properties keys that a single-process
@@ -133,8 +146,7 @@ var ignoredProperties = []string{
 	"controller.quorum.bootstrap.servers",
 	"inter.broker.listener.name", "listener.security.protocol.map",
 	"num.network.threads", "num.io.threads",
-	"num.recovery.threads.per.data.dir", "transaction.state.log.replication.factor",
-	"transaction.state.log.min.isr", "zookeeper.connect", "zookeeper.connection.timeout.ms",
+	"num.recovery.threads.per.data.dir", "zookeeper.connect", "zookeeper.connection.timeout.ms",
 	"share.coordinator.state.topic.replication.factor", "share.coordinator.state.topic.min.isr",
 }
 

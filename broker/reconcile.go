@@ -18,7 +18,8 @@ import (
 // broker's metadata publisher does: it opens the partitions this broker
 // holds a replica of, makes it their leader or a follower at the epoch the
 // metadata says, applies topic configs, deletes what is gone, and loads or
-// unloads the group coordinator's __consumer_offsets partitions with their
+// unloads the group coordinator's __consumer_offsets partitions and the
+// transaction coordinator's __transaction_state partitions with their
 // leadership.
 type reconciler struct {
 	b *Broker
@@ -124,11 +125,18 @@ func (r *reconciler) apply(st *cluster.State) {
 				Leader: ps.Leader, LeaderEpoch: ps.LeaderEpoch, PartitionEpoch: ps.PartitionEpoch,
 				Replicas: ps.Replicas, ISR: ps.ISR,
 			})
-			if name == wire.OffsetsTopic {
+			switch name {
+			case wire.OffsetsTopic:
 				if ps.Leader == self {
 					r.lead(idx)
 				} else {
 					r.unlead(name, idx)
+				}
+			case wire.TransactionTopic:
+				if ps.Leader == self {
+					b.txns.Load(idx, ps.LeaderEpoch)
+				} else {
+					b.txns.Unload(idx, -1)
 				}
 			}
 		}
@@ -195,6 +203,10 @@ func (r *reconciler) lead(idx int32) {
 }
 
 func (r *reconciler) unlead(topic string, idx int32) {
+	if topic == wire.TransactionTopic {
+		r.b.txns.Unload(idx, -1)
+		return
+	}
 	if topic != wire.OffsetsTopic || !r.leads[idx] {
 		return
 	}

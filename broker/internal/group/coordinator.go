@@ -51,6 +51,10 @@ type shard struct {
 	mu     sync.RWMutex
 	state  shardState
 	groups map[string]*group
+	// late holds the markers reported (CompleteTxn) while the shard
+	// loads, which its replay may have read before they were written;
+	// the load applies them once its groups are in.
+	late []txnOutcome
 
 	// inflight counts the requests and timer callbacks working on the
 	// shard's groups (see enter); Close waits for them. Per shard, so
@@ -251,6 +255,7 @@ func (c *Coordinator) UnloadPartition(p int32) {
 	s.state = shardUnowned
 	groups := s.groups
 	s.groups = map[string]*group{}
+	s.late = nil
 	s.mu.Unlock()
 	for _, g := range groups {
 		g.mu.Lock()

@@ -44,11 +44,12 @@ func (c *Coordinator) deleteGroup(ctx context.Context, id string) int16 {
 	defer g.wmu.Unlock()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	switch g.state {
-	case stateDead:
+	switch {
+	case g.state == stateDead:
 		return kerr.GroupIDNotFound.Code
-	case stateEmpty:
-	default:
+	case g.state != stateEmpty, len(g.txnOffsets) > 0:
+		// Transactional offsets wait for their marker: deleting the
+		// group now would lose them (or bring them back on commit).
 		return kerr.NonEmptyGroup.Code
 	}
 	recs := make([]Record, 0, len(g.offsets)+1)

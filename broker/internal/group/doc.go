@@ -1,6 +1,6 @@
 // Package group is the broker's group coordinator: Kafka's classic consumer
 // group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup) and the
-// offset APIs (OffsetCommit, OffsetFetch, OffsetDelete), with
+// offset APIs (OffsetCommit, TxnOffsetCommit, OffsetFetch, OffsetDelete), with
 // DescribeGroups, ListGroups and DeleteGroups, over __consumer_offsets.
 //
 // Start from Coordinator: New(cfg, store, logger), then Start, which replays
@@ -17,6 +17,12 @@
 // topic found gone at start-up) the broker calls PartitionsDeleted, which
 // removes every group's committed offsets of them, as Kafka's
 // onPartitionsDeleted does.
+// Transactional offsets (TxnOffsetCommit) are written to __consumer_offsets
+// in the producer's transaction (a transactional batch, through TxnStore)
+// and held pending until the broker reports the producer's marker with
+// CompleteTxn; loading a partition resolves them by the markers in its
+// log (Store.Load reports transactional records and markers, see
+// BatchRecords).
 // Errors are Kafka error codes (franz-go's kerr) in the responses; the
 // methods never fail otherwise.
 //

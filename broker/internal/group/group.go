@@ -107,6 +107,10 @@ type group struct {
 	storeEmpty bool
 
 	offsets map[topicPartition]*offset
+	// txnOffsets are transactional offsets (TxnOffsetCommit) written but
+	// not yet committed, per producer id: invisible to OffsetFetch until
+	// the producer's commit marker reaches the group's partition.
+	txnOffsets map[int64]map[topicPartition]*offset
 }
 
 func newGroup(id string, partition int32, now time.Time) *group {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -14,6 +15,7 @@ import (
 type loaded struct {
 	meta    *kmsg.GroupMetadataValue // nil: none, or tombstoned
 	offsets map[topicPartition]*offset
+	pending map[int64]map[topicPartition]*offset // transactional, by producer id; nil if none
 }
 
 // loadPartition replays __consumer_offsets partition p and installs its
@@ -41,6 +43,19 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 	}
 	err := c.store.Load(ctx, p, func(r Record) error {
 		records++
+		if r.Control {
+			// A marker decides its producer's transactional offsets in
+			// every group of the partition.
+			for _, l := range groups {
+				if pend := l.pending[r.ProducerID]; pend != nil {
+					if r.Commit {
+						maps.Copy(l.offsets, pend)
+					}
+					delete(l.pending, r.ProducerID)
+				}
+			}
+			return nil
+		}
 		kind, err := kindOf(r.Key)
 		if err != nil {
 			skip("key", err)
@@ -69,6 +84,16 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 			}
 			if v.Version == 1 {
 				o.expireMillis = v.ExpireTimestamp
+			}
+			if r.Transactional {
+				if l.pending == nil {
+					l.pending = make(map[int64]map[topicPartition]*offset)
+				}
+				if l.pending[r.ProducerID] == nil {
+					l.pending[r.ProducerID] = make(map[topicPartition]*offset)
+				}
+				l.pending[r.ProducerID][tp] = o
+				return nil
 			}
 			l.offsets[tp] = o
 		case kindGroup:
@@ -102,7 +127,7 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 	now := c.now()
 	built := make(map[string]*group, len(groups))
 	for id, l := range groups {
-		if l.meta == nil && len(l.offsets) == 0 {
+		if l.meta == nil && len(l.offsets) == 0 && len(l.pending) == 0 {
 			continue
 		}
 		if q := c.PartitionFor(id); q != p {
@@ -111,6 +136,9 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 		}
 		g := newGroup(id, p, now)
 		g.offsets = l.offsets
+		if len(l.pending) > 0 {
+			g.txnOffsets = l.pending // transactions still open: their markers come later
+		}
 		if l.meta != nil {
 			c.restore(g, l.meta)
 		}
@@ -126,12 +154,17 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) error {
 	}
 	s.groups = built
 	s.state = shardActive
+	late := s.late
+	s.late = nil
 	// From here requests add groups to s.groups: walk a copy.
 	loadedGroups := make([]*group, 0, len(built))
 	for _, g := range built {
 		loadedGroups = append(loadedGroups, g)
 	}
 	s.mu.Unlock()
+	// Markers written while loading; those the replay read already
+	// find nothing pending.
+	applyTxnOutcomes(loadedGroups, late)
 	// Sessions start now: members that do not heartbeat in time (they
 	// may be gone with the old broker) are removed as usual.
 	for _, g := range loadedGroups {

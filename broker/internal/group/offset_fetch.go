@@ -3,8 +3,10 @@ package group
 // OffsetFetch (key 9), versions 0-10.
 // v0-7 fetch one group (v2+: null topics = all of the group's offsets, and a
 // group-level error code); v8+ fetch several groups at once; v10 names
-// topics by ID (see WithTopicIDs). With no transactions yet no offset is
-// ever pending, so require_stable (v7+) never yields UNSTABLE_OFFSET_COMMIT.
+// topics by ID (see WithTopicIDs). Transactional offsets (TxnOffsetCommit)
+// are invisible until their transaction commits; with require_stable (v7+)
+// a partition that has one pending answers UNSTABLE_OFFSET_COMMIT and
+// offset -1 instead of the offset committed before, as in Kafka.
 // Offsets are returned whatever the group's state, as Kafka does: simple
 // consumers fetch without joining. A partition without a committed offset
 // gets offset -1 and no error whether or not its topic exists, as in
@@ -58,7 +60,7 @@ func (c *Coordinator) OffsetFetch(_ context.Context, req *kmsg.OffsetFetchReques
 					}
 				}
 			}
-			code, fetched := c.fetch(rg.Group, rg.Topics == nil, topics, req.Version >= 10)
+			code, fetched := c.fetch(rg.Group, rg.Topics == nil, topics, req.Version >= 10, req.RequireStable)
 			g := &resp.Groups[i]
 			g.Group, g.ErrorCode = rg.Group, code
 			g.Topics = make([]kmsg.OffsetFetchResponseGroupTopic, len(fetched))
@@ -82,7 +84,7 @@ func (c *Coordinator) OffsetFetch(_ context.Context, req *kmsg.OffsetFetchReques
 	for i, t := range req.Topics {
 		topics[i] = fetchTopic{name: t.Topic, partitions: t.Partitions}
 	}
-	code, fetched := c.fetch(req.Group, all, topics, false)
+	code, fetched := c.fetch(req.Group, all, topics, false, req.Version >= 7 && req.RequireStable)
 	if code != 0 && req.Version < 2 {
 		// No group-level error before v2: every partition carries it.
 		fetched = fetched[:0]
@@ -113,7 +115,7 @@ func (c *Coordinator) OffsetFetch(_ context.Context, req *kmsg.OffsetFetchReques
 // fetch returns a group's committed offsets for topics, or all of them. A
 // partition without a committed offset gets offset -1. withIDs fills topic
 // IDs for "all" (v10).
-func (c *Coordinator) fetch(id string, all bool, topics []fetchTopic, withIDs bool) (int16, []fetchedTopic) {
+func (c *Coordinator) fetch(id string, all bool, topics []fetchTopic, withIDs, requireStable bool) (int16, []fetchedTopic) {
 	g, s, code := c.lookup(id, false)
 	if code != 0 {
 		return code, nil
@@ -133,9 +135,11 @@ func (c *Coordinator) fetch(id string, all bool, topics []fetchTopic, withIDs bo
 		}
 		byTopic := make(map[string][]fetchedPartition)
 		for tp, o := range g.offsets {
-			byTopic[tp.topic] = append(byTopic[tp.topic], fetchedPartition{
-				partition: tp.partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata,
-			})
+			fp := fetchedPartition{partition: tp.partition, offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata}
+			if requireStable && g.txnPending(tp) {
+				fp = unstable(tp.partition)
+			}
+			byTopic[tp.topic] = append(byTopic[tp.topic], fp)
 		}
 		out := make([]fetchedTopic, 0, len(byTopic))
 		for name, ps := range byTopic {
@@ -164,6 +168,9 @@ func (c *Coordinator) fetch(id string, all bool, topics []fetchTopic, withIDs bo
 			if g != nil && t.code == 0 {
 				if o := g.offsets[topicPartition{t.name, p}]; o != nil {
 					fp.offset, fp.leaderEpoch, fp.metadata = o.offset, o.leaderEpoch, o.metadata
+				}
+				if requireStable && g.txnPending(topicPartition{t.name, p}) {
+					fp = unstable(p)
 				}
 			}
 			ft.partitions[j] = fp

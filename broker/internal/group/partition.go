@@ -13,6 +13,10 @@ func (c *Coordinator) PartitionFor(group string) int32 {
 	return partitionFor(group, c.cfg.OffsetsTopicPartitions)
 }
 
+// Partition is PartitionFor for any key and partition count: Kafka places
+// transactional ids in __transaction_state the same way.
+func Partition(key string, partitions int32) int32 { return partitionFor(key, partitions) }
+
 func partitionFor(group string, partitions int32) int32 {
 	h := javaHashCode(group)
 	if h == math.MinInt32 { // Kafka's Utils.abs

@@ -55,7 +55,7 @@ func (c *Coordinator) expireGroup(g *group) {
 	}
 	now := c.now()
 	expired := g.expiredOffsets(now, c.cfg.OffsetsRetention)
-	dies := g.state == stateEmpty && len(expired) == len(g.offsets) && len(g.pending) == 0
+	dies := g.state == stateEmpty && len(expired) == len(g.offsets) && len(g.pending) == 0 && len(g.txnOffsets) == 0
 	if len(expired) == 0 && !dies {
 		return
 	}

@@ -10,7 +10,31 @@ import (
 // Record is one record of __consumer_offsets: a key and a value in Kafka's
 // own schemas (kmsg.OffsetCommitKey/Value, kmsg.GroupMetadataKey/Value). A
 // nil Value is a tombstone.
-type Record struct{ Key, Value []byte }
+//
+// Load also reports records of transactions: Transactional for a record of
+// producer ProducerID's transaction (a TxnOffsetCommit), and Control for
+// that producer's transaction marker (Commit or abort; Key and Value are
+// then the control record's). Append's records carry none of these.
+type Record struct {
+	Key, Value []byte
+
+	ProducerID    int64
+	Transactional bool
+	Control       bool
+	Commit        bool
+}
+
+// TxnStore is a Store that can also append a producer's transactional
+// records, as TxnOffsetCommit does: one transactional batch with the
+// producer's id and epoch and no sequence (Kafka's coordinator writes), so
+// that the partition's log tracks the transaction until its marker.
+// AppendTxn has Append's semantics; an older producer epoch than the
+// partition's fails with a *kerr.Error (INVALID_PRODUCER_EPOCH). Without
+// it, TxnOffsetCommit answers COORDINATOR_NOT_AVAILABLE.
+type TxnStore interface {
+	Store
+	AppendTxn(ctx context.Context, partition int32, producerID int64, producerEpoch int16, recs []Record) error
+}
 
 // Store persists the coordinator's records in __consumer_offsets. The broker
 // implements it over its partitions.

@@ -109,18 +109,42 @@ func (s *logStore) Load(ctx context.Context, p int32, fn func(Record) error) err
 				return err
 			}
 			next = h.LastOffset() + 1
-			return batch.Records(b, func(r batch.Record) error {
-				if h.BaseOffset+int64(r.OffsetDelta) < from {
-					return nil // Read starts at the batch holding from
-				}
-				return fn(Record{Key: r.Key, Value: r.Value})
-			})
+			if h.BaseOffset < from {
+				return nil // Read starts at the batch holding from
+			}
+			return BatchRecords(b, fn)
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// AppendTxn writes a producer's transactional batch, as the broker's store
+// does.
+func (s *logStore) AppendTxn(ctx context.Context, p int32, producerID int64, epoch int16, recs []Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l, err := s.partition(p)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	_, err = l.Append(TxnBatch(producerID, epoch, recs, now.UnixMilli()), 0, now)
+	return err
+}
+
+// marker writes producer producerID's transaction marker to partition p,
+// as WriteTxnMarkers does.
+func (s *logStore) marker(p int32, producerID int64, epoch int16, commit bool) error {
+	l, err := s.partition(p)
+	if err != nil {
+		return err
+	}
+	_, err = l.AppendMarker(log.Marker{ProducerID: producerID, ProducerEpoch: epoch, Commit: commit}, 0, time.Now())
+	return err
 }
 
 // reopen closes every partition log; they open again on next use.

@@ -84,9 +84,10 @@ type cleanPlan struct {
 	cfg         Config
 	segs        []cleanSeg // inactive segments below uncleanable, oldest first
 	firstDirty  int64
-	uncleanable int64           // end of the dirty tail: a segment base
-	lastBatch   map[int64]int64 // producer id -> last offset of its last batch
-	truncations uint64          // the log's truncation count when planned
+	uncleanable int64               // end of the dirty tail: a segment base
+	lastBatch   map[int64]int64     // producer id -> last offset of its last batch
+	aborted     map[int64][]txnSpan // producer id -> its aborted transactions
+	truncations uint64              // the log's truncation count when planned
 	reason      string
 }
 
@@ -99,9 +100,12 @@ type cleanPlan struct {
 //
 // Compact keeps the latest record per key and, for idempotent producers,
 // the batch holding each producer's last sequence (emptied if need be).
-// Records without a key are dropped, as Kafka's cleaner drops them. Control
-// and transactional batches are kept as they are (there are no
-// transactions yet). Compressed batches are recompressed with their codec.
+// Records without a key are dropped, as Kafka's cleaner drops them.
+// Transactions as in Kafka: the records of aborted transactions are
+// removed, those of committed ones compact like any others, control
+// batches (markers) are kept as they are and never read as keyed records,
+// and nothing from the oldest ongoing transaction's segment on is cleaned.
+// Compressed batches are recompressed with their codec.
 //
 // Concurrency: Compact runs one at a time per log and holds no lock while
 // it reads and writes: appends, reads and maintenance go on. Only the swap
@@ -159,6 +163,9 @@ func (l *Log) planClean(now time.Time) (*cleanPlan, error) {
 	// The dirty tail ends at the active segment or at the first segment
 	// with a record younger than min.compaction.lag.ms.
 	uncleanable := activeBase
+	if f, ok := l.firstOngoingLocked(); ok {
+		uncleanable = min(uncleanable, l.segs[l.segmentFor(f)].base)
+	}
 	if lag := cfg.MinCompactionLagMs.Milliseconds(); lag > 0 {
 		for _, s := range inactive[l.segmentFor(first):] {
 			if l.largestTimestamp(s) > nowMs-lag {
@@ -201,6 +208,14 @@ func (l *Log) planClean(now time.Time) (*cleanPlan, error) {
 		p.reason = "tombstones due"
 	default:
 		return nil, nil
+	}
+	for _, s := range l.segs {
+		for _, e := range s.aborted {
+			if p.aborted == nil {
+				p.aborted = map[int64][]txnSpan{}
+			}
+			p.aborted[e.ProducerID] = append(p.aborted[e.ProducerID], txnSpan{first: e.FirstOffset, marker: e.LastOffset})
+		}
 	}
 	p.lastBatch = make(map[int64]int64, len(l.producers))
 	for id, e := range l.producers {
@@ -341,4 +356,17 @@ func groupForCleaning(segs []cleanSeg, cfg Config) [][]cleanSeg {
 		segs = segs[n:]
 	}
 	return groups
+}
+
+// abortedBatch reports whether h is a data batch of an aborted transaction.
+func (p *cleanPlan) abortedBatch(h batch.Header) bool {
+	if !h.IsTransactional() || h.IsControl() {
+		return false
+	}
+	for _, t := range p.aborted[h.ProducerID] {
+		if t.first <= h.BaseOffset && h.BaseOffset < t.marker {
+			return true
+		}
+	}
+	return false
 }

@@ -95,12 +95,16 @@ func (c *cleaner) cleanGroup(g []cleanSeg, now time.Time) (tombstonesDue int64, 
 // record is a tombstone.
 func (c *cleaner) filter(h batch.Header, b []byte, dropTombstones bool) (out []byte, changed, tombstones bool, err error) {
 	c.stats.RecordsRead += int64(h.NumRecords)
-	if h.IsControl() || h.IsTransactional() {
+	if h.IsControl() {
 		c.stats.RecordsKept += int64(h.NumRecords)
 		return b, false, false, nil
 	}
+	aborted := c.plan.abortedBatch(h)
 	c.kept = c.kept[:0]
 	err = batch.Records(b, func(r batch.Record) error {
+		if aborted {
+			return nil // read_committed never shows it; no reader needs it
+		}
 		if r.Key == nil {
 			c.stats.KeylessDropped++
 			return nil
@@ -142,11 +146,16 @@ func (c *cleaner) filter(h batch.Header, b []byte, dropTombstones bool) (out []b
 			c.kept[i].TimestampDelta = h.FirstTimestamp + c.kept[i].TimestampDelta - first
 		}
 	}
-	c.out = batch.Build(c.out[:0], h.BaseOffset, first, c.kept,
+	opts := []batch.BuildOption{
 		batch.WithOffsetDeltas(h.LastOffsetDelta),
 		batch.WithCompression(codec),
 		batch.WithProducer(h.ProducerID, h.ProducerEpoch, h.BaseSequence),
-		batch.WithPartitionLeaderEpoch(h.PartitionLeaderEpoch))
+		batch.WithPartitionLeaderEpoch(h.PartitionLeaderEpoch),
+	}
+	if h.IsTransactional() {
+		opts = append(opts, batch.WithTransactional())
+	}
+	c.out = batch.Build(c.out[:0], h.BaseOffset, first, c.kept, opts...)
 	if h.TimestampType() {
 		batch.SetLogAppendTime(c.out, h.MaxTimestamp)
 	}

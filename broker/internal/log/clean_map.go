@@ -52,7 +52,7 @@ func (l *Log) buildOffsetMap(p *cleanPlan, stats *CleanStats) (m *offsetMap, k i
 			return m, i, cs.base, nil
 		}
 		err := eachBatch(cs, func(h batch.Header, b []byte) error {
-			if h.LastOffset() < p.firstDirty || h.IsControl() || h.IsTransactional() {
+			if h.LastOffset() < p.firstDirty || h.IsControl() || p.abortedBatch(h) {
 				return nil
 			}
 			return batch.Records(b, func(r batch.Record) error {

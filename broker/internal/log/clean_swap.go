@@ -118,6 +118,16 @@ func (l *Log) swapIn(g []cleanSeg, w *cleanedWriter, truncations uint64, now tim
 	ns.bytesSinceIndex = w.seg.bytesSinceIndex
 	ns.indexSynced = true
 	ns.page() // a cleaned segment is never the active one
+	l.mu.RLock()
+	for _, cs := range g {
+		ns.aborted = append(ns.aborted, cs.seg.aborted...)
+	}
+	l.mu.RUnlock()
+	if err := ns.rewriteAborted(); err != nil {
+		// The entries stay in memory; the records they cover were
+		// cleaned away (see filter), so a lost file hides nothing.
+		l.logger.Warn("write aborted transaction index after a clean", zap.String("dir", l.dir), zap.Int64("base_offset", base), zap.Error(err))
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -19,6 +19,15 @@
 // are checked and deduplicated as Kafka's ProducerStateManager does, and their state
 // survives restarts through snapshot files.
 //
+// Transactions: transactional producers' batches open a transaction per
+// producer; [Log.AppendMarker] (on a follower, a replicated control batch)
+// commits or aborts it. [Log.LastStableOffset] bounds read_committed
+// fetches, [Log.AbortedTransactions] lists the aborted transactions a fetch
+// range overlaps, from each segment's aborted transaction index
+// (<base>.txnindex, Kafka's format, written when an abort marker is
+// appended and rebuilt by recovery). Open transactions are kept in
+// producer snapshots (version 3) and survive restarts.
+//
 // Replication: a follower writes the batches it fetched from the leader
 // with [Log.AppendReplicated], which keeps their offsets and leader epochs
 // and updates producer state without refusing anything, and cuts what
@@ -58,7 +67,7 @@
 // in.
 //
 // Files in a partition directory besides segments: <offset>.snapshot
-// (producer state), log-start-offset (moved by DeleteRecords),
+// (producer state), <offset>.txnindex (aborted transactions), log-start-offset (moved by DeleteRecords),
 // recovery-point (offset below which everything was fsynced),
 // cleaner-offset-checkpoint (where compaction's dirty tail starts),
 // leader-epoch-checkpoint (the leader epoch cache, in Kafka's format) and

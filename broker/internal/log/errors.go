@@ -18,6 +18,9 @@ var (
 	// ErrInvalidProducerEpoch: an idempotent batch from an older producer
 	// epoch than the log has seen (a fenced producer).
 	ErrInvalidProducerEpoch = fmt.Errorf("invalid producer epoch: %w", kerr.InvalidProducerEpoch)
+	// ErrInvalidTxnState: a transactional producer's non-transactional
+	// batch while its transaction is open.
+	ErrInvalidTxnState = fmt.Errorf("invalid transaction state: %w", kerr.InvalidTxnState)
 	// ErrOffsetMismatch: replicated batches that do not start at the log
 	// end, or whose offsets do not increase from batch to batch.
 	ErrOffsetMismatch = errors.New("offset mismatch")

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -39,6 +40,9 @@ type Log struct {
 	segs      []*segment // ascending base offsets; the last is active; never empty while open
 	start     int64      // log start offset
 	producers producerState
+	txns      txnState     // ongoing and unreplicated decided transactions
+	txnOpen   atomic.Int64 // len(txns.ongoing)+len(txns.decided), read without mu
+	hwSeen    atomic.Int64 // highest high watermark passed to LastStableOffset
 
 	recoveryPoint  int64 // everything below was fsynced
 	checkpointedRP int64 // recovery point last written to disk
@@ -130,8 +134,9 @@ func (l *Log) ProducerState(producerID int64) (epoch int16, lastSeq int32, ok bo
 }
 
 type appendBatch struct {
-	b []byte
-	h batch.Header
+	b   []byte
+	h   batch.Header
+	ctl ctlKind // the marker a control batch holds
 }
 
 // Append writes batches, one or more complete batches that the caller has
@@ -165,7 +170,10 @@ func (l *Log) Append(batches []byte, leaderEpoch int32, now time.Time) (AppendRe
 		if h.NumRecords <= 0 || h.LastOffsetDelta < 0 {
 			return fmt.Errorf("batch with %d records: %w", h.NumRecords, batch.ErrInvalid)
 		}
-		list = append(list, appendBatch{b, h})
+		if h.IsControl() {
+			return fmt.Errorf("control batch from a producer (markers are written with AppendMarker): %w", batch.ErrInvalid)
+		}
+		list = append(list, appendBatch{b: b, h: h})
 		return nil
 	})
 	if err == nil && len(list) == 0 {
@@ -219,7 +227,13 @@ func (l *Log) AppendReplicated(batches []byte, now time.Time) (AppendResult, err
 		if n := len(list); n > 0 && h.BaseOffset <= list[n-1].h.LastOffset() {
 			return fmt.Errorf("batch at offset %d follows one ending at %d: %w", h.BaseOffset, list[n-1].h.LastOffset(), ErrOffsetMismatch)
 		}
-		list = append(list, appendBatch{b, h})
+		ab := appendBatch{b: b, h: h}
+		if h.IsControl() && h.Idempotent() {
+			if ab.ctl, err = markerKind(b); err != nil {
+				return fmt.Errorf("control batch at offset %d: %w", h.BaseOffset, err)
+			}
+		}
+		list = append(list, ab)
 		return nil
 	})
 	if err == nil && len(list) == 0 {
@@ -292,9 +306,12 @@ func (l *Log) appendLocked(data []byte, list []appendBatch, leaderEpoch int32, n
 		if err := checkProducerBatch(e, h); err != nil {
 			return AppendResult{}, false, err
 		}
+		if e != nil && e.txnFirst >= 0 && !h.IsTransactional() {
+			return AppendResult{}, false, fmt.Errorf("producer %d: non-transactional batch during its transaction: %w", h.ProducerID, ErrInvalidTxnState)
+		}
 		switch {
 		case e == nil:
-			e = &producerEntry{epoch: h.ProducerEpoch}
+			e = &producerEntry{epoch: h.ProducerEpoch, txnFirst: -1}
 		case !touched:
 			e = e.clone()
 		}
@@ -402,6 +419,12 @@ func (l *Log) writeRun(data []byte, list []appendBatch, now time.Time) error {
 		pos += int64(ab.h.Size())
 		if ab.h.Idempotent() {
 			l.producers.update(ab.h, ab.h.BaseOffset, ab.h.LastOffset(), now.UnixMilli())
+			if ab.ctl != ctlNone || ab.h.IsTransactional() {
+				if err := l.track(seg, ab.h, ab.ctl); err != nil {
+					// The batch is written; recovery rebuilds the index.
+					l.logger.Warn("aborted transaction index write failed", zap.String("dir", l.dir), zap.Int64("offset", ab.h.BaseOffset), zap.Error(err))
+				}
+			}
 		}
 	}
 	seg.size = pos
@@ -506,10 +529,18 @@ func (l *Log) flushLocked() error {
 	end := l.endOffset()
 	var logs []*os.File
 	var inactive []*segment
+	type txnIndexSync struct {
+		s   *segment
+		gen uint64
+	}
+	var txnIndexes []txnIndexSync
 	for i, s := range l.segs {
 		last := i == len(l.segs)-1
 		if s.next > l.recoveryPoint || (s.size > 0 && s.base >= l.recoveryPoint) {
 			logs = append(logs, s.file.File)
+		}
+		if s.abortedDirty {
+			txnIndexes = append(txnIndexes, txnIndexSync{s, s.abortedGen})
 		}
 		if !last && !s.indexSynced {
 			inactive = append(inactive, s)
@@ -520,6 +551,14 @@ func (l *Log) flushLocked() error {
 	for _, f := range logs {
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("log %s: flush: %w", l.dir, err)
+		}
+	}
+	// Aborted transaction indexes too: recovery replays only from the
+	// newest snapshot, trusting the entries before it. They change only
+	// under mu, which flushMu's holder does not need for this.
+	for _, ts := range txnIndexes {
+		if err := syncTxnIndex(ts.s.txnPath()); err != nil {
+			return fmt.Errorf("log %s: flush aborted transaction index: %w", l.dir, err)
 		}
 	}
 	// Index files of inactive segments must be durable before the recovery
@@ -536,6 +575,11 @@ func (l *Log) flushLocked() error {
 	l.mu.Lock()
 	for _, s := range inactive {
 		s.indexSynced = true
+	}
+	for _, ts := range txnIndexes {
+		if ts.s.abortedGen == ts.gen { // nothing written since the sync
+			ts.s.abortedDirty = false
+		}
 	}
 	if end > l.recoveryPoint {
 		l.recoveryPoint = end

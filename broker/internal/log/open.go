@@ -36,6 +36,7 @@ func Open(dir string, cfg Config, logger *zap.Logger) (*Log, error) {
 		logger = zap.NewNop()
 	}
 	l := &Log{dir: dir, logger: logger, cfg: cfg.normalized(), producers: make(producerState), tombstonesDue: -1, epochs: newEpochCache(nil)}
+	l.txns.reset()
 	if err := l.open(); err != nil {
 		l.closeFiles()
 		return nil, fmt.Errorf("log %s: open: %w", dir, err)
@@ -92,6 +93,11 @@ func (l *Log) open() error {
 		}
 	}
 
+	for _, s := range l.segs {
+		if err := s.loadAborted(); err != nil {
+			return err
+		}
+	}
 	if err := l.loadProducers(); err != nil {
 		return err
 	}
@@ -158,12 +164,12 @@ func (l *Log) scanDir() ([]int64, error) {
 				continue
 			}
 			logs[base] = true
-		case strings.HasSuffix(name, ".index"), strings.HasSuffix(name, ".timeindex"):
+		case strings.HasSuffix(name, ".index"), strings.HasSuffix(name, ".timeindex"), strings.HasSuffix(name, txnIndexExt):
 			indexes = append(indexes, name)
 		}
 	}
 	for _, name := range indexes {
-		base, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSuffix(name, ".timeindex"), ".index"), 10, 64)
+		base, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, txnIndexExt), ".timeindex"), ".index"), 10, 64)
 		if err == nil && !logs[base] {
 			_ = os.Remove(l.path(name))
 		}
@@ -282,7 +288,24 @@ func (l *Log) loadProducers() error {
 		l.logger.Warn("ignoring producer snapshot", zap.String("dir", l.dir), zap.Int64("offset", off), zap.Error(err))
 		_ = os.Remove(snapshotPath(l.dir, off))
 	}
-	return l.replayProducers(from)
+	l.txns.reset()
+	for id, e := range l.producers {
+		if e.txnFirst >= 0 {
+			l.txns.ongoing[id] = e.txnFirst
+		}
+	}
+	for _, s := range l.segs {
+		if s.next > from || s.base >= from {
+			if err := s.dropAbortedFrom(from); err != nil {
+				return err
+			}
+		}
+	}
+	if err := l.replayProducers(from); err != nil {
+		return err
+	}
+	l.pruneDecided()
+	return nil
 }
 
 // replayProducers applies every idempotent batch at or after offset from to
@@ -308,7 +331,22 @@ func (l *Log) replayProducers(from int64) error {
 				return err
 			}
 			if h.Idempotent() && h.LastOffset() >= from {
+				kind := ctlNone
+				if h.IsControl() {
+					_, b, err := br.at(pos, true)
+					if err == nil {
+						kind, err = markerKind(b)
+					}
+					if err != nil {
+						br.release()
+						return fmt.Errorf("control batch at offset %d: %w", h.BaseOffset, err)
+					}
+				}
 				l.producers.update(h, h.BaseOffset, h.LastOffset(), h.MaxTimestamp)
+				if err := l.track(s, h, kind); err != nil {
+					br.release()
+					return err
+				}
 			}
 			pos += int64(h.Size())
 		}
@@ -345,6 +383,8 @@ func (l *Log) resetTo(offset int64, now time.Time) error {
 		return err
 	}
 	l.producers = make(producerState)
+	l.txns.reset()
+	l.txnOpen.Store(0)
 	if offs, err := listSnapshots(l.dir); err == nil {
 		for _, off := range offs {
 			_ = os.Remove(snapshotPath(l.dir, off))

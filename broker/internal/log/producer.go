@@ -35,6 +35,7 @@ type producerEntry struct {
 	epoch     int16
 	lastWrite int64       // unix ms of the producer's last batch, for expiry
 	batches   []batchMeta // oldest first, at most maxProducerBatches
+	txnFirst  int64       // first offset of its ongoing transaction; -1 none
 }
 
 // lastSeq is the sequence of the producer's last batch, -1 if none is known.
@@ -46,7 +47,7 @@ func (e *producerEntry) lastSeq() int32 {
 }
 
 func (e *producerEntry) clone() *producerEntry {
-	return &producerEntry{epoch: e.epoch, lastWrite: e.lastWrite, batches: slices.Clone(e.batches)}
+	return &producerEntry{epoch: e.epoch, lastWrite: e.lastWrite, batches: slices.Clone(e.batches), txnFirst: e.txnFirst}
 }
 
 // add records a batch, dropping the oldest beyond the limit.
@@ -88,7 +89,9 @@ func (ps producerState) duplicateOf(h batch.Header) (batchMeta, bool) {
 //   - an unknown producer may start at any sequence: its state may have
 //     been lost to retention, and Kafka 2.5+ accepts it too.
 //
-// Control batches (transaction markers) only move the epoch.
+// Control batches (transaction markers) and batches without a sequence
+// (a coordinator's transactional writes, Kafka's NO_SEQUENCE) only move the
+// epoch.
 func checkProducerBatch(e *producerEntry, h batch.Header) error {
 	if e == nil {
 		return nil
@@ -96,7 +99,7 @@ func checkProducerBatch(e *producerEntry, h batch.Header) error {
 	if h.ProducerEpoch < e.epoch {
 		return fmt.Errorf("producer %d: epoch %d is older than %d: %w", h.ProducerID, h.ProducerEpoch, e.epoch, ErrInvalidProducerEpoch)
 	}
-	if h.IsControl() {
+	if h.IsControl() || h.BaseSequence < 0 {
 		return nil
 	}
 	if h.ProducerEpoch != e.epoch {
@@ -117,7 +120,7 @@ func checkProducerBatch(e *producerEntry, h batch.Header) error {
 func (ps producerState) update(h batch.Header, base, last, at int64) {
 	e, ok := ps[h.ProducerID]
 	if !ok {
-		e = &producerEntry{epoch: h.ProducerEpoch}
+		e = &producerEntry{epoch: h.ProducerEpoch, txnFirst: -1}
 		ps[h.ProducerID] = e
 	}
 	e.apply(h, base, last)
@@ -125,11 +128,12 @@ func (ps producerState) update(h batch.Header, base, last, at int64) {
 }
 
 // expire forgets the producers that last wrote at or before cutoff (unix
-// ms) and returns how many.
+// ms) and returns how many. A producer with an open transaction stays:
+// only its marker ends it, as in Kafka.
 func (ps producerState) expire(cutoff int64) int {
 	n := 0
 	for id, e := range ps {
-		if e.lastWrite <= cutoff {
+		if e.lastWrite <= cutoff && e.txnFirst < 0 {
 			delete(ps, id)
 			n++
 		}
@@ -143,7 +147,7 @@ func (e *producerEntry) apply(h batch.Header, base, last int64) {
 	if h.ProducerEpoch != e.epoch {
 		e.epoch, e.batches = h.ProducerEpoch, e.batches[:0]
 	}
-	if h.IsControl() {
+	if h.IsControl() || h.BaseSequence < 0 {
 		return
 	}
 	e.add(batchMeta{firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), baseOffset: base, lastOffset: last})
@@ -152,13 +156,14 @@ func (e *producerEntry) apply(h batch.Header, base, last int64) {
 // Snapshots: "<20-digit offset>.snapshot" holds the state after every batch
 // below that offset. Layout (big-endian): version int16, count int32, then
 // per producer: id int64, epoch int16, last write int64 (unix ms; not in
-// version 1), n int8, n x (firstSeq int32, lastSeq int32, baseOffset int64,
+// version 1), first offset of its ongoing transaction int64 (-1 none;
+// since version 3), n int8, n x (firstSeq int32, lastSeq int32, baseOffset int64,
 // lastOffset int64); then a CRC-32C of everything before it. A torn or
 // corrupt snapshot fails its CRC and is ignored.
 
 const (
 	snapshotExt     = ".snapshot"
-	snapshotVersion = 2
+	snapshotVersion = 3
 	keepSnapshots   = 3
 )
 
@@ -172,6 +177,7 @@ func (ps producerState) encode() []byte {
 		b = binary.BigEndian.AppendUint64(b, uint64(id))
 		b = binary.BigEndian.AppendUint16(b, uint16(e.epoch))
 		b = binary.BigEndian.AppendUint64(b, uint64(e.lastWrite))
+		b = binary.BigEndian.AppendUint64(b, uint64(e.txnFirst))
 		b = append(b, byte(len(e.batches)))
 		for _, m := range e.batches {
 			b = binary.BigEndian.AppendUint32(b, uint32(m.firstSeq))
@@ -200,6 +206,9 @@ func decodeProducerState(b []byte, loadedAt int64) (producerState, error) {
 	if version >= 2 {
 		head += 8 // last write
 	}
+	if version >= 3 {
+		head += 8 // ongoing transaction
+	}
 	n := binary.BigEndian.Uint32(body[2:])
 	body = body[6:]
 	ps := make(producerState, min(int(n), len(body)/head))
@@ -208,9 +217,15 @@ func decodeProducerState(b []byte, loadedAt int64) (producerState, error) {
 			return nil, errBadSnapshot
 		}
 		id := int64(binary.BigEndian.Uint64(body))
-		e := &producerEntry{epoch: int16(binary.BigEndian.Uint16(body[8:])), lastWrite: loadedAt}
+		e := &producerEntry{epoch: int16(binary.BigEndian.Uint16(body[8:])), lastWrite: loadedAt, txnFirst: -1}
 		if version >= 2 {
 			e.lastWrite = int64(binary.BigEndian.Uint64(body[10:]))
+		}
+		if version >= 3 {
+			e.txnFirst = int64(binary.BigEndian.Uint64(body[18:]))
+			if e.txnFirst < -1 {
+				return nil, errBadSnapshot
+			}
 		}
 		nb := int(body[head-1])
 		body = body[head:]

@@ -271,30 +271,41 @@ func TestProducerStateNeverExpiresWhenDisabled(t *testing.T) {
 	require.True(t, ok)
 }
 
-// TestProducerSnapshotVersion1: a snapshot written before write times were
-// kept still loads; its producers count as written when it was loaded.
-func TestProducerSnapshotVersion1(t *testing.T) {
-	ps := producerState{7: {epoch: 2, lastWrite: 123, batches: []batchMeta{{firstSeq: 0, lastSeq: 4, baseOffset: 10, lastOffset: 14}}}}
-	v2 := ps.encode()
-	// Version 1 is version 2 without the 8-byte write time.
-	body := v2[:len(v2)-4]
+// TestProducerSnapshotOldVersions: snapshots written before write times
+// (version 1) and before transactions (version 2) still load; version 1's
+// producers count as written when it was loaded, and neither has an open
+// transaction.
+func TestProducerSnapshotOldVersions(t *testing.T) {
+	ps := producerState{7: {epoch: 2, lastWrite: 123, txnFirst: 12, batches: []batchMeta{{firstSeq: 0, lastSeq: 4, baseOffset: 10, lastOffset: 14}}}}
+	v3 := ps.encode()
+	body := v3[:len(v3)-4]
+	withCRC := func(b []byte) []byte { return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)) }
+	// Version 2 is version 3 without the 8-byte open transaction; version
+	// 1 is version 2 without the 8-byte write time.
+	v2 := binary.BigEndian.AppendUint16(nil, 2)
+	v2 = append(v2, body[2:24]...) // count, id, epoch, write time
+	v2 = withCRC(append(v2, body[32:]...))
 	v1 := binary.BigEndian.AppendUint16(nil, 1)
-	v1 = append(v1, body[2:6]...)  // count
-	v1 = append(v1, body[6:16]...) // id, epoch
-	v1 = append(v1, body[24:]...)  // n, batches
-	v1 = binary.BigEndian.AppendUint32(v1, crc32.Checksum(v1, castagnoli))
+	v1 = append(v1, body[2:16]...) // count, id, epoch
+	v1 = withCRC(append(v1, body[32:]...))
 
-	got, err := decodeProducerState(v1, 999)
-	require.NoError(t, err)
-	want := producerState{7: {epoch: 2, lastWrite: 999, batches: ps[7].batches}}
-	require.Equal(t, want, got)
+	for _, tc := range []struct {
+		name string
+		snap []byte
+		want *producerEntry
+	}{
+		{"v1", v1, &producerEntry{epoch: 2, lastWrite: 999, txnFirst: -1, batches: ps[7].batches}},
+		{"v2", v2, &producerEntry{epoch: 2, lastWrite: 123, txnFirst: -1, batches: ps[7].batches}},
+		{"v3", v3, ps[7]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeProducerState(tc.snap, 999)
+			require.NoError(t, err)
+			require.Equal(t, producerState{7: tc.want}, got)
+		})
+	}
 
-	got, err = decodeProducerState(v2, 999)
-	require.NoError(t, err)
-	require.Equal(t, ps, got)
-
-	v3 := append(binary.BigEndian.AppendUint16(nil, 3), body[2:]...) // a version from the future
-	v3 = binary.BigEndian.AppendUint32(v3, crc32.Checksum(v3, castagnoli))
-	_, err = decodeProducerState(v3, 999)
+	v4 := withCRC(append(binary.BigEndian.AppendUint16(nil, 4), body[2:]...)) // a version from the future
+	_, err := decodeProducerState(v4, 999)
 	require.ErrorIs(t, err, errBadSnapshot)
 }

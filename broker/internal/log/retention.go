@@ -82,11 +82,22 @@ func (l *Log) Maintain(now time.Time) error {
 }
 
 // applyRetention deletes expired segments. Callers hold flushMu and mu.
+//
+// A segment holding part of an ongoing transaction stays, with everything
+// after it: its records are not decided yet, and read_committed consumers
+// need its marker's aborted-transaction entry once it is.
 func (l *Log) applyRetention(now time.Time) error {
+	limit := len(l.segs)
+	if first, ok := l.firstOngoingLocked(); ok {
+		limit = 0
+		for limit < len(l.segs) && l.segs[limit].next <= first {
+			limit++
+		}
+	}
 	n := 0
 	if l.cfg.RetentionMs >= 0 {
-		limit := now.Add(-l.cfg.RetentionMs).UnixMilli()
-		for n < len(l.segs) && l.deletable(n) && l.largestTimestamp(l.segs[n]) < limit {
+		cutoff := now.Add(-l.cfg.RetentionMs).UnixMilli()
+		for n < limit && l.deletable(n) && l.largestTimestamp(l.segs[n]) < cutoff {
 			n++
 		}
 	}
@@ -99,7 +110,7 @@ func (l *Log) applyRetention(now time.Time) error {
 		for _, s := range l.segs[:n] {
 			total -= s.size
 		}
-		for n < len(l.segs) && l.deletable(n) && total-l.segs[n].size >= l.cfg.RetentionBytes {
+		for n < limit && l.deletable(n) && total-l.segs[n].size >= l.cfg.RetentionBytes {
 			total -= l.segs[n].size
 			n++
 		}

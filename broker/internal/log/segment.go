@@ -34,6 +34,10 @@ type segment struct {
 	maxTS    int64 // largest batch MaxTimestamp, -1 if none
 	maxTSOff int64 // base offset of the batch holding maxTS
 
+	aborted      []AbortedTxn // the aborted transaction index (.txnindex), marker order
+	abortedDirty bool         // .txnindex written since it was last fsynced
+	abortedGen   uint64       // counts .txnindex writes, so a flush clears only what it synced
+
 	rollBase    time.Time // segment.ms counts from here
 	indexSynced bool      // index files fsynced since they last changed
 	closed      bool      // close has run: the .log reference is gone
@@ -56,6 +60,11 @@ func openSegment(dir string, base int64, create bool) (*segment, error) {
 		flags |= os.O_TRUNC
 	}
 	s := &segment{base: base, logPath: logPath, next: base, maxTS: -1, maxTSOff: -1}
+	if create {
+		if err := os.Remove(s.txnPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
 	f, err := os.OpenFile(logPath, flags, 0o644)
 	if err != nil {
 		return nil, err
@@ -103,10 +112,18 @@ func (s *segment) close() error {
 	return errors.Join(errs...)
 }
 
-// paths lists the segment's files.
+// paths lists the segment's files: the .log and its two indexes, and the
+// aborted transaction index if it has one.
 func (s *segment) paths() []string {
-	return []string{s.file.Name(), s.offFile.Name(), s.timeFile.Name()}
+	ps := []string{s.file.Name(), s.offFile.Name(), s.timeFile.Name()}
+	if len(s.aborted) > 0 || fileExists(s.txnPath()) {
+		ps = append(ps, s.txnPath())
+	}
+	return ps
 }
+
+// dirPath is the partition directory.
+func (s *segment) dirPath() string { return filepath.Dir(s.logPath) }
 
 // indexBatch records a batch just placed at pos in the segment's
 // bookkeeping and indexes, Kafka's way: an offset-index entry (and a

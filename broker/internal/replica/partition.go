@@ -329,8 +329,11 @@ func (p *Partition) Changed() <-chan struct{} {
 // to the whole ISR; consumers read below it.
 func (p *Partition) HighWatermark() int64 { return p.hw.Load() }
 
-// LastStableOffset is the high watermark until transactions exist.
-func (p *Partition) LastStableOffset() int64 { return p.HighWatermark() }
+// LastStableOffset returns the offset below which every transaction is
+// decided and replicated: read_committed consumers read below it (see
+// log.LastStableOffset). It moves only when the high watermark does, so
+// waiting on HWChanged serves read_committed long polls too.
+func (p *Partition) LastStableOffset() int64 { return p.log.LastStableOffset(p.HighWatermark()) }
 
 // StartOffset returns the log start offset.
 func (p *Partition) StartOffset() int64 { return p.log.StartOffset() }

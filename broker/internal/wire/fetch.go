@@ -20,6 +20,12 @@ package wire
 // epoch does not match the leader's log gets DivergingEpoch (v12+) and
 // truncates before it fetches on. A replica fetch from a broker that holds
 // no replica of the partition gets NOT_LEADER_OR_FOLLOWER.
+//
+// read_committed (isolation level 1) consumers read up to the last stable
+// offset instead, and get the aborted transactions that overlap what they
+// read (from the fetch offset to the LSO), so they drop those records;
+// their long poll waits on the high watermark too, since the LSO moves only
+// with it. read_uncommitted answers no aborted-transaction list (null).
 
 import (
 	"context"
@@ -39,10 +45,11 @@ func init() { register(1, 4, 13, handler((*Server).handleFetch)) }
 
 // fetchTarget is one requested partition, resolved.
 type fetchTarget struct {
-	ti, pi   int // indexes into the response
-	p        *replica.Partition
-	req      kmsg.FetchRequestTopicPartition
-	follower bool // a replica fetch: reads up to the log end
+	ti, pi    int // indexes into the response
+	p         *replica.Partition
+	req       kmsg.FetchRequestTopicPartition
+	follower  bool // a replica fetch: reads up to the log end
+	committed bool // read_committed: reads up to the last stable offset
 }
 
 func (s *Server) handleFetch(ctx context.Context, req *Request, body *kmsg.FetchRequest) (kmsg.Response, error) {
@@ -128,7 +135,7 @@ func (s *Server) resolveFetch(body *kmsg.FetchRequest, resp *kmsg.FetchResponse,
 					sp.ErrorCode = e.Code
 					break
 				}
-				targets = append(targets, fetchTarget{ti: len(resp.Topics), pi: len(st.Partitions), p: p, req: rp})
+				targets = append(targets, fetchTarget{ti: len(resp.Topics), pi: len(st.Partitions), p: p, req: rp, committed: body.IsolationLevel == 1})
 			}
 			st.Partitions = append(st.Partitions, sp)
 		}
@@ -153,6 +160,7 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		sp.HighWatermark = t.p.HighWatermark()
 		sp.LastStableOffset = t.p.LastStableOffset()
 		sp.LogStartOffset = t.p.StartOffset()
+		sp.AbortedTransactions = nil
 		limit := min(int(t.req.PartitionMaxBytes), maxBytes-total)
 		if limit <= 0 {
 			if total > 0 {
@@ -162,9 +170,13 @@ func (s *Server) readFetch(req *Request, resp *kmsg.FetchResponse, targets []fet
 		}
 		from := len(d.chunks)
 		var err error
-		if t.follower {
+		switch {
+		case t.follower:
 			d.chunks, err = t.p.ReadChunksTo(d.chunks, t.req.FetchOffset, limit, t.p.EndOffset())
-		} else {
+		case t.committed:
+			d.chunks, err = t.p.ReadChunksTo(d.chunks, t.req.FetchOffset, limit, sp.LastStableOffset)
+			sp.AbortedTransactions = abortedTransactions(t.p, t.req.FetchOffset, sp.LastStableOffset)
+		default:
 			d.chunks, err = t.p.ReadChunks(d.chunks, t.req.FetchOffset, limit)
 		}
 		n := int(log.ChunksLen(d.chunks[from:]))
@@ -247,4 +259,16 @@ func waitAny(ctx context.Context, chans []<-chan struct{}, d time.Duration) bool
 	}
 	chosen, _, _ := reflect.Select(cases)
 	return chosen >= 2
+}
+
+// abortedTransactions lists, for a read_committed fetch, the aborted
+// transactions overlapping [from, lso): an empty list, not null, when there
+// are none, as Kafka answers read_committed.
+func abortedTransactions(p *replica.Partition, from, lso int64) []kmsg.FetchResponseTopicPartitionAbortedTransaction {
+	aborted := p.Log().AbortedTransactions(from, lso)
+	out := make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(aborted))
+	for i, a := range aborted {
+		out[i] = kmsg.FetchResponseTopicPartitionAbortedTransaction{ProducerID: a.ProducerID, FirstOffset: a.FirstOffset}
+	}
+	return out
 }

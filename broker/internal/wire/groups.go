@@ -23,6 +23,12 @@ type Groups interface {
 	ListGroups(ctx context.Context, req *kmsg.ListGroupsRequest) *kmsg.ListGroupsResponse
 	DeleteGroups(ctx context.Context, req *kmsg.DeleteGroupsRequest) *kmsg.DeleteGroupsResponse
 	OffsetDelete(ctx context.Context, req *kmsg.OffsetDeleteRequest) *kmsg.OffsetDeleteResponse
+	TxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) *kmsg.TxnOffsetCommitResponse
+	// CompleteTxn tells the coordinator that a marker of producerID's
+	// transaction is replicated on __consumer_offsets partition
+	// partition: its transactional offsets there are committed or
+	// dropped.
+	CompleteTxn(partition int32, producerID int64, commit bool)
 }
 
 // groupAPI adapts a Groups method to the dispatch table.

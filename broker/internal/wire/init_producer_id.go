@@ -5,9 +5,9 @@ package wire
 // ids the active controller gave this broker (AllocateProducerIds), so ids
 // are unique across the cluster and restarts. A producer that
 // sends its current id and epoch (v3+, KIP-360) gets the epoch bumped, or a
-// new id when the epoch is exhausted. Transactional ids are not served yet:
-// they are refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a
-// non-retriable error, rather than left to retry forever.
+// new id when the epoch is exhausted. A transactional id is served by its
+// transaction coordinator (package txn): NOT_COORDINATOR on a broker that
+// does not lead the id's __transaction_state partition.
 
 import (
 	"context"
@@ -25,10 +25,13 @@ func (s *Server) handleInitProducerID(ctx context.Context, req *Request, body *k
 	resp.SetVersion(body.Version)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if body.TransactionalID != nil {
-		s.logger.Warn("transactional producer refused: transactions are not supported yet",
-			zap.String("transactional.id", *body.TransactionalID), zap.String("client", clientID(req)))
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
-		return resp, nil
+		if s.txns == nil {
+			s.logger.Warn("transactional producer refused: this broker has no transaction coordinator",
+				zap.String("transactional.id", *body.TransactionalID), zap.String("client", clientID(req)))
+			resp.ErrorCode = noTxns
+			return resp, nil
+		}
+		return s.txns.InitProducerID(ctx, body), nil
 	}
 	if body.ProducerID >= 0 && body.ProducerEpoch >= 0 && body.ProducerEpoch < math.MaxInt16-1 {
 		resp.ProducerID, resp.ProducerEpoch = body.ProducerID, body.ProducerEpoch+1

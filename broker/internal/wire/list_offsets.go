@@ -5,7 +5,8 @@ package wire
 // watermark, or the last stable offset for read_committed), -3 (the record
 // with the largest timestamp, KIP-734, v7), or a time: the first offset whose
 // timestamp is at or after it, found through the time index; none answers
-// offset -1. v0 answers in its old form (a list of offsets). Only the
+// offset -1. read_committed (isolation level 1, v2+) bounds every answer by
+// the last stable offset instead of the high watermark. v0 answers in its old form (a list of offsets). Only the
 // partition's leader answers (NOT_LEADER_OR_FOLLOWER elsewhere).
 
 import (
@@ -61,7 +62,11 @@ func (s *Server) listOffset(body *kmsg.ListOffsetsRequest, topic string, rp kmsg
 			sp.ErrorCode = kerr.InvalidRequest.Code // unknown special timestamp
 			return
 		}
-		if off, ts, found := p.Log().OffsetForTimestamp(rp.Timestamp); found && off < p.HighWatermark() {
+		bound := p.HighWatermark()
+		if body.IsolationLevel == 1 {
+			bound = p.LastStableOffset()
+		}
+		if off, ts, found := p.Log().OffsetForTimestamp(rp.Timestamp); found && off < bound {
 			sp.Offset, sp.Timestamp = off, ts
 		}
 	}

@@ -16,8 +16,15 @@ package wire
 // (REQUEST_TIMED_OUT after it); an ISR smaller than min.insync.replicas
 // answers NOT_ENOUGH_REPLICAS before the append and
 // NOT_ENOUGH_REPLICAS_AFTER_APPEND after it. Clients cannot write internal topics such as
-// __consumer_offsets (INVALID_TOPIC_EXCEPTION), as in Kafka. Transactional
-// produce is not served yet.
+// __consumer_offsets (INVALID_TOPIC_EXCEPTION), as in Kafka.
+// Transactional batches (attribute bit 4) are accepted with the idempotence
+// checks, and open the producer's transaction on the partition; the
+// transaction coordinator ends it with WriteTxnMarkers. A producer epoch
+// older than the partition has seen gets INVALID_PRODUCER_EPOCH (Kafka
+// 2.7+), a non-transactional batch during the producer's transaction
+// INVALID_TXN_STATE, and a control batch from a client INVALID_RECORD. The
+// transactional id is not checked against the coordinator's transaction
+// (Kafka's KIP-890 verification is not done).
 
 import (
 	"context"
@@ -43,8 +50,6 @@ func (s *Server) handleProduce(ctx context.Context, req *Request, body *kmsg.Pro
 		switch {
 		case body.Acks != 0 && body.Acks != 1 && body.Acks != -1:
 			return kerr.InvalidRequiredAcks
-		case body.TransactionID != nil:
-			return kerr.TransactionalIDAuthorizationFailed
 		}
 		return nil
 	}()
@@ -172,8 +177,15 @@ func (s *Server) producePartition(req *Request, body *kmsg.ProduceRequest, topic
 		if h.Size() > int(pol.MaxMessageBytes) {
 			return errTooLarge
 		}
-		if h.IsTransactional() || h.IsControl() {
-			return errTransactional
+		if h.IsControl() {
+			return errControl
+		}
+		if h.IsTransactional() && !h.Idempotent() {
+			return errTxnNoProducer
+		}
+		if h.Idempotent() && h.BaseSequence < 0 {
+			// Only the coordinators write without a sequence.
+			return fmt.Errorf("producer %d sent sequence %d: %w", h.ProducerID, h.BaseSequence, log.ErrOutOfOrderSequence)
 		}
 		if compacted {
 			if err := requireKeys(b); err != nil {
@@ -221,7 +233,8 @@ func (s *Server) missingPartition(topic string, index int32) *kerr.Error {
 
 var (
 	errTooLarge      = errors.New("record batch is larger than max.message.bytes")
-	errTransactional = errors.New("transactional batches are not supported yet")
+	errControl       = errors.New("control batches are written by the transaction coordinator, not by clients")
+	errTxnNoProducer = errors.New("transactional batch without a producer id")
 	errNoKey         = errors.New("compacted topic cannot accept message without key")
 )
 
@@ -242,7 +255,9 @@ func produceErrorCode(err error) *kerr.Error {
 	switch {
 	case errors.Is(err, errTooLarge):
 		return kerr.MessageTooLarge
-	case errors.Is(err, errTransactional):
+	case errors.Is(err, errControl), errors.Is(err, errTxnNoProducer):
+		return kerr.InvalidRecord
+	case errors.Is(err, log.ErrInvalidTxnState):
 		return kerr.InvalidTxnState
 	case errors.Is(err, errNoKey):
 		return kerr.InvalidRecord

@@ -82,6 +82,9 @@ type Server struct {
 	groups   Groups
 	logger   *zap.Logger
 
+	txns           Txns                        // nil: transactions refused
+	ensureTxnTopic func(context.Context) error // creates __transaction_state
+
 	ctx    context.Context // cancelled when the server starts closing
 	cancel context.CancelFunc
 

@@ -7,7 +7,8 @@ import (
 
 // Internal topic names.
 const (
-	OffsetsTopic = "__consumer_offsets"
+	OffsetsTopic     = "__consumer_offsets"
+	TransactionTopic = "__transaction_state"
 )
 
 // MaxPartitionsPerTopic bounds CreateTopics and CreatePartitions. Every
@@ -15,7 +16,7 @@ const (
 // tens of thousands would exhaust file descriptors and stall topic changes.
 const MaxPartitionsPerTopic = 10000
 
-func isInternalTopic(name string) bool { return name == OffsetsTopic || name == "__transaction_state" }
+func isInternalTopic(name string) bool { return name == OffsetsTopic || name == TransactionTopic }
 
 // validateTopicName applies Kafka's rules: 1-249 characters of [a-zA-Z0-9._-],
 // and not "." or "..".

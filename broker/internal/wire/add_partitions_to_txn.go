@@ -1,0 +1,33 @@
+package wire
+
+// AddPartitionsToTxn (key 24), versions 0-3.
+// Served by the transaction coordinator of the transactional id (package
+// txn). Versions 4+ (KIP-890's batched, broker-to-broker form) are not
+// served. PRODUCER_FENCED is INVALID_PRODUCER_EPOCH before v2, as in Kafka.
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(24, 0, 3, handler((*Server).handleAddPartitionsToTxn)) }
+
+func (s *Server) handleAddPartitionsToTxn(_ context.Context, _ *Request, body *kmsg.AddPartitionsToTxnRequest) (kmsg.Response, error) {
+	if s.txns != nil {
+		return s.txns.AddPartitionsToTxn(body), nil
+	}
+	resp := body.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
+	resp.SetVersion(body.Version)
+	for _, t := range body.Topics {
+		rt := kmsg.NewAddPartitionsToTxnResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewAddPartitionsToTxnResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p, noTxns
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp, nil
+}
