@@ -31,14 +31,18 @@ type TransactionManager interface {
 // once for readers with isolation.level=read_committed. The container's
 // consumers default to read_committed.
 //
-// When the transaction rolls back (the handler failed, or the commit did),
-// the record is delivered again, as Spring's DefaultAfterRollbackProcessor
-// seeks back to it: the error handler decides, in a transaction of its own,
+// When the transaction rolls back, the record is delivered again, as
+// Spring's DefaultAfterRollbackProcessor seeks back to it. If the handler
+// failed, the error handler decides, in a transaction of its own,
 // whether to deliver it again after its back-off or to recover it; a
 // recovered record's offset commits in that transaction, with what the
 // recoverer sent: a DeadLetterRecoverer publishing through the transaction
 // manager's template puts the dead letter in the same transaction. A batch
-// listener's batch is one transaction and is retried or recovered whole.
+// listener's batch is one transaction and is retried or recovered whole. If
+// the handler succeeded but the transaction could not begin or commit (the
+// broker away, a coordinator moving), the record is delivered again after
+// half a second without counting as a failed delivery, so no record is
+// recovered (skipped) for the broker's sake.
 //
 // Ack modes do not apply: offsets go with the transactions, and a manual
 // Acknowledgment does nothing. Transactions do not mix with RetryTopics,
@@ -107,6 +111,12 @@ func (w *worker) deliverRecordTx(raw *RawRecord) bool {
 		if err == nil {
 			return true
 		}
+		if herr == nil {
+			if !w.txFailed(raw, err) {
+				return false
+			}
+			continue
+		}
 		retry, after := w.afterRollback(&Failure{Records: []*RawRecord{raw}, Err: cmpErr(herr, err), Attempt: attempt}, raw)
 		if !retry {
 			return true
@@ -116,6 +126,23 @@ func (w *worker) deliverRecordTx(raw *RawRecord) bool {
 		}
 		attempt++
 	}
+}
+
+// txRetryBackoff is the pause before delivering again a record whose
+// transaction failed while its handler did not (the broker could not begin
+// or commit it).
+const txRetryBackoff = 500 * time.Millisecond
+
+// txFailed logs a transaction that failed though its handler did not, and
+// waits txRetryBackoff before the record is delivered again. Such failures
+// (a broker restarting, a coordinator moving) are not failed deliveries:
+// they do not count towards the error handler's attempts, so a record is
+// never skipped because the broker was away. It reports false when the
+// session ended meanwhile.
+func (w *worker) txFailed(raw *RawRecord, err error) bool {
+	w.m.log.Warn("kafka listener: transaction failed; delivering the record again",
+		zap.String("topic", raw.Topic), zap.Int32("partition", raw.Partition), zap.Int64("offset", raw.Offset), zap.Error(err))
+	return w.sleep(txRetryBackoff)
 }
 
 // afterRollback is Spring's DefaultAfterRollbackProcessor: the error
@@ -186,6 +213,13 @@ func (w *worker) processBatchTx(raws []*RawRecord) bool {
 		}
 		if err == nil {
 			return true
+		}
+		if herr == nil {
+			if !w.txFailed(last, err) {
+				return false
+			}
+			attempt--
+			continue
 		}
 		retry, after := w.afterRollback(&Failure{Records: pending, Err: cmpErr(herr, err), Attempt: attempt}, last)
 		if !retry {

@@ -1,0 +1,168 @@
+package listener_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kspring/kspring/listener"
+	"github.com/kspring/kspring/serde"
+	"github.com/kspring/kspring/template"
+	"github.com/kspring/kspring/testkit"
+)
+
+// txnTemplate returns a transactional template on the broker, with a
+// transaction id prefix unique to the test, closed when the test ends.
+func txnTemplate[K, V any](t testing.TB, addr, prefix string, opts ...template.Option) *template.Template[K, V] {
+	t.Helper()
+	tp, err := template.Dial[K, V]([]string{addr},
+		template.Config{RequestTimeoutMs: 5000, MaxBlockMs: 20000, DeliveryTimeoutMs: 20000, TransactionIDPrefix: prefix}, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		require.NoError(t, tp.Close(ctx))
+	})
+	return tp
+}
+
+// committedTo reports an error unless group's committed offsets of topic
+// are want.
+func committedTo(t testing.TB, addr, group, topic string, want map[int32]int64) error {
+	t.Helper()
+	admin := newAdmin(t, addr)
+	defer func() { _ = admin.Close() }()
+	var ps []int32
+	for p := range want {
+		ps = append(ps, p)
+	}
+	res, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: ps})
+	if err != nil {
+		return err
+	}
+	for p, off := range want {
+		b := res.GetBlock(topic, p)
+		if b == nil || b.Err != 0 || b.Offset != off {
+			return fmt.Errorf("partition %d: committed %+v, want %d", p, b, off)
+		}
+	}
+	return nil
+}
+
+func values(rs []testkit.Record) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = string(r.Value)
+	}
+	return out
+}
+
+// TestTransactionalListenerConsumeProcessProduce: each record's output, its
+// offset and, for a record that keeps failing, its dead letter commit in
+// one transaction; a rolled-back record is delivered again and its aborted
+// output is never read by read_committed.
+func TestTransactionalListenerConsumeProcessProduce(t *testing.T) {
+	b := broker(t, map[string]int32{"payments": 1, "ledger": 1})
+	in, out := b.Topic("payments"), b.Topic("ledger")
+	dlt := topicNamed(t, b, in+listener.DefaultDeadLetterSuffix, 1)
+	group := groupID(t, b, "ledger-writer")
+	prefix := testkit.UniqueName(t, "eos") + "-"
+	// The container's transactions run on a template of bytes, which also
+	// publishes the dead letters; the handler sends with a template of
+	// strings, which joins them.
+	txb := txnTemplate[[]byte, []byte](t, b.Addr(), prefix)
+	txs := txnTemplate[string, string](t, b.Addr(), prefix,
+		template.WithKeySerializer[string](serde.String{}), template.WithValueSerializer[string](serde.String{}))
+
+	var mu sync.Mutex
+	deliveries := map[string]int{}
+	r := registry(t, b.Addr(), testConfig(),
+		listener.WithTransactionManager(txb),
+		listener.WithDefaultErrorHandler(listener.NewDefaultErrorHandler(
+			listener.WithBackOff(listener.FixedBackOff{Interval: 10 * time.Millisecond, MaxRetries: 2}),
+			listener.WithRecoverer(listener.NewDeadLetterRecoverer(txb)))))
+	require.NoError(t, r.Register(listener.Listen(group, func(ctx context.Context, v string) error {
+		mu.Lock()
+		deliveries[v]++
+		n := deliveries[v]
+		mu.Unlock()
+		txs.Send(ctx, out, "entry:"+v)
+		switch {
+		case v == "flaky" && n == 1:
+			return errors.New("ledger busy")
+		case v == "poison":
+			return errors.New("cannot book " + v)
+		}
+		return nil
+	}, listener.Topics(in), listener.ValueDeserializer(serde.String{}))))
+
+	s := sender(t, b.Addr())
+	send(t, s, in, 0, "", "a", "flaky", "poison", "b")
+	start(t, r)
+
+	eventually(t, func() error { return committedTo(t, b.Addr(), group, in, map[int32]int64{0: 4}) })
+	require.Equal(t, []string{"entry:a", "entry:flaky", "entry:b"}, values(testkit.CommittedRecords(t, b.Addr(), out)),
+		"read_committed sees each output once: not the rolled-back ones")
+	require.ElementsMatch(t, []string{"entry:a", "entry:flaky", "entry:flaky", "entry:poison", "entry:poison", "entry:poison", "entry:b"},
+		values(testkit.Records(t, b.Addr(), out)), "every delivery wrote its output; the aborted ones are in the log")
+	mu.Lock()
+	require.Equal(t, map[string]int{"a": 1, "flaky": 2, "poison": 3, "b": 1}, deliveries, "delivered again after each rollback")
+	mu.Unlock()
+
+	dead := testkit.CommittedRecords(t, b.Addr(), dlt)
+	require.Len(t, dead, 1, "the dead letter committed with the poison record's offset")
+	require.Equal(t, "poison", string(dead[0].Value))
+	reason, _ := dead[0].Header("kafka_dlt-exception-message")
+	require.True(t, strings.Contains(reason, "cannot book poison"), reason)
+}
+
+// TestTransactionalListenerReadsCommittedByDefault: a transactional
+// container's consumers skip aborted records, unless isolation.level says
+// otherwise.
+func TestTransactionalListenerReadsCommittedByDefault(t *testing.T) {
+	b := broker(t, map[string]int32{"mixed": 1})
+	in := b.Topic("mixed")
+	prefix := testkit.UniqueName(t, "iso") + "-"
+	txb := txnTemplate[[]byte, []byte](t, b.Addr(), prefix)
+
+	// One aborted and one committed record.
+	ctx := t.Context()
+	err := txb.ExecuteInTransaction(ctx, func(tx *template.Tx[[]byte, []byte]) error {
+		tx.Send(ctx, in, []byte("aborted"))
+		return errors.New("roll back")
+	})
+	require.ErrorIs(t, err, template.ErrTransactionAborted)
+	_, err = txb.Send(ctx, in, []byte("committed")).Get(ctx)
+	require.NoError(t, err)
+
+	tests := []struct {
+		name  string
+		props map[string]string
+		want  []string
+	}{
+		{"default read_committed", nil, []string{"committed"}},
+		{"isolation.level honoured", map[string]string{"isolation.level": "read_uncommitted"}, []string{"aborted", "committed"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := make(chan string, 10)
+			r := registry(t, b.Addr(), testConfig(), listener.WithTransactionManager(txb))
+			require.NoError(t, r.Register(listener.Listen(groupID(t, b, testkit.UniqueName(t, "g")), func(ctx context.Context, v string) error {
+				got <- v
+				return nil
+			}, listener.Topics(in), listener.ValueDeserializer(serde.String{}), listener.ConsumerProperties(tc.props))))
+			start(t, r)
+			var seen []string
+			for range tc.want {
+				seen = append(seen, testkit.Receive(t, got, waitFor))
+			}
+			require.Equal(t, tc.want, seen)
+		})
+	}
+}
