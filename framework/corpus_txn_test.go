@@ -58,7 +58,7 @@ func TestCorpusTransactions(t *testing.T) {
 		return nil
 	})
 	var got []string
-	for _, r := range testkit.CommittedRecords(t, a.broker.Bootstrap(), out) {
+	for _, r := range testkit.CommittedRecordsSettled(t, a.broker.Bootstrap(), out) {
 		got = append(got, string(r.Value))
 	}
 	require.Equal(t, []string{"entry:p-1", "entry:p-2", "entry:p-3"}, got, "each output once, the rolled back one invisible")

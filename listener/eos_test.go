@@ -84,7 +84,11 @@ func TestExactlyOncePipelineSurvivesBrokerKills(t *testing.T) {
 	// Let what is in flight settle, then count: nothing more may come.
 	ends := testkit.EndOffsets(t, b.Addr(), in)
 	testkit.Eventually(t, time.Minute, func() error { return committedTo(t, b.Addr(), "billing", in, ends) })
-	got := committed()
+	settled := testkit.CommittedRecordsSettled(t, b.Addr(), out)
+	got := make([]string, len(settled))
+	for i, rec := range settled {
+		got[i] = string(rec.Value)
+	}
 	want := make([]string, n)
 	for i, v := range values {
 		want[i] = "invoice-for-" + v

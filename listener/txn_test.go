@@ -107,7 +107,7 @@ func TestTransactionalListenerConsumeProcessProduce(t *testing.T) {
 	start(t, r)
 
 	eventually(t, func() error { return committedTo(t, b.Addr(), group, in, map[int32]int64{0: 4}) })
-	require.Equal(t, []string{"entry:a", "entry:flaky", "entry:b"}, values(testkit.CommittedRecords(t, b.Addr(), out)),
+	require.Equal(t, []string{"entry:a", "entry:flaky", "entry:b"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), out)),
 		"read_committed sees each output once: not the rolled-back ones")
 	require.ElementsMatch(t, []string{"entry:a", "entry:flaky", "entry:flaky", "entry:poison", "entry:poison", "entry:poison", "entry:b"},
 		values(testkit.Records(t, b.Addr(), out)), "every delivery wrote its output; the aborted ones are in the log")
@@ -115,7 +115,7 @@ func TestTransactionalListenerConsumeProcessProduce(t *testing.T) {
 	require.Equal(t, map[string]int{"a": 1, "flaky": 2, "poison": 3, "b": 1}, deliveries, "delivered again after each rollback")
 	mu.Unlock()
 
-	dead := testkit.CommittedRecords(t, b.Addr(), dlt)
+	dead := testkit.CommittedRecordsSettled(t, b.Addr(), dlt)
 	require.Len(t, dead, 1, "the dead letter committed with the poison record's offset")
 	require.Equal(t, "poison", string(dead[0].Value))
 	reason, _ := dead[0].Header("kafka_dlt-exception-message")

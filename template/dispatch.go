@@ -146,10 +146,8 @@ func (t *Template[K, V]) completer() {
 	// sarama hands back every record before closing its channels; anything
 	// left was never handed to it.
 	t.failAll(ErrClosed)
-	if t.txn != nil && t.txn.ownClient {
-		if err := t.txn.client.Close(); err != nil {
-			t.log.Warn("kafka template: close transactional client", zap.Error(err))
-		}
+	if t.txn != nil {
+		t.closeClients()
 	}
 	if t.ownClient {
 		if err := t.client.Close(); err != nil {

@@ -98,6 +98,12 @@ func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
 
 // sendNow is send, for a record that goes to the producer as it is.
 func (t *Template[K, V]) sendNow(ctx context.Context, f *Future[K, V]) {
+	t.sendTo(ctx, f, nil)
+}
+
+// sendTo is sendNow to the producer whose input is in (nil: the template's
+// producer).
+func (t *Template[K, V]) sendTo(ctx context.Context, f *Future[K, V], in chan<- *sarama.ProducerMessage) {
 	now := time.Now()
 	r := t.spares.get()
 	r.f = f
@@ -106,7 +112,7 @@ func (t *Template[K, V]) sendNow(ctx context.Context, f *Future[K, V]) {
 		t.spares.put([]*inflight[K, V]{r})
 		return
 	}
-	if err := t.handOff(ctx, r, now.Sub(t.epoch)); err != nil {
+	if err := t.handOff(ctx, r, now.Sub(t.epoch), in); err != nil {
 		t.fl.release(r)
 		t.finish(f, err)
 		t.spares.put([]*inflight[K, V]{r})
@@ -198,20 +204,23 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	return nil
 }
 
-// handOff takes buffer budget and gives the message to the producer, waiting
-// at most max-block-ms from now (on the template's clock), until ctx ends or
-// the template closes.
-func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now time.Duration) error {
+// handOff takes buffer budget and gives the message to the producer whose
+// input is in (nil: the template's), waiting at most max-block-ms from now
+// (on the template's clock), until ctx ends or the template closes.
+func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now time.Duration, in chan<- *sarama.ProducerMessage) error {
 	t.sendMu.RLock()
 	defer t.sendMu.RUnlock()
 	if t.closed.Load() {
 		return ErrClosed
 	}
+	if in == nil {
+		in = t.input
+	}
 	if err := t.fl.acquire(ctx, r, now, t.maxBlock, t.closing, t.clock); err != nil {
 		return err
 	}
 	select {
-	case t.input <- &r.msg:
+	case in <- &r.msg:
 		return nil
 	default:
 	}
@@ -226,13 +235,13 @@ func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now tim
 		pulse := t.pulse.Load()
 		if done == nil {
 			select {
-			case t.input <- &r.msg:
+			case in <- &r.msg:
 				return nil
 			case <-pulse.c:
 			}
 		} else {
 			select {
-			case t.input <- &r.msg:
+			case in <- &r.msg:
 				return nil
 			case <-done:
 				return ctx.Err()

@@ -44,7 +44,7 @@ type Template[K, V any] struct {
 
 	fl     flight[K, V]
 	spares spares[K, V]
-	txn    *txnState[K, V] // nil unless transactional
+	txn    *txnState[K, V] // nil unless transactional; then producer and input are nil
 
 	// sendMu is read-held by a Send while it hands its record to the
 	// producer; Close takes it to wait until no Send is doing so.
@@ -190,24 +190,32 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 		return nil, fmt.Errorf("%w: non-transactional sends on a transactional template are not supported: "+
 			"every send runs in a transaction; use a second template without transaction-id-prefix", ErrConfig)
 	}
-	pclient := client
-	if s.txnPrefix != "" || client.Config().Producer.Transaction.ID != "" {
-		if t.txn, err = newTxnState[K, V](client, s); err != nil {
-			return nil, err
-		}
-		pclient = t.txn.client
-	}
-	t.producer, err = sarama.NewAsyncProducerFromClient(pclient)
-	if err != nil {
-		if t.txn != nil && t.txn.ownClient {
-			err = errors.Join(err, t.txn.client.Close())
-		}
-		return nil, fmt.Errorf("template: new producer: %w", err)
-	}
-	t.input = t.producer.Input()
 	t.returns.wake = make(chan struct{}, 1)
 	t.settleNow = make(chan struct{}, 1)
 	t.fl.short = t.settleNow
+	if s.txnPrefix != "" || client.Config().Producer.Transaction.ID != "" {
+		// The first transactional producer is made now, so that a broker
+		// refusing transactions fails New; the pool grows on demand.
+		if t.txn, err = newTxnState[K, V](client, s); err != nil {
+			return nil, err
+		}
+		p, err := t.txn.dial()
+		if err != nil {
+			return nil, err
+		}
+		t.txn.all = []*txnProducer{p}
+		t.txn.free <- p
+		t.draining.Store(2)
+		go t.drainSuccesses(p.producer)
+		go t.drainErrors(p.producer)
+		go t.completer()
+		return t, nil
+	}
+	t.producer, err = sarama.NewAsyncProducerFromClient(client)
+	if err != nil {
+		return nil, fmt.Errorf("template: new producer: %w", err)
+	}
+	t.input = t.producer.Input()
 	t.draining.Store(2)
 	go t.drainSuccesses(t.producer)
 	go t.drainErrors(t.producer)

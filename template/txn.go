@@ -39,13 +39,16 @@ import (
 //     template: WithAllowNonTransactional(true) fails with ErrConfig. Use a
 //     second template without the prefix for sends outside transactions.)
 //
-// The template has one transactional producer, with transactional.id =
-// prefix + n (see Config.TransactionIDPrefix), so its transactions run one
-// at a time: a transaction waits up to max-block-ms, or until its context
-// ends, for the one before it to finish. Use more templates for transactions
-// in parallel. A producer the broker fenced (PRODUCER_FENCED: another
-// producer with the same transactional.id started), or left unable to go on,
-// is replaced by a new one on the next transaction; the new one fences the
+// The template keeps a pool of transactional producers, as Spring's
+// DefaultKafkaProducerFactory caches them, each with a transactional.id =
+// prefix + n (see Config.TransactionIDPrefix) and a client of its own: a
+// transaction takes an idle one, or a new one while there are fewer than 16,
+// else waits up to max-block-ms, or until its context ends, for one to be
+// free. (A template over a client whose config names a transactional.id has
+// just that one producer, so its transactions run one at a time.) A
+// producer the broker fenced (PRODUCER_FENCED: another producer with the
+// same transactional.id started), or left unable to go on, is replaced by a
+// new one with the same id on its next transaction; the new one fences the
 // other in turn.
 //
 // A future of a send inside a transaction completes when the broker has the
@@ -95,6 +98,7 @@ type Transaction interface {
 // with ErrTransactionDone.
 type Tx[K, V any] struct {
 	t       *Template[K, V]
+	p       *txnProducer // held from begin until the transaction ends
 	mu      sync.Mutex
 	ended   bool
 	futures []*Future[K, V]
@@ -175,7 +179,7 @@ func (tx *Tx[K, V]) SendOffsets(ctx context.Context, offsets []PartitionOffset, 
 	if tx.ended {
 		return ErrTransactionDone
 	}
-	if err := tx.t.currentProducer().AddOffsetsToTxnWithGroupMetadata(byTopic, gm); err != nil {
+	if err := tx.p.producer.AddOffsetsToTxnWithGroupMetadata(byTopic, gm); err != nil {
 		return fmt.Errorf("template: send offsets of group %q to the transaction: %w", group.GroupID, kafkaCause(err))
 	}
 	return nil
@@ -273,8 +277,8 @@ func (tx *Tx[K, V]) end(ctx context.Context, commit bool) error {
 	t := tx.t
 	result := make(chan error, 1)
 	go func() {
-		defer t.txn.release()
-		result <- t.endTxn(fs, commit)
+		defer t.txn.release(tx.p)
+		result <- t.endTxn(tx.p.producer, fs, commit)
 	}()
 	select {
 	case err := <-result:
@@ -288,9 +292,8 @@ func (tx *Tx[K, V]) end(ctx context.Context, commit bool) error {
 }
 
 // endTxn waits for the transaction's sends to complete, then commits it if
-// asked and they all succeeded, else aborts it. The caller holds the
-// producer.
-func (t *Template[K, V]) endTxn(fs []*Future[K, V], commit bool) error {
+// asked and they all succeeded, else aborts it. The caller holds p.
+func (t *Template[K, V]) endTxn(p sarama.AsyncProducer, fs []*Future[K, V], commit bool) error {
 	var sendErr error
 	for _, f := range fs {
 		<-f.Done() // delivery-timeout-ms bounds this
@@ -298,7 +301,6 @@ func (t *Template[K, V]) endTxn(fs []*Future[K, V], commit bool) error {
 			sendErr = err
 		}
 	}
-	p := t.currentProducer()
 	if commit && sendErr == nil {
 		err := p.CommitTxn()
 		if err == nil {

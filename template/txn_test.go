@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -26,6 +27,30 @@ func txnTemplate(t *testing.T, b *testkit.Broker) (tp *template.Template[string,
 	tp = dial[string, string](t, b.Addr(), cfg)
 	require.True(t, tp.IsTransactional())
 	return tp, cfg.TransactionIDPrefix + "0"
+}
+
+// settled waits until the transaction of txnID has completed: its markers
+// written, its offsets applied.
+func settled(t *testing.T, b *testkit.Broker, txnID string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	require.NoError(t, err)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	testkit.Eventually(t, testkit.WaitTimeout, func() error {
+		described, err := adm.DescribeTransactions(t.Context(), txnID)
+		if err != nil {
+			return err
+		}
+		d := described[txnID]
+		if d.Err != nil {
+			return d.Err
+		}
+		if d.State != "CompleteCommit" && d.State != "CompleteAbort" {
+			return fmt.Errorf("transaction %s is %s", txnID, d.State)
+		}
+		return nil
+	})
 }
 
 func values(rs []testkit.Record) []string {
@@ -81,7 +106,7 @@ func TestTransactionCommitsOrAbortsAsAWhole(t *testing.T) {
 			require.ErrorIs(t, err, tc.wantErr)
 		})
 	}
-	require.ElementsMatch(t, []string{"committed-1", "committed-2"}, values(testkit.CommittedRecords(t, b.Addr(), topic)),
+	require.ElementsMatch(t, []string{"committed-1", "committed-2"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), topic)),
 		"read_committed sees the committed transaction only")
 	require.ElementsMatch(t, []string{"committed-1", "committed-2", "aborted-1", "aborted-2", "aborted-3"},
 		values(testkit.Records(t, b.Addr(), topic)), "the aborted records are in the log, for read_uncommitted")
@@ -106,29 +131,39 @@ func TestPanicInsideTransactionAborts(t *testing.T) {
 		tx.Send(ctx, topic, "after the panic")
 		return nil
 	}))
-	require.Equal(t, []string{"after the panic"}, values(testkit.CommittedRecords(t, b.Addr(), topic)))
+	require.Equal(t, []string{"after the panic"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), topic)))
 }
 
 func TestPlainSendOnTransactionalTemplateCommitsBeforeItsFutureCompletes(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("ledger", 1, nil))
 	topic := b.Topic("ledger")
-	tp, _ := txnTemplate(t, b)
+	tp, txnID := txnTemplate(t, b)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	require.NoError(t, err)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
 	for i := range 3 {
 		res, err := get(t, tp.Send(t.Context(), topic, fmt.Sprint("solo-", i)))
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, res.Metadata.Offset, int64(0))
-		// Its transaction has committed: read_committed sees it now.
-		got := values(testkit.CommittedRecords(t, b.Addr(), topic))
-		require.Equal(t, fmt.Sprint("solo-", i), got[len(got)-1])
+		// The future completed after the commit: the coordinator has
+		// decided (its markers may still be on their way).
+		described, err := adm.DescribeTransactions(t.Context(), txnID)
+		require.NoError(t, err)
+		d, ok := described[txnID]
+		require.True(t, ok, "transaction %s described", txnID)
+		require.NoError(t, d.Err)
+		require.Contains(t, []string{"PrepareCommit", "CompleteCommit"}, d.State, "after send %d", i)
 	}
 	require.NoError(t, tp.Flush(t.Context()))
+	require.Equal(t, []string{"solo-0", "solo-1", "solo-2"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), topic)))
 }
 
 func TestSendOffsetsCommitWithTheTransaction(t *testing.T) {
 	b := testkit.NewBroker(t, testkit.WithTopic("in", 1, nil), testkit.WithTopic("out", 1, nil))
 	in, out := b.Topic("in"), b.Topic("out")
 	group := testkit.UniqueName(t, "billing")
-	tp, _ := txnTemplate(t, b)
+	tp, txnID := txnTemplate(t, b)
 	ctx := t.Context()
 	offsets := func(next int64) []template.PartitionOffset {
 		return []template.PartitionOffset{{Topic: in, Partition: 0, Offset: next}}
@@ -138,6 +173,7 @@ func TestSendOffsetsCommitWithTheTransaction(t *testing.T) {
 		tx.Send(ctx, out, "committed")
 		return tx.SendOffsets(ctx, offsets(42), template.GroupOnly(group))
 	}))
+	settled(t, b, txnID) // the markers, which make the offsets visible, follow the commit
 	require.Equal(t, map[int32]int64{0: 42}, testkit.CommittedOffsets(t, b.Addr(), group, in))
 
 	err := tp.ExecuteInTransaction(ctx, func(tx *template.Tx[string, string]) error {
@@ -146,8 +182,9 @@ func TestSendOffsetsCommitWithTheTransaction(t *testing.T) {
 		return errors.New("rolled back")
 	})
 	require.ErrorIs(t, err, template.ErrTransactionAborted)
-	require.Equal(t, map[int32]int64{0: 42}, testkit.CommittedOffsets(t, b.Addr(), group, in), "an aborted transaction's offsets are dropped")
-	require.Equal(t, []string{"committed"}, values(testkit.CommittedRecords(t, b.Addr(), out)))
+	settled(t, b, txnID)
+	require.Equal(t, map[int32]int64{0: 42}, testkit.CommittedOffsets(t, b.Addr(), group, in), "an aborted transaction commits no offsets")
+	require.Equal(t, []string{"committed"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), out)))
 
 	// Once the transaction has ended, its Tx refuses more.
 	var done *template.Tx[string, string]
@@ -187,5 +224,29 @@ func TestFencedProducerIsReplacedOnTheNextTransaction(t *testing.T) {
 		tx.Send(ctx, topic, "after fencing")
 		return nil
 	}))
-	require.Equal(t, []string{"after fencing"}, values(testkit.CommittedRecords(t, b.Addr(), topic)))
+	require.Equal(t, []string{"after fencing"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), topic)))
+}
+
+// TestTransactionsRunInParallel: a template's transactions take producers
+// from a pool, so one can commit while another is open.
+func TestTransactionsRunInParallel(t *testing.T) {
+	b := testkit.NewBroker(t, testkit.WithTopic("ledger", 1, nil))
+	topic := b.Topic("ledger")
+	tp, _ := txnTemplate(t, b)
+	ctx := t.Context()
+
+	aOpen, bDone := make(chan struct{}), make(chan error, 1)
+	go func() {
+		<-aOpen
+		bDone <- tp.ExecuteInTransaction(ctx, func(tx *template.Tx[string, string]) error {
+			tx.Send(ctx, topic, "b")
+			return nil
+		})
+	}()
+	require.NoError(t, tp.ExecuteInTransaction(ctx, func(tx *template.Tx[string, string]) error {
+		tx.Send(ctx, topic, "a")
+		close(aOpen)
+		return <-bDone // b commits while a is open, on a second producer
+	}))
+	require.ElementsMatch(t, []string{"a", "b"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), topic)))
 }

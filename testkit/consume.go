@@ -91,6 +91,45 @@ func CommittedRecords(t testing.TB, addr, topic string) []Record {
 	return got
 }
 
+// CommittedRecordsSettled is CommittedRecords once no transaction is open
+// on topic: it waits, up to WaitTimeout, until every partition's last
+// stable offset has reached its end offset, then reads. A producer's commit
+// returns once the coordinator has decided, and the markers that make the
+// records readable follow (as in Kafka), so a test reading right after a
+// commit wants this. It fails the test if a transaction stays open.
+func CommittedRecordsSettled(t testing.TB, addr, topic string) []Record {
+	t.Helper()
+	cl := newClient(t, addr)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	Eventually(t, WaitTimeout, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("end offsets of %q: %w", topic, err)
+		}
+		stable, err := adm.ListCommittedOffsets(ctx, topic)
+		if err == nil {
+			err = stable.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("last stable offsets of %q: %w", topic, err)
+		}
+		var open error
+		ends.Each(func(o kadm.ListedOffset) {
+			if s, ok := stable.Lookup(o.Topic, o.Partition); !ok || s.Offset < o.Offset {
+				open = fmt.Errorf("%s-%d: a transaction is open (last stable offset %d, end offset %d)", o.Topic, o.Partition, s.Offset, o.Offset)
+			}
+		})
+		return open
+	})
+	return CommittedRecords(t, addr, topic)
+}
+
 // reader consumes one topic from the start of every partition, without a
 // group. It keeps control records (transaction markers) internally so it
 // knows its position, and hands out data records only.
