@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +164,63 @@ func TestTransactionalListenerReadsCommittedByDefault(t *testing.T) {
 				seen = append(seen, testkit.Receive(t, got, waitFor))
 			}
 			require.Equal(t, tc.want, seen)
+		})
+	}
+}
+
+// TestTransactionalListenerForms: a batch listener's batch and a listener
+// on explicit partitions (no group management, offsets committed for the
+// group without a generation) run in transactions too; a failed delivery
+// rolls back and the records come again.
+func TestTransactionalListenerForms(t *testing.T) {
+	tests := []struct {
+		name     string
+		endpoint func(id, in string, handle func(ctx context.Context, vs []string) error) listener.Endpoint
+	}{
+		{"batch", func(id, in string, handle func(ctx context.Context, vs []string) error) listener.Endpoint {
+			return listener.ListenBatch(id, func(ctx context.Context, rs []*listener.Record[string]) error {
+				vs := make([]string, len(rs))
+				for i, r := range rs {
+					vs[i] = r.Value
+				}
+				return handle(ctx, vs)
+			}, listener.Topics(in), listener.ValueDeserializer(serde.String{}))
+		}},
+		{"explicit partitions", func(id, in string, handle func(ctx context.Context, vs []string) error) listener.Endpoint {
+			return listener.Listen(id, func(ctx context.Context, v string) error { return handle(ctx, []string{v}) },
+				listener.Partitions(in, map[int32]int64{0: listener.OffsetCommitted}), listener.ValueDeserializer(serde.String{}))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := broker(t, map[string]int32{"in": 1, "out": 1})
+			in, out := b.Topic("in"), b.Topic("out")
+			group := groupID(t, b, testkit.UniqueName(t, "forms"))
+			txb := txnTemplate[[]byte, []byte](t, b.Addr(), testkit.UniqueName(t, "forms")+"-")
+			send(t, sender(t, b.Addr()), in, 0, "", "a", "b", "c")
+
+			var mu sync.Mutex
+			failedOnce := false
+			r := registry(t, b.Addr(), testConfig(), listener.WithTransactionManager(txb))
+			require.NoError(t, r.Register(tc.endpoint(group, in, func(ctx context.Context, vs []string) error {
+				for _, v := range vs {
+					txb.SendRecord(ctx, template.ProducerRecord[[]byte, []byte]{Topic: out, Value: []byte("out:" + v)})
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if !failedOnce && slices.Contains(vs, "b") {
+					failedOnce = true
+					return errors.New("fails once")
+				}
+				return nil
+			})))
+			start(t, r)
+
+			eventually(t, func() error { return committedTo(t, b.Addr(), group, in, map[int32]int64{0: 3}) })
+			require.Equal(t, []string{"out:a", "out:b", "out:c"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), out)))
+			mu.Lock()
+			require.True(t, failedOnce)
+			mu.Unlock()
 		})
 	}
 }
