@@ -96,6 +96,24 @@ func fuzzSeeds() []kmsg.Request {
 		i.ProducerID, i.ProducerEpoch = -1, -1
 		out = append(out, i)
 	}
+	for _, v := range []int16{0, 1} {
+		w := kmsg.NewPtrWriteTxnMarkersRequest()
+		w.SetVersion(v)
+		m := kmsg.NewWriteTxnMarkersRequestMarker()
+		m.ProducerID, m.ProducerEpoch, m.Committed = 1, 0, v == 1
+		m.Topics = []kmsg.WriteTxnMarkersRequestMarkerTopic{{Topic: "fuzz", Partitions: []int32{0}}}
+		w.Markers = append(w.Markers, m)
+		out = append(out, w)
+	}
+	for _, v := range []int16{0, 3} {
+		tc := kmsg.NewPtrTxnOffsetCommitRequest()
+		tc.SetVersion(v)
+		tc.TransactionalID, tc.Group, tc.ProducerID = "fuzz", "fuzz", 1
+		p := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+		p.Offset = 1
+		tc.Topics = []kmsg.TxnOffsetCommitRequestTopic{{Topic: "fuzz", Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{p}}}
+		out = append(out, tc)
+	}
 	a := kmsg.NewPtrApiVersionsRequest()
 	a.SetVersion(3)
 	a.ClientSoftwareName, a.ClientSoftwareVersion = "fuzz", "1"

@@ -66,6 +66,8 @@ type CleanStats struct {
 	RecordsKept       int64
 	TombstonesDropped int64 // tombstones past DeleteRetentionMs, removed
 	KeylessDropped    int64 // records without a key, which a compacted log cannot keep
+	AbortedDropped    int64 // records of aborted transactions, removed
+	MarkersDropped    int64 // transaction markers with no records left, past DeleteRetentionMs
 }
 
 // cleanSeg is a snapshot of an inactive segment taken when a clean is
@@ -103,8 +105,9 @@ type cleanPlan struct {
 // Records without a key are dropped, as Kafka's cleaner drops them.
 // Transactions as in Kafka: the records of aborted transactions are
 // removed, those of committed ones compact like any others, control
-// batches (markers) are kept as they are and never read as keyed records,
-// and nothing from the oldest ongoing transaction's segment on is cleaned.
+// batches (markers) are never read as keyed records and are kept while
+// their transaction has records and then for DeleteRetentionMs, and
+// nothing from the oldest ongoing transaction's segment on is cleaned.
 // Compressed batches are recompressed with their codec.
 //
 // Concurrency: Compact runs one at a time per log and holds no lock while
@@ -253,7 +256,7 @@ func (l *Log) clean(p *cleanPlan, now time.Time, stats *CleanStats) error {
 	stats.MapKeys = m.len()
 	stats.EndOffset = max(p.firstDirty, mapEnd)
 
-	c := &cleaner{log: l, plan: p, m: m, stats: stats, nowMs: now.UnixMilli()}
+	c := &cleaner{log: l, plan: p, m: m, stats: stats, nowMs: now.UnixMilli(), txnData: map[int64]bool{}}
 	tombstonesDue := int64(-1)
 	for _, g := range groupForCleaning(p.segs[:k], p.cfg) {
 		due, err := c.cleanGroup(g, now)

@@ -19,6 +19,12 @@ type cleaner struct {
 
 	kept []batch.Record // survivors of the batch being filtered
 	out  []byte         // the rebuilt batch
+
+	// txnData marks the producers whose transaction, since their last
+	// marker in this pass, still has records after cleaning: their next
+	// marker is needed. The pass reads the log from its start, so every
+	// transaction's records come before its marker.
+	txnData map[int64]bool
 }
 
 // cleanGroup rewrites a group of segments into one cleaned segment and
@@ -96,13 +102,20 @@ func (c *cleaner) cleanGroup(g []cleanSeg, now time.Time) (tombstonesDue int64, 
 func (c *cleaner) filter(h batch.Header, b []byte, dropTombstones bool) (out []byte, changed, tombstones bool, err error) {
 	c.stats.RecordsRead += int64(h.NumRecords)
 	if h.IsControl() {
-		c.stats.RecordsKept += int64(h.NumRecords)
-		return b, false, false, nil
+		return c.filterMarker(h, b, dropTombstones)
+	}
+	if h.IsTransactional() {
+		defer func() {
+			if err == nil && len(c.kept) > 0 {
+				c.txnData[h.ProducerID] = true
+			}
+		}()
 	}
 	aborted := c.plan.abortedBatch(h)
 	c.kept = c.kept[:0]
 	err = batch.Records(b, func(r batch.Record) error {
 		if aborted {
+			c.stats.AbortedDropped++
 			return nil // read_committed never shows it; no reader needs it
 		}
 		if r.Key == nil {
@@ -160,6 +173,25 @@ func (c *cleaner) filter(h batch.Header, b []byte, dropTombstones bool) (out []b
 		batch.SetLogAppendTime(c.out, h.MaxTimestamp)
 	}
 	return c.out, true, tombstones, nil
+}
+
+// filterMarker applies compaction to a control batch, as Kafka's cleaner
+// does: a transaction marker stays while its transaction has records left,
+// and once it has none, until the marker is DeleteRetentionMs old (like a
+// tombstone: a read_committed consumer that read the records before they
+// went still needs the marker, within that time), then goes. Control
+// batches are never read as keyed records.
+func (c *cleaner) filterMarker(h batch.Header, b []byte, dropTombstones bool) (out []byte, changed, tombstones bool, err error) {
+	hasData := c.txnData[h.ProducerID]
+	delete(c.txnData, h.ProducerID)
+	if !hasData && dropTombstones {
+		c.stats.MarkersDropped++
+		return nil, true, false, nil
+	}
+	c.stats.RecordsKept += int64(h.NumRecords)
+	// A marker kept only for its retention is due for removal like a
+	// tombstone.
+	return b, false, !hasData, nil
 }
 
 // cleanedWriter writes one cleaned segment to <base>.log.cleaned and keeps

@@ -305,6 +305,7 @@ func (l *Log) loadProducers() error {
 		return err
 	}
 	l.pruneDecided()
+	l.refreshLastAbort()
 	return nil
 }
 

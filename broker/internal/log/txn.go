@@ -186,11 +186,23 @@ type txnSpan struct{ first, marker int64 }
 // LastStableOffset for free. hwSeen is the highest high watermark a caller
 // passed: decided transactions whose marker is below it are replicated.
 type txnState struct {
-	ongoing map[int64]int64 // producer id -> first offset of its open transaction
-	decided []txnSpan       // marker order
+	ongoing   map[int64]int64 // producer id -> first offset of its open transaction
+	decided   []txnSpan       // marker order
+	lastAbort int64           // offset of the last abort marker in any segment's index; -1 none
 }
 
-func (t *txnState) reset() { t.ongoing, t.decided = map[int64]int64{}, nil }
+func (t *txnState) reset() { t.ongoing, t.decided, t.lastAbort = map[int64]int64{}, nil, -1 }
+
+// refreshLastAbort recomputes lastAbort from the segments' indexes (after a
+// load or truncation). Callers hold mu.
+func (l *Log) refreshLastAbort() {
+	l.txns.lastAbort = -1
+	for _, s := range l.segs {
+		if n := len(s.aborted); n > 0 {
+			l.txns.lastAbort = max(l.txns.lastAbort, s.aborted[n-1].LastOffset)
+		}
+	}
+}
 
 // track updates transaction state after batch h (with its marker kind) was
 // written to segment s or replayed from it. Callers hold mu (or own the
@@ -215,6 +227,7 @@ func (l *Log) track(s *segment, h batch.Header, kind ctlKind) error {
 			if err := s.addAborted(AbortedTxn{ProducerID: h.ProducerID, FirstOffset: first, LastOffset: h.BaseOffset, LastStableOffset: lso}); err != nil {
 				return err
 			}
+			l.txns.lastAbort = max(l.txns.lastAbort, h.BaseOffset)
 		}
 		l.txns.decided = append(l.txns.decided, txnSpan{first: first, marker: h.BaseOffset})
 	case h.IsTransactional() && !h.IsControl():
@@ -255,12 +268,7 @@ func (l *Log) LastStableOffset(hw int64) int64 {
 	if l.txnOpen.Load() == 0 {
 		return hw
 	}
-	for {
-		seen := l.hwSeen.Load()
-		if hw <= seen || l.hwSeen.CompareAndSwap(seen, hw) {
-			break
-		}
-	}
+	l.NoteHighWatermark(hw)
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	lso := hw
@@ -273,6 +281,20 @@ func (l *Log) LastStableOffset(hw int64) int64 {
 		}
 	}
 	return lso
+}
+
+// NoteHighWatermark tells the log that everything below hw is replicated
+// to the ISR, so that decided transactions below it stop counting for the
+// LSO (they are forgotten at the next transactional write). The replica
+// calls it as its high watermark moves, on leaders and followers alike. It
+// costs an atomic compare-and-swap. Safe for concurrent use.
+func (l *Log) NoteHighWatermark(hw int64) {
+	for {
+		seen := l.hwSeen.Load()
+		if hw <= seen || l.hwSeen.CompareAndSwap(seen, hw) {
+			return
+		}
+	}
 }
 
 // FirstUnstableOffset returns the first offset of the oldest ongoing
@@ -297,9 +319,15 @@ func (l *Log) firstOngoingLocked() (int64, bool) {
 // offsets [from, upTo): those whose marker is at or after from and whose
 // first offset is below upTo, in marker order. A read_committed fetch
 // sends them so the consumer drops their records. Safe for concurrent use.
+//
+// A fetch past the last abort marker (a consumer at the head of a log
+// whose transactions commit) is answered without looking at the segments.
 func (l *Log) AbortedTransactions(from, upTo int64) []AbortedTxn {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	if from > l.txns.lastAbort {
+		return nil
+	}
 	var out []AbortedTxn
 	for _, s := range l.segs[l.segmentFor(from):] {
 		for _, e := range s.aborted {

@@ -293,6 +293,19 @@ func TestReplicatedMarkers(t *testing.T) {
 	_, err = follower.AppendReplicated(data, t0)
 	require.NoError(t, err)
 	require.Equal(t, follower.EndOffset(), follower.LastStableOffset(follower.EndOffset()))
+
+	// A follower nobody reads from forgets decided transactions once its
+	// high watermark passes their markers, at its next transactional write.
+	follower.NoteHighWatermark(follower.EndOffset())
+	txnProduce(t, leader, 3, 0, 0, 1, 10)
+	data, err = leader.Read(follower.EndOffset(), 1<<20, leader.EndOffset())
+	require.NoError(t, err)
+	_, err = follower.AppendReplicated(data, t0)
+	require.NoError(t, err)
+	follower.mu.RLock()
+	require.Empty(t, follower.txns.decided)
+	follower.mu.RUnlock()
+	require.Equal(t, int64(1), follower.txnOpen.Load(), "producer 3's transaction")
 }
 
 // TestRetentionKeepsOpenTransaction: retention deletes no segment holding
@@ -334,9 +347,31 @@ func TestCompactTransactions(t *testing.T) {
 	rollActive(t, l)
 	appendKV(t, l, []kvRecord{kv(ts, "z", []byte("z"))})
 
-	compact(t, l, t0.Add(time.Minute))
-	var got []string
-	var markers int
+	st := compact(t, l, t0.Add(time.Minute))
+	require.Equal(t, int64(2), st.AbortedDropped)
+	require.Zero(t, st.MarkersDropped, "markers outlive their records by delete.retention.ms")
+	got, markers := readTxnLog(t, l)
+	// a0 survives: the aborted a is no newer value; b1 supersedes b0.
+	require.Equal(t, []string{"a=a0", "b=b1", "d=d1", "d=d-open", "z=z"}, got)
+	require.Equal(t, 2, markers)
+	require.Equal(t, []AbortedTxn{{ProducerID: 1, FirstOffset: aborted[0].offset, LastOffset: aborted[1].offset + 1, LastStableOffset: aborted[1].offset + 2}},
+		l.AbortedTransactions(0, l.EndOffset()), "the index outlives the clean")
+	require.Equal(t, open[0].offset, l.LastStableOffset(l.EndOffset()))
+
+	// Past delete.retention.ms the aborted transaction's marker, whose
+	// records are gone, goes; the committed one's, with records left, stays.
+	st = compact(t, l, t0.Add(2*time.Hour))
+	require.Equal(t, int64(1), st.MarkersDropped)
+	got, markers = readTxnLog(t, l)
+	require.Equal(t, []string{"a=a0", "b=b1", "d=d1", "d=d-open", "z=z"}, got)
+	require.Equal(t, 1, markers)
+	_ = plain
+	_ = committed
+}
+
+// readTxnLog reads a log's records as key=value, and counts its markers.
+func readTxnLog(t *testing.T, l *Log) (got []string, markers int) {
+	t.Helper()
 	next, end := l.StartOffset(), l.EndOffset()
 	for next < end {
 		data, err := l.Read(next, 1<<20, end)
@@ -359,12 +394,5 @@ func TestCompactTransactions(t *testing.T) {
 			})
 		}))
 	}
-	// a0 survives: the aborted a is no newer value; b1 supersedes b0.
-	require.Equal(t, []string{"a=a0", "b=b1", "d=d1", "d=d-open", "z=z"}, got)
-	require.Equal(t, 2, markers)
-	require.Equal(t, []AbortedTxn{{ProducerID: 1, FirstOffset: aborted[0].offset, LastOffset: aborted[1].offset + 1, LastStableOffset: aborted[1].offset + 2}},
-		l.AbortedTransactions(0, l.EndOffset()), "the index outlives the clean")
-	_ = plain
-	_ = committed
-	require.Equal(t, open[0].offset, l.LastStableOffset(l.EndOffset()))
+	return got, markers
 }

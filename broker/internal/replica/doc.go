@@ -21,9 +21,18 @@
 // the high watermark ([Partition.WaitReplicated]); min.insync.replicas is
 // checked before the append and after it.
 //
+// Transactions: the leader writes the coordinator's commit and abort
+// markers with [Partition.WriteMarker] (acks=all), followers replicate them
+// like any batch, and [Partition.LastStableOffset] bounds read_committed
+// fetches. The replica tells the log each move of its high watermark
+// (log.NoteHighWatermark), so that markers replicated to the ISR stop
+// holding the LSO back, on leaders and followers alike.
+//
 // Concurrency: a Manager and its Partitions are safe for concurrent use.
 // Partitions are independent: there is no lock shared by two partitions on
 // the produce or fetch path. Lock order: Manager.mu before Partition.mu; a
 // Partition never calls back into the Manager while holding its own lock,
-// except to hand an ISR change to a goroutine (Manager.alter).
+// except to hand an ISR change to a goroutine (Manager.alter). Partition.mu
+// may be held while calling into the log (log.Log's own lock is taken
+// after it, never before).
 package replica

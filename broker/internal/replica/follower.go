@@ -54,6 +54,7 @@ func (p *Partition) appendFromLeader(epoch int32, batches []byte, leaderHW, lead
 	p.mu.Lock()
 	if hw := min(leaderHW, p.log.EndOffset()); hw > p.hw.Load() {
 		p.hw.Store(hw)
+		p.log.NoteHighWatermark(hw)
 	}
 	if len(batches) > 0 {
 		p.signalAppendLocked()

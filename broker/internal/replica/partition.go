@@ -280,6 +280,7 @@ func (p *Partition) maybeAdvanceHWLocked() {
 	}
 	if hw > p.hw.Load() {
 		p.hw.Store(hw)
+		p.log.NoteHighWatermark(hw)
 		p.signalHWLocked()
 	}
 }
