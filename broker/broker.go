@@ -376,7 +376,7 @@ func (b *Broker) wireSettings() (wire.Settings, error) {
 		OffsetsTopicReplication:  b.cfg.OffsetsTopicReplicationFactor,
 		BrokerConfigs:            b.cfg.topicDefaults(),
 		LogDirs:                  b.cfg.LogDirs,
-		StaticConfigs:            b.cfg.clusterConfigs(),
+		StaticConfigs:            append(b.cfg.clusterConfigs(), b.cfg.txnConfigs()...),
 	}, nil
 }
 

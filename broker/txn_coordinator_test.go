@@ -3,10 +3,14 @@ package broker_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kspring/kspring/broker"
 )
 
 // txnConn is a connection speaking the transactional APIs by hand, so that
@@ -62,7 +66,7 @@ func (c txnConn) initTxn(t *testing.T, id string) *kmsg.InitProducerIDResponse {
 }
 
 func TestTransactionCoordinatorOverTheWire(t *testing.T) {
-	b := startBroker(t)
+	b := startBroker(t, func(c *broker.Config) { c.TransactionMaxTimeoutMs = 15 * time.Minute })
 	createTopic(t, b.Addr(), "orders", 2, nil)
 	c := txnConn{dialWire(t, b.Addr())}
 
@@ -103,6 +107,23 @@ func TestTransactionCoordinatorOverTheWire(t *testing.T) {
 		}
 		require.Equal(t, "compact", got["cleanup.policy"])
 		require.Equal(t, "1", got["min.insync.replicas"], "transaction.state.log.min.isr capped at the one live broker")
+	})
+
+	t.Run("DescribeConfigs reports the transaction settings", func(t *testing.T) {
+		adm := kadm.NewClient(newKgo(t, b.Addr()))
+		rcs, err := adm.DescribeBrokerConfigs(testCtx(t), b.Config().NodeID)
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, rc := range rcs {
+			require.NoError(t, rc.Err)
+			for _, cfg := range rc.Configs {
+				got[cfg.Key] = cfg.MaybeValue()
+			}
+		}
+		require.Equal(t, "900000", got["transaction.max.timeout.ms"])
+		require.Equal(t, "50", got["transaction.state.log.num.partitions"])
+		require.Equal(t, "3", got["transaction.state.log.replication.factor"])
+		require.Equal(t, "10000", got["transaction.abort.timed.out.transaction.cleanup.interval.ms"])
 	})
 
 	id := "tx-wire"
@@ -156,4 +177,27 @@ func TestTransactionCoordinatorOverTheWire(t *testing.T) {
 		})
 		requireCode(t, kerr.ProducerFenced, c2.addPartitions(3, id, first.ProducerID, 0, "orders", 0))
 	})
+}
+
+func TestTransactionPropertiesUnderKafkasNames(t *testing.T) {
+	for _, tc := range []struct {
+		key, value string
+		got        func(broker.Config) any
+		want       any
+	}{
+		{"transaction.state.log.num.partitions", "7", func(c broker.Config) any { return c.TransactionStateLogNumPartitions }, int32(7)},
+		{"transaction.state.log.replication.factor", "2", func(c broker.Config) any { return c.TransactionStateLogReplicationFactor }, int16(2)},
+		{"transaction.state.log.min.isr", "1", func(c broker.Config) any { return c.TransactionStateLogMinISR }, int16(1)},
+		{"transaction.max.timeout.ms", "60000", func(c broker.Config) any { return c.TransactionMaxTimeoutMs }, time.Minute},
+		{"transactional.id.expiration.ms", "3600000", func(c broker.Config) any { return c.TransactionalIDExpirationMs }, time.Hour},
+		{"transaction.abort.timed.out.transaction.cleanup.interval.ms", "250", func(c broker.Config) any {
+			return c.TransactionAbortTimedOutCleanupIntervalMs
+		}, 250 * time.Millisecond},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			cfg := broker.DefaultConfig()
+			require.NoError(t, cfg.Set(tc.key, tc.value))
+			require.Equal(t, tc.want, tc.got(cfg))
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kspring/kspring/broker/internal/batch"
 	"github.com/kspring/kspring/broker/internal/cluster"
@@ -123,4 +124,20 @@ func (t *topics) EnsureTransactionTopic(ctx context.Context) error {
 		},
 	})
 	return err
+}
+
+// txnConfigs are the transaction coordinator's settings as DescribeConfigs
+// reports them for the broker.
+func (c *Config) txnConfigs() []wire.StaticConfig {
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	return []wire.StaticConfig{
+		{Name: "transaction.state.log.num.partitions", Value: strconv.Itoa(int(c.TransactionStateLogNumPartitions)), Type: kmsg.ConfigTypeInt},
+		{Name: "transaction.state.log.replication.factor", Value: strconv.Itoa(int(c.TransactionStateLogReplicationFactor)), Type: kmsg.ConfigTypeShort},
+		{Name: "transaction.state.log.min.isr", Value: strconv.Itoa(int(c.TransactionStateLogMinISR)), Type: kmsg.ConfigTypeInt},
+		{Name: "transaction.state.log.segment.bytes", Value: strconv.Itoa(int(c.TransactionStateLogSegmentBytes)), Type: kmsg.ConfigTypeInt},
+		{Name: "transaction.max.timeout.ms", Value: ms(c.TransactionMaxTimeoutMs), Type: kmsg.ConfigTypeInt},
+		{Name: "transactional.id.expiration.ms", Value: ms(c.TransactionalIDExpirationMs), Type: kmsg.ConfigTypeInt},
+		{Name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", Value: ms(c.TransactionAbortTimedOutCleanupIntervalMs), Type: kmsg.ConfigTypeInt},
+		{Name: "transaction.remove.expired.transaction.cleanup.interval.ms", Value: ms(c.TransactionRemoveExpiredCleanupIntervalMs), Type: kmsg.ConfigTypeInt},
+	}
 }
