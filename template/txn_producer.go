@@ -341,7 +341,16 @@ func (t *Template[K, V]) sendAlone(ctx context.Context, f *Future[K, V]) {
 		t.finish(f, err)
 		return
 	}
+	// Counted under sendMu, so that Close (which takes it after marking the
+	// template closed) waits for every send it did not refuse.
+	t.sendMu.RLock()
+	if t.closed.Load() {
+		t.sendMu.RUnlock()
+		t.finish(f, ErrClosed)
+		return
+	}
 	t.txn.autoWG.Add(1)
+	t.sendMu.RUnlock()
 	tx, err := t.begin(ctx)
 	if err != nil {
 		t.txn.autoWG.Done()

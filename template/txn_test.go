@@ -3,6 +3,7 @@ package template_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -249,4 +250,44 @@ func TestTransactionsRunInParallel(t *testing.T) {
 		return <-bDone // b commits while a is open, on a second producer
 	}))
 	require.ElementsMatch(t, []string{"a", "b"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), topic)))
+}
+
+// TestCloseWhileTransactionsRun: Close waits for the transactions and the
+// sends in transactions of their own that it did not refuse; later ones
+// fail with ErrClosed.
+func TestCloseWhileTransactionsRun(t *testing.T) {
+	b := testkit.NewBroker(t, testkit.WithTopic("ledger", 2, nil))
+	topic := b.Topic("ledger")
+	cfg := quick()
+	cfg.TransactionIDPrefix = testkit.UniqueName(t, "close") + "-"
+	tp, err := template.Dial[string, string]([]string{b.Addr()}, cfg)
+	require.NoError(t, err)
+	ctx := t.Context()
+
+	var wg sync.WaitGroup
+	futures := make(chan *template.Future[string, string], 400)
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				futures <- tp.Send(ctx, topic, fmt.Sprintf("g%d-%d", g, i))
+			}
+		})
+	}
+	closeTemplate(t, tp)
+	wg.Wait()
+	close(futures)
+	var sent, refused int
+	for f := range futures {
+		_, err := get(t, f)
+		switch {
+		case err == nil:
+			sent++
+		case errors.Is(err, template.ErrClosed):
+			refused++
+		default:
+			t.Fatalf("a send failed otherwise: %v", err)
+		}
+	}
+	require.Equal(t, 400, sent+refused)
+	require.Len(t, testkit.CommittedRecordsSettled(t, b.Addr(), topic), sent, "every send that succeeded committed")
 }
