@@ -32,7 +32,9 @@ import (
 //     any template of the application join them, as in Spring, where
 //     templates of one producer factory share its transactions.)
 //   - Any other send on a transactional template runs in a transaction of its
-//     own, committed before its future completes. (Spring's KafkaTemplate
+//     own, committed before its future completes. That costs a transaction
+//     (a few round trips to the coordinator) per record: send records that
+//     belong together in one ExecuteInTransaction. (Spring's KafkaTemplate
 //     refuses such sends unless allowNonTransactional is set; kspring makes
 //     "every send transactional", as spring.kafka.producer.transaction-id-prefix
 //     promises, and has no non-transactional mode on a transactional
