@@ -224,3 +224,34 @@ func TestTransactionalListenerForms(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestReplyInTransactions: requests from a transactional template
+// (each in a transaction of its own) reach a transactional reply listener,
+// whose reply commits with the request's offset; the replying template of a
+// transactional template reads replies read_committed.
+func TestRequestReplyInTransactions(t *testing.T) {
+	b := broker(t, map[string]int32{"asks": 1, "answers": 1})
+	asks, answers := b.Topic("asks"), b.Topic("answers")
+	prefix := testkit.UniqueName(t, "rr") + "-"
+	txb := txnTemplate[[]byte, []byte](t, b.Addr(), prefix)
+	r := registry(t, b.Addr(), testConfig(), listener.WithTransactionManager(txb), listener.WithReplyTemplate(txb))
+	require.NoError(t, r.Register(listener.ListenReply(groupID(t, b, "answerer"), func(_ context.Context, q string) (string, error) {
+		return strings.ToUpper(q), nil
+	}, listener.Topics(asks), listener.ValueDeserializer(serde.String{}), listener.ReplySerializer(serde.String{}))))
+	start(t, r)
+
+	requests := txnTemplate[string, string](t, b.Addr(), prefix,
+		template.WithKeySerializer[string](serde.String{}), template.WithValueSerializer[string](serde.String{}))
+	rt, err := listener.NewReplyingTemplate[string, string, string](requests, []string{b.Addr()}, answers,
+		listener.ReplyDeserializer(serde.String{}), listener.ReplyTimeout(waitFor), listener.ReplyConsumerConfig(testConfig()))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, rt.Start(ctx))
+	t.Cleanup(func() { require.NoError(t, rt.Close(context.Background())) })
+
+	res, err := rt.SendAndReceive(ctx, template.ProducerRecord[string, string]{Topic: asks, Value: "ping"})
+	require.NoError(t, err)
+	require.Equal(t, "PING", res.Value)
+	require.Len(t, testkit.CommittedRecordsSettled(t, b.Addr(), answers), 1, "the reply committed")
+}
