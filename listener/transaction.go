@@ -15,7 +15,9 @@ import (
 // KafkaTransactionManager on a container factory. A *template.Template with
 // a transaction-id-prefix is one (any K, V): fn's context carries the
 // transaction, so sends through that template with it join the transaction,
-// and tx adds the consumed offsets to it.
+// and tx adds the consumed offsets to it. Containers call it from several
+// goroutines at once (one per member), so implementations must be safe for
+// concurrent use; a template runs up to 16 transactions at once.
 type TransactionManager interface {
 	RunInTransaction(ctx context.Context, fn func(ctx context.Context, tx template.Transaction) error) error
 }
