@@ -224,8 +224,9 @@ func (t *Template[K, V]) txFrom(ctx context.Context) *Tx[K, V] {
 // commit. ctx bounds the wait for the transactional producer and for the
 // commit. If fn panics, the transaction aborts and the panic goes on.
 //
-// Transactions of one template run one at a time. fn may send from other
-// goroutines, until it returns. It fails with ErrNotTransactional on a
+// It is safe to call from many goroutines: each transaction takes a
+// producer of the template's pool (up to 16 at once; more wait, up to
+// max-block-ms). fn may send from other goroutines, until it returns. It fails with ErrNotTransactional on a
 // template without a transaction-id-prefix and with ErrInTransaction if ctx
 // already carries a transaction of t.
 func (t *Template[K, V]) ExecuteInTransaction(ctx context.Context, fn func(tx *Tx[K, V]) error) error {
