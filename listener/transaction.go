@@ -44,7 +44,10 @@ type TransactionManager interface {
 // the handler succeeded but the transaction could not begin or commit (the
 // broker away, a coordinator moving), the record is delivered again after
 // half a second without counting as a failed delivery, so no record is
-// recovered (skipped) for the broker's sake.
+// recovered (skipped) for the broker's sake. A commit whose outcome is
+// unknown (template.ErrTransactionOutcomeUnknown: the coordinator out of
+// reach for the producer's whole retry budget, about 45 s) is handled the
+// same way, so in that case alone a record may be processed twice.
 //
 // Ack modes do not apply: offsets go with the transactions, and a manual
 // Acknowledgment does nothing. Transactions do not mix with RetryTopics,

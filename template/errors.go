@@ -35,7 +35,8 @@ var (
 	// as kerr.ProducerFenced, and the sarama error).
 	ErrTransactionAborted = errors.New("template: transaction aborted")
 	// ErrTransactionOutcomeUnknown: the context ended while the commit was
-	// in progress; the transaction may still commit or abort.
+	// in progress, or the coordinator could not be reached for the whole
+	// retry budget; the transaction may have committed or may abort.
 	ErrTransactionOutcomeUnknown = errors.New("template: transaction outcome unknown")
 	// ErrNotTransactional: a transaction was asked of a template without a
 	// transaction-id-prefix.

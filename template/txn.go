@@ -310,11 +310,21 @@ func (t *Template[K, V]) endTxn(p sarama.AsyncProducer, fs []*Future[K, V], comm
 			return nil
 		}
 		cause := kafkaCause(err)
-		if p.TxnStatus()&sarama.ProducerTxnFlagAbortableError != 0 {
+		st := p.TxnStatus()
+		switch {
+		case st&sarama.ProducerTxnFlagAbortableError != 0:
 			if aerr := p.AbortTxn(); aerr != nil {
 				return fmt.Errorf("%w: commit: %w (abort: %v)", ErrTransactionAborted, cause, aerr)
 			}
+		case st&sarama.ProducerTxnFlagFatalError == 0:
+			// Neither refused nor fenced: the coordinator could not be
+			// reached for the whole retry budget and may have decided. The
+			// next transaction on this producer replaces it, which completes
+			// or aborts this one.
+			return fmt.Errorf("%w: commit: %w", ErrTransactionOutcomeUnknown, cause)
 		}
+		// Fenced (or refused for good): a newer producer with the id
+		// started, and the coordinator aborted this transaction.
 		return fmt.Errorf("%w: commit: %w", ErrTransactionAborted, cause)
 	}
 	aerr := p.AbortTxn()
