@@ -68,6 +68,7 @@ func TestTransactionCommitsOrAbortsAsAWhole(t *testing.T) {
 	tp, _ := txnTemplate(t, b)
 	ctx := t.Context()
 	boom := errors.New("boom")
+	var futures []*template.Future[string, string]
 
 	tests := []struct {
 		name      string
@@ -76,8 +77,7 @@ func TestTransactionCommitsOrAbortsAsAWhole(t *testing.T) {
 		wantErr   error
 	}{
 		{"nil commits", func(tx *template.Tx[string, string]) error {
-			tx.SendKey(ctx, topic, "a", "committed-1")
-			tx.SendPartition(ctx, topic, 1, "b", "committed-2")
+			futures = append(futures, tx.SendKey(ctx, topic, "a", "committed-1"), tx.SendPartition(ctx, topic, 1, "b", "committed-2"))
 			return nil
 		}, true, nil},
 		{"an error aborts", func(tx *template.Tx[string, string]) error {
@@ -98,7 +98,15 @@ func TestTransactionCommitsOrAbortsAsAWhole(t *testing.T) {
 
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			futures = nil
 			err := tp.ExecuteInTransaction(ctx, tc.fn)
+			for _, f := range futures {
+				select {
+				case <-f.Done():
+				default:
+					t.Fatal("a send of the transaction had not completed when it returned")
+				}
+			}
 			if tc.committed {
 				require.NoError(t, err)
 				return
