@@ -38,15 +38,22 @@
 // Kafka API), log (segments, indexes, recovery, retention, leader epochs),
 // batch (RecordBatch v2 bytes), replica (partitions, leader/follower, ISR,
 // high watermark, replica fetchers), cluster (the raft metadata quorum),
-// peer (the client brokers use to talk to each other) and group (the
-// consumer group coordinator). In this package: controller.go (the active
+// peer (the client brokers use to talk to each other), group (the
+// consumer group coordinator) and txn (the transaction coordinator over
+// __transaction_state). In this package: controller.go (the active
 // controller's work), member.go (this broker's registration and heartbeats,
-// requests to the controller), reconcile.go (partitions and group
-// coordinator following the metadata), topics.go and forward.go (topic
-// changes, forwarded to the controller from other brokers).
+// requests to the controller), reconcile.go (partitions and the group and
+// transaction coordinators following the metadata), topics.go and
+// forward.go (topic changes, forwarded to the controller from other
+// brokers), txn_store.go and txn_markers.go (the transaction coordinator's
+// __transaction_state and the WriteTxnMarkers it sends to partition
+// leaders).
 //
 // Lock order, top down: Broker.mu -> wire.Server.mu -> reconciler ->
 // group coordinator -> replica.Manager -> replica.Partition -> log.Log.
+// The transaction coordinator (package txn, its own order in its doc) holds
+// none of its locks while it writes to __transaction_state or sends
+// markers, so it sits beside the group coordinator, above the partitions.
 // Metadata reads (cluster.Node.State) take no lock; a metadata write waits
 // for the quorum and is never made while one of these is held.
 package broker

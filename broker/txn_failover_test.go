@@ -105,3 +105,49 @@ func TestTransactionCoordinatorFailover(t *testing.T) {
 	require.ErrorIs(t, add(cl, 0), kerr.ProducerFenced)
 	require.NoError(t, c.Restart(testCtx(t), before.Coordinator))
 }
+
+// TestTransactionMarkersReachEveryLeader: a transaction spans three
+// partitions led by three different brokers, so that whichever broker
+// coordinates it writes markers both in process and to the other two over
+// the Kafka protocol; committed, all of it is visible, and aborted, none.
+func TestTransactionMarkersReachEveryLeader(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t, 3)
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "spread", -1, -1
+	for i, id := range c.IDs() {
+		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		a.Partition, a.Replicas = int32(i), []int32{id}
+		rt.ReplicaAssignment = append(rt.ReplicaAssignment, a)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(testCtx(t), newKgo(t, c.Bootstrap()))
+	require.NoError(t, err)
+	requireCode(t, nil, resp.Topics[0].ErrorCode)
+	leaders := map[int32]bool{}
+	eventually(t, func() error {
+		clear(leaders)
+		for p := range int32(3) {
+			l, ok := c.Leader("spread", p)
+			if !ok {
+				return fmt.Errorf("spread-%d has no leader", p)
+			}
+			leaders[l] = true
+		}
+		return nil
+	})
+	require.Len(t, leaders, 3)
+	require.NoError(t, c.SyncMetadata(testCtx(t)))
+
+	cl := kgoTxnProducer(t, c.Bootstrap(), "tx-spread", "spread")
+	for _, commit := range []kgo.TransactionEndTry{kgo.TryAbort, kgo.TryCommit} {
+		require.NoError(t, cl.BeginTransaction())
+		for p := range int32(3) {
+			produceSync(t, cl, &kgo.Record{Partition: p, Value: fmt.Appendf(nil, "%v-%d", bool(commit), p)})
+		}
+		require.NoError(t, cl.EndTransaction(testCtx(t), commit))
+	}
+	got := committedValues(t, c.Bootstrap(), "spread", 3)
+	require.ElementsMatch(t, []string{"true-0", "true-1", "true-2"}, got)
+}

@@ -29,12 +29,6 @@ type txnMarkers struct {
 
 var _ txn.Markers = (*txnMarkers)(nil)
 
-// localMarkers is the in-process WriteTxnMarkers of the wire server
-// (the transaction data plane's side of the contract).
-type localMarkers interface {
-	WriteTxnMarkers(ctx context.Context, req *kmsg.WriteTxnMarkersRequest) *kmsg.WriteTxnMarkersResponse
-}
-
 // markerRequestTimeout bounds one WriteTxnMarkers round trip (Kafka's
 // request.timeout.ms for the marker channel is 30 s; a dead leader is
 // noticed sooner here and the partition retried at its next leader).
@@ -107,8 +101,8 @@ func (m *txnMarkers) writeTo(ctx context.Context, leader int32, mk txn.Marker, p
 	rctx, cancel := context.WithTimeout(ctx, markerRequestTimeout)
 	defer cancel()
 	var resp *kmsg.WriteTxnMarkersResponse
-	if local, ok := any(m.b.srv).(localMarkers); ok && leader == m.b.cfg.NodeID {
-		resp = local.WriteTxnMarkers(rctx, req)
+	if leader == m.b.cfg.NodeID {
+		resp = m.b.srv.WriteTxnMarkers(rctx, req)
 	} else {
 		c, err := m.client(leader)
 		if err != nil {

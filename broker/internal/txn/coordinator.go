@@ -24,6 +24,9 @@ type Coordinator struct {
 	exists  func(topic string, partition int32) bool
 	logger  *zap.Logger
 	now     func() time.Time
+	// pendingWait is how long an AddPartitionsToTxn waits for the
+	// previous transaction to complete (the constant; tests change it).
+	pendingWait time.Duration
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -62,6 +65,49 @@ type txnMeta struct {
 	// CompleteCommit/CompleteAbort is: other requests get
 	// CONCURRENT_TRANSACTIONS meanwhile.
 	pending bool
+	idle    chan struct{} // closed when pending clears; nil while not pending
+}
+
+// setPending marks a transition under way. The caller holds t.mu.
+func (t *txnMeta) setPending() {
+	if !t.pending {
+		t.pending, t.idle = true, make(chan struct{})
+	}
+}
+
+// clearPending ends it, waking whoever waits for it. The caller holds t.mu.
+func (t *txnMeta) clearPending() {
+	if t.pending {
+		close(t.idle)
+		t.pending, t.idle = false, nil
+	}
+}
+
+// pendingWait bounds how long AddPartitionsToTxn and AddOffsetsToTxn wait
+// for the transaction before to complete (its markers written) before
+// answering CONCURRENT_TRANSACTIONS: a producer that begins its next
+// transaction right after EndTxn would otherwise back off (franz-go and
+// the Java client: 20 ms) for markers that take well under a millisecond.
+const pendingWait = time.Second
+
+// awaitIdle waits until t has no transition under way, at most wait or
+// until ctx ends; it reports whether t is idle.
+func (t *txnMeta) awaitIdle(ctx context.Context, wait time.Duration) bool {
+	t.mu.Lock()
+	ch := t.idle
+	t.mu.Unlock()
+	if ch == nil {
+		return true
+	}
+	tm := time.NewTimer(wait)
+	defer tm.Stop()
+	select {
+	case <-ch:
+		return true
+	case <-tm.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // Option configures behaviour of a Coordinator.
@@ -86,7 +132,7 @@ func New(cfg Config, store Store, markers Markers, pids func(context.Context) (i
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{
 		cfg: cfg.withDefaults(), store: store, markers: markers, pids: pids, logger: logger, now: time.Now,
-		ctx: ctx, cancel: cancel, shards: map[int32]*shard{},
+		ctx: ctx, cancel: cancel, shards: map[int32]*shard{}, pendingWait: pendingWait,
 	}
 	for _, o := range opts {
 		o(c)
@@ -175,8 +221,18 @@ func (c *Coordinator) Load(p int32, epoch int32) {
 	ctx, stop := context.WithCancel(c.ctx)
 	sh := &shard{index: p, epoch: epoch, ctx: ctx, stop: stop, loading: true, txns: map[string]*txnMeta{}}
 	c.shards[p] = sh
+	c.bg.Go(func() { c.load(sh) }) // under c.mu: Close cannot be waiting yet
 	c.mu.Unlock()
-	c.bg.Go(func() { c.load(sh) })
+}
+
+// spawn runs fn in a goroutine Close waits for, unless the coordinator is
+// closed.
+func (c *Coordinator) spawn(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.bg.Go(fn)
+	}
 }
 
 func (c *Coordinator) load(sh *shard) {
@@ -214,7 +270,7 @@ func (c *Coordinator) load(sh *shard) {
 		}
 		t := &txnMeta{id: id, m: *m, lastEpoch: -1}
 		if m.State == TxnPrepareCommit || m.State == TxnPrepareAbort {
-			t.pending = true
+			t.setPending()
 			complete = append(complete, t)
 		}
 		sh.txns[id] = t
@@ -224,7 +280,7 @@ func (c *Coordinator) load(sh *shard) {
 	c.logger.Info("loaded __transaction_state partition", zap.Int32("partition", sh.index),
 		zap.Int32("coordinator.epoch", sh.epoch), zap.Int("transactional.ids", len(txns)), zap.Int("completing", len(complete)))
 	for _, t := range complete {
-		c.bg.Go(func() { c.complete(sh, t) })
+		c.spawn(func() { c.complete(sh, t) })
 	}
 }
 
@@ -305,21 +361,31 @@ func (c *Coordinator) persist(sh *shard, t *txnMeta, next Metadata, keepPending 
 	defer t.mu.Unlock()
 	switch {
 	case err != nil:
-		t.pending = false
+		t.clearPending()
 		c.logger.Warn("writing to __transaction_state failed", zap.String("transactional.id", t.id),
 			zap.Stringer("state", next.State), zap.Error(err))
 		return appendError(err)
 	case !c.current(sh):
-		t.pending = false
+		t.clearPending()
 		return kerr.NotCoordinator.Code
 	}
-	if next.ProducerID == t.m.ProducerID && next.ProducerEpoch != t.m.ProducerEpoch {
+	switch {
+	case next.ProducerID != t.m.ProducerID:
+		t.lastEpoch = -1
+	case next.ProducerEpoch == t.m.ProducerEpoch:
+	case next.State == TxnEmpty:
+		// InitProducerId's bump: the producer may retry it.
 		t.lastEpoch = t.m.ProducerEpoch
-	} else if next.ProducerID != t.m.ProducerID {
+	default:
+		// A fence (timeout, or a new incarnation aborting the ongoing
+		// transaction): the fenced producer may not claim the new epoch,
+		// as Kafka's prepareFenceProducerEpoch leaves no last epoch.
 		t.lastEpoch = -1
 	}
 	t.m = next
-	t.pending = keepPending
+	if !keepPending {
+		t.clearPending()
+	}
 	return 0
 }
 

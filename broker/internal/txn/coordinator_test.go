@@ -58,12 +58,19 @@ func TestPrepareIsStoredBeforeTheAnswerAndBlocksTheProducer(t *testing.T) {
 	require.Zero(t, h.end(id, ip.ProducerID, 0, true))
 	require.Equal(t, TxnPrepareCommit, h.store.last(t, 0, id).State)
 	require.Equal(t, "PrepareCommit", h.describe(id).State)
-	// Until the markers are in, the producer's next transaction waits.
-	require.Equal(t, kerr.ConcurrentTransactions.Code, h.add(id, ip.ProducerID, 0, "orders", 0))
+	// Until the markers are in, the producer's next transaction waits:
+	// CONCURRENT_TRANSACTIONS once the wait is over (here at once).
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.Equal(t, kerr.ConcurrentTransactions.Code, h.addCtx(done, id, ip.ProducerID, 0, "orders", 0))
 	require.Equal(t, kerr.ConcurrentTransactions.Code, h.init(id, time.Minute).ErrorCode)
+	// One that is still waiting when the markers are in goes on.
+	h.c.pendingWait = time.Hour
+	added := make(chan int16, 1)
+	go func() { added <- h.add(id, ip.ProducerID, 0, "orders", 0) }()
 	h.markers.setDown(TopicPartition{"orders", 0}, false)
-	h.waitState(id, TxnCompleteCommit)
-	require.Zero(t, h.add(id, ip.ProducerID, 0, "orders", 0))
+	require.Zero(t, <-added)
+	require.Equal(t, "Ongoing", h.describe(id).State)
 }
 
 func TestReinitFencesTheOlderEpoch(t *testing.T) {
@@ -90,7 +97,7 @@ func TestReinitFencesTheOlderEpoch(t *testing.T) {
 			rt := kmsg.NewAddPartitionsToTxnRequestTopic()
 			rt.Topic, rt.Partitions = "orders", []int32{0}
 			req.Topics = append(req.Topics, rt)
-			require.Equal(t, tc.want, h.c.AddPartitionsToTxn(req).Topics[0].Partitions[0].ErrorCode)
+			require.Equal(t, tc.want, h.c.AddPartitionsToTxn(context.Background(), req).Topics[0].Partitions[0].ErrorCode)
 			er := kmsg.NewPtrEndTxnRequest()
 			er.Version = tc.version
 			er.TransactionalID, er.ProducerID, er.ProducerEpoch = id, first.ProducerID, 0
@@ -127,6 +134,12 @@ func TestTimedOutTransactionIsAbortedAndItsProducerFenced(t *testing.T) {
 	require.Equal(t, int16(1), d.ProducerEpoch)
 	require.Equal(t, []writtenMarker{{Marker{ProducerID: ip.ProducerID, ProducerEpoch: 1, CoordinatorEpoch: 7}, TopicPartition{"orders", 0}}}, h.markers.all())
 	require.Equal(t, kerr.ProducerFenced.Code, h.end(id, ip.ProducerID, 0, true))
+	// The fenced producer cannot claim the bumped epoch as a KIP-360 retry.
+	req := kmsg.NewPtrInitProducerIDRequest()
+	req.Version = 4
+	req.TransactionalID, req.TransactionTimeoutMillis = &id, 1000
+	req.ProducerID, req.ProducerEpoch = ip.ProducerID, 0
+	require.Equal(t, kerr.ProducerFenced.Code, h.c.InitProducerID(context.Background(), req).ErrorCode)
 }
 
 func TestLoadCompletesPreparedTransactions(t *testing.T) {
@@ -290,4 +303,37 @@ func TestStaleMarkerRefusalCompletesTheTransaction(t *testing.T) {
 	h.markers.setDown(TopicPartition{"orders", 1}, false)
 	h.waitState(id, TxnCompleteCommit)
 	require.Equal(t, []writtenMarker{{Marker{ProducerID: ip.ProducerID, Commit: true, CoordinatorEpoch: 7}, TopicPartition{"orders", 1}}}, h.markers.all())
+}
+
+func TestAddPartitionsToTxnV4(t *testing.T) {
+	h := newHarness(t, Config{})
+	a, b := idOn(0, 4), idOn(1, 4)
+	ia, ib := h.init(a, time.Minute), h.init(b, time.Minute)
+	tx := func(id string, pid int64, verify bool, topic string, parts ...int32) kmsg.AddPartitionsToTxnRequestTransaction {
+		t := kmsg.NewAddPartitionsToTxnRequestTransaction()
+		t.TransactionalID, t.ProducerID, t.ProducerEpoch, t.VerifyOnly = id, pid, 0, verify
+		rt := kmsg.NewAddPartitionsToTxnRequestTransactionTopic()
+		rt.Topic, rt.Partitions = topic, parts
+		t.Topics = append(t.Topics, rt)
+		return t
+	}
+	do := func(txs ...kmsg.AddPartitionsToTxnRequestTransaction) map[string][]int16 {
+		req := kmsg.NewPtrAddPartitionsToTxnRequest()
+		req.Version = 4
+		req.Transactions = txs
+		out := map[string][]int16{}
+		for _, rt := range h.c.AddPartitionsToTxn(context.Background(), req).Transactions {
+			for _, p := range rt.Topics[0].Partitions {
+				out[rt.TransactionalID] = append(out[rt.TransactionalID], p.ErrorCode)
+			}
+		}
+		return out
+	}
+	require.Equal(t, map[string][]int16{a: {0, 0}, b: {0}},
+		do(tx(a, ia.ProducerID, false, "orders", 0, 1), tx(b, ib.ProducerID, false, "orders", 2)))
+	require.Equal(t, "Ongoing", h.describe(a).State)
+	require.Equal(t, map[string][]int16{a: {0, kerr.InvalidTxnState.Code}, b: {kerr.InvalidProducerIDMapping.Code}},
+		do(tx(a, ia.ProducerID, true, "orders", 1, 2), tx(b, 99, true, "orders", 2)),
+		"verify-only: orders-2 is not in a's transaction; b's producer id is wrong")
+	require.Len(t, h.describe(a).Topics[0].Partitions, 2, "verifying adds nothing")
 }

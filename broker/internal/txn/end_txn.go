@@ -52,10 +52,10 @@ func (c *Coordinator) EndTxn(req *kmsg.EndTxnRequest) *kmsg.EndTxnResponse {
 	if req.Commit {
 		next.State = TxnPrepareCommit
 	}
-	t.pending = true
+	t.setPending()
 	t.mu.Unlock()
 	if resp.ErrorCode = c.persist(sh, t, next, true); resp.ErrorCode == 0 {
-		c.bg.Go(func() { c.complete(sh, t) })
+		c.spawn(func() { c.complete(sh, t) })
 	}
 	return resp
 }
@@ -112,14 +112,14 @@ func (c *Coordinator) complete(sh *shard, t *txnMeta) {
 			return
 		}
 		t.mu.Lock()
-		t.pending = true // persist cleared it on the failure: the markers are written, the state is not
+		t.setPending() // persist cleared it on the failure: the markers are written, the state is not
 		t.mu.Unlock()
 		if !c.sleep(sh, c.cfg.MarkerRetryBackoff) {
 			return
 		}
 	}
 	t.mu.Lock()
-	t.pending = false
+	t.clearPending()
 	t.mu.Unlock()
 	log.Debug("transaction completed")
 }

@@ -43,7 +43,7 @@ func (c *Coordinator) abortTimedOut() {
 				next.ProducerEpoch++
 			}
 			next.State, next.Updated = TxnPrepareAbort, now
-			t.pending = true
+			t.setPending()
 			t.mu.Unlock()
 			if code := c.persist(sh, t, next, true); code != 0 {
 				c.logger.Warn("could not abort a timed-out transaction; trying again at the next sweep",
@@ -52,7 +52,7 @@ func (c *Coordinator) abortTimedOut() {
 			}
 			c.logger.Info("aborting a transaction past its timeout", zap.String("transactional.id", t.id),
 				zap.Int64("producer.id", next.ProducerID), zap.Int16("epoch", next.ProducerEpoch), zap.Duration("timeout", next.Timeout))
-			c.bg.Go(func() { c.complete(sh, t) })
+			c.spawn(func() { c.complete(sh, t) })
 		}
 	}
 }
@@ -76,7 +76,7 @@ func (c *Coordinator) expireIDs() {
 			}
 			next := t.m
 			next.State = TxnDead
-			t.pending = true
+			t.setPending()
 			t.mu.Unlock()
 			if code := c.persist(sh, t, next, true); code != 0 {
 				continue

@@ -219,13 +219,17 @@ func (h *harness) init(id string, timeout time.Duration) *kmsg.InitProducerIDRes
 }
 
 func (h *harness) add(id string, pid int64, epoch int16, topic string, parts ...int32) int16 {
+	return h.addCtx(context.Background(), id, pid, epoch, topic, parts...)
+}
+
+func (h *harness) addCtx(ctx context.Context, id string, pid int64, epoch int16, topic string, parts ...int32) int16 {
 	req := kmsg.NewPtrAddPartitionsToTxnRequest()
 	req.Version = 3
 	req.TransactionalID, req.ProducerID, req.ProducerEpoch = id, pid, epoch
 	rt := kmsg.NewAddPartitionsToTxnRequestTopic()
 	rt.Topic, rt.Partitions = topic, parts
 	req.Topics = append(req.Topics, rt)
-	resp := h.c.AddPartitionsToTxn(req)
+	resp := h.c.AddPartitionsToTxn(ctx, req)
 	return resp.Topics[0].Partitions[0].ErrorCode
 }
 

@@ -75,7 +75,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req *kmsg.InitProducer
 			next.ProducerEpoch++
 		}
 		next.State, next.Updated = TxnPrepareAbort, now
-		t.pending = true
+		t.setPending()
 		t.mu.Unlock()
 		if code := c.persist(sh, t, next, true); code != 0 {
 			resp.ErrorCode = code
@@ -83,12 +83,12 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req *kmsg.InitProducer
 		}
 		c.logger.Info("aborting the ongoing transaction of a transactional id initialised again",
 			zap.String("transactional.id", id), zap.Int64("producer.id", next.ProducerID), zap.Int16("epoch", next.ProducerEpoch))
-		c.bg.Go(func() { c.complete(sh, t) })
+		c.spawn(func() { c.complete(sh, t) })
 		resp.ErrorCode = kerr.ConcurrentTransactions.Code
 		return resp
 	}
 	// Empty, CompleteCommit, CompleteAbort: bump the epoch, or take a new id.
-	t.pending = true
+	t.setPending()
 	t.mu.Unlock()
 	next := m
 	if m.ProducerID < 0 || m.ProducerEpoch >= maxEpoch {
@@ -96,7 +96,7 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req *kmsg.InitProducer
 		if err != nil {
 			c.logger.Error("allocating a producer id failed", zap.Error(err))
 			t.mu.Lock()
-			t.pending = false
+			t.clearPending()
 			t.mu.Unlock()
 			resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 			return resp

@@ -13,12 +13,12 @@ import (
 
 func init() { register(25, 0, 3, handler((*Server).handleAddOffsetsToTxn)) }
 
-func (s *Server) handleAddOffsetsToTxn(_ context.Context, _ *Request, body *kmsg.AddOffsetsToTxnRequest) (kmsg.Response, error) {
+func (s *Server) handleAddOffsetsToTxn(ctx context.Context, _ *Request, body *kmsg.AddOffsetsToTxnRequest) (kmsg.Response, error) {
 	if s.txns == nil {
 		resp := body.ResponseKind().(*kmsg.AddOffsetsToTxnResponse)
 		resp.SetVersion(body.Version)
 		resp.ErrorCode = noTxns
 		return resp, nil
 	}
-	return s.txns.AddOffsetsToTxn(body, s.groups.PartitionFor(body.Group)), nil
+	return s.txns.AddOffsetsToTxn(ctx, body, s.groups.PartitionFor(body.Group)), nil
 }

@@ -9,12 +9,13 @@ import (
 
 // Txns is the transaction coordinator (package txn) as the handlers use
 // it. Each method answers one request; none blocks beyond writing to
-// __transaction_state.
+// __transaction_state, but for AddPartitionsToTxn and AddOffsetsToTxn,
+// which may wait (bounded by ctx) for the previous transaction to complete.
 type Txns interface {
 	PartitionFor(transactionalID string) int32
 	InitProducerID(ctx context.Context, req *kmsg.InitProducerIDRequest) *kmsg.InitProducerIDResponse
-	AddPartitionsToTxn(req *kmsg.AddPartitionsToTxnRequest) *kmsg.AddPartitionsToTxnResponse
-	AddOffsetsToTxn(req *kmsg.AddOffsetsToTxnRequest, offsetsPartition int32) *kmsg.AddOffsetsToTxnResponse
+	AddPartitionsToTxn(ctx context.Context, req *kmsg.AddPartitionsToTxnRequest) *kmsg.AddPartitionsToTxnResponse
+	AddOffsetsToTxn(ctx context.Context, req *kmsg.AddOffsetsToTxnRequest, offsetsPartition int32) *kmsg.AddOffsetsToTxnResponse
 	EndTxn(req *kmsg.EndTxnRequest) *kmsg.EndTxnResponse
 	DescribeTransactions(req *kmsg.DescribeTransactionsRequest) *kmsg.DescribeTransactionsResponse
 	ListTransactions(req *kmsg.ListTransactionsRequest) *kmsg.ListTransactionsResponse
