@@ -18,6 +18,14 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkTransactionalSend -benchtime 20000x -count 5 ./template/ | tee txn.txt
 //	benchstat -col /impl txn.txt
+//
+// 2026-12-06 23:15, load average 4.6 on 2 cores, on the broker whose
+// AddPartitionsToTxn waits for the previous transaction's markers: medians
+// of 5, transactional 7.86 us a record (7.56-8.57), idempotent 4.71 us
+// (4.30-4.97): 1.67x, 0.32 ms a transaction of 100 records more; 13
+// allocations a record against 9. Before that broker change (the producer
+// retrying CONCURRENT_TRANSACTIONS after 5 ms) 12.8 against 6.2 us (2.1x),
+// and with sarama's 100 ms retry 35-85 us.
 func BenchmarkTransactionalSend(b *testing.B) {
 	const topic, perTxn = "bench-txn", 100
 	br := testkit.NewBroker(b, testkit.WithTopic(topic, 4, nil))
