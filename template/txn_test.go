@@ -1,10 +1,12 @@
 package template_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -298,4 +300,44 @@ func TestCloseWhileTransactionsRun(t *testing.T) {
 	}
 	require.Equal(t, 400, sent+refused)
 	require.Len(t, testkit.CommittedRecordsSettled(t, b.Addr(), topic), sent, "every send that succeeded committed")
+}
+
+// TestZombieGroupMemberOffsetsAbort: offsets sent for a group member with a
+// generation the group has moved past (a zombie after a rebalance, KIP-447)
+// are refused, and the transaction with them aborts.
+func TestZombieGroupMemberOffsetsAbort(t *testing.T) {
+	b := testkit.NewBroker(t, testkit.WithTopic("in", 1, nil), testkit.WithTopic("out", 1, nil))
+	in, out := b.Topic("in"), b.Topic("out")
+	group := testkit.UniqueName(t, "zombies")
+	tp, _ := txnTemplate(t, b)
+	ctx := t.Context()
+
+	// A live member of the group.
+	member, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumerGroup(group), kgo.ConsumeTopics(in))
+	require.NoError(t, err)
+	defer member.Close()
+	testkit.Eventually(t, testkit.WaitTimeout, func() error {
+		pollCtx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		member.PollFetches(pollCtx) // joins
+		if _, gen := member.GroupMetadata(); gen <= 0 {
+			return errors.New("not in the group yet")
+		}
+		return nil
+	})
+	memberID, gen := member.GroupMetadata()
+
+	err = tp.ExecuteInTransaction(ctx, func(tx *template.Tx[string, string]) error {
+		tx.Send(ctx, out, "zombie's")
+		return tx.SendOffsets(ctx, []template.PartitionOffset{{Topic: in, Partition: 0, Offset: 5}},
+			template.GroupMetadata{GroupID: group, GenerationID: gen - 1, MemberID: memberID})
+	})
+	require.ErrorIs(t, err, template.ErrTransactionAborted, "a stale generation is fenced")
+
+	require.NoError(t, tp.ExecuteInTransaction(ctx, func(tx *template.Tx[string, string]) error {
+		tx.Send(ctx, out, "member's")
+		return tx.SendOffsets(ctx, []template.PartitionOffset{{Topic: in, Partition: 0, Offset: 7}},
+			template.GroupMetadata{GroupID: group, GenerationID: gen, MemberID: memberID})
+	}))
+	require.Equal(t, []string{"member's"}, values(testkit.CommittedRecordsSettled(t, b.Addr(), out)))
 }
