@@ -255,3 +255,55 @@ func TestRequestReplyInTransactions(t *testing.T) {
 	require.Equal(t, "PING", res.Value)
 	require.Len(t, testkit.CommittedRecordsSettled(t, b.Addr(), answers), 1, "the reply committed")
 }
+
+// tmFunc is a TransactionManager for configuration checks: registering
+// never runs a transaction.
+type tmFunc func(ctx context.Context, fn func(ctx context.Context, tx template.Transaction) error) error
+
+func (f tmFunc) RunInTransaction(ctx context.Context, fn func(ctx context.Context, tx template.Transaction) error) error {
+	return f(ctx, fn)
+}
+
+// senderFunc is a Sender for configuration checks.
+type senderFunc func(ctx context.Context, rec template.ProducerRecord[[]byte, []byte]) *template.Future[[]byte, []byte]
+
+func (f senderFunc) SendRecord(ctx context.Context, rec template.ProducerRecord[[]byte, []byte]) *template.Future[[]byte, []byte] {
+	return f(ctx, rec)
+}
+
+func TestTransactionsRefuseWhatTheyDoNotMixWith(t *testing.T) {
+	never := tmFunc(func(context.Context, func(context.Context, template.Transaction) error) error {
+		panic("no transaction runs while registering")
+	})
+	var noSend senderFunc = func(context.Context, template.ProducerRecord[[]byte, []byte]) *template.Future[[]byte, []byte] {
+		panic("nothing is sent while registering")
+	}
+	noop := func(context.Context, string) error { return nil }
+	tests := []struct {
+		name string
+		ep   listener.Endpoint
+		want string // "" registers
+	}{
+		{"retry topics", listener.Listen("a", noop, listener.Topics("t"), listener.RetryTopics(listener.RetryTopicConfig{})),
+			"transactions do not mix with RetryTopics"},
+		{"retry topics without transactions", listener.Listen("b", noop, listener.Topics("t"),
+			listener.RetryTopics(listener.RetryTopicConfig{}), listener.NoTransactions()), ""},
+		{"explicit partitions without a group", listener.Listen("c", noop, listener.Partitions("t", map[int32]int64{0: 0}),
+			listener.IDIsGroup(false)), "transactional offsets need a group id"},
+		{"explicit partitions with a group", listener.Listen("d", noop, listener.Partitions("t", map[int32]int64{0: 0})), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := listener.NewRegistry([]string{"127.0.0.1:1"}, listener.Config{},
+				listener.WithTransactionManager(never), listener.WithDeadLetterPublisher(noSend))
+			require.NoError(t, err)
+			err = r.Register(tc.ep)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, listener.ErrConfig)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
