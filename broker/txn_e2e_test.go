@@ -102,6 +102,43 @@ func TestTransactionsFranzGoCommitAndAbort(t *testing.T) {
 	d, err := kadm.NewClient(newKgo(t, b.Addr())).DescribeTransactions(testCtx(t), "tx-kgo")
 	require.NoError(t, err)
 	require.Equal(t, "CompleteCommit", d["tx-kgo"].State)
+
+	// __transaction_state holds Kafka's schema: read it as Kafka's tools do.
+	states := readTxnLog(t, b.Addr(), "tx-kgo", 3)
+	require.Equal(t, []kmsg.TransactionState{
+		kmsg.TransactionStateOngoing, kmsg.TransactionStatePrepareCommit, kmsg.TransactionStateCompleteCommit,
+		kmsg.TransactionStateOngoing, kmsg.TransactionStatePrepareAbort, kmsg.TransactionStateCompleteAbort,
+		kmsg.TransactionStateOngoing, kmsg.TransactionStatePrepareCommit, kmsg.TransactionStateCompleteCommit,
+	}, states[len(states)-9:], "the last nine transitions of tx-kgo")
+}
+
+// readTxnLog consumes __transaction_state and returns the states recorded
+// for id, decoded with kmsg's TxnMetadataKey/Value, once it holds at least
+// completed of its CompleteCommit/CompleteAbort.
+func readTxnLog(t *testing.T, addr, id string, completed int) []kmsg.TransactionState {
+	t.Helper()
+	cl := newKgo(t, addr, kgo.ConsumeTopics("__transaction_state"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx := testCtx(t)
+	var states []kmsg.TransactionState
+	for done := 0; done < completed; {
+		fs := cl.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "%d of %d completions of %s in __transaction_state", done, completed, id)
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s[%d]: %v", topic, p, err) })
+		for _, r := range fs.Records() {
+			var k kmsg.TxnMetadataKey
+			require.NoError(t, k.ReadFrom(r.Key))
+			if k.TransactionalID != id || r.Value == nil {
+				continue
+			}
+			var v kmsg.TxnMetadataValue
+			require.NoError(t, v.ReadFrom(r.Value))
+			states = append(states, v.State)
+			if v.State == kmsg.TransactionStateCompleteCommit || v.State == kmsg.TransactionStateCompleteAbort {
+				done++
+			}
+		}
+	}
+	return states
 }
 
 func TestTransactionsFranzGoGroupTransactSession(t *testing.T) {
@@ -165,19 +202,31 @@ func TestTransactionsFranzGoGroupTransactSession(t *testing.T) {
 func TestTransactionsSarama(t *testing.T) {
 	t.Parallel()
 	b := startBroker(t)
-	createTopic(t, b.Addr(), "sarama-txn", 1, nil)
-	createTopic(t, b.Addr(), "sarama-in", 1, nil)
-	produceSync(t, newKgo(t, b.Addr(), kgo.DefaultProduceTopic("sarama-in")), &kgo.Record{Value: []byte("input")})
+	for _, v := range []sarama.KafkaVersion{sarama.V0_11_0_0, sarama.V2_6_0_0, sarama.V3_6_0_0} {
+		t.Run(v.String(), func(t *testing.T) {
+			saramaTransactions(t, b.Addr(), v)
+		})
+	}
+}
 
-	cfg := saramaConfig(sarama.V2_6_0_0)
+// saramaTransactions runs sarama's transactional producer at version v:
+// commit, abort, consume-transform-produce with AddMessageToTxn, and
+// offsets of an aborted transaction.
+func saramaTransactions(t *testing.T, addr string, v sarama.KafkaVersion) {
+	out, in := "sarama-txn-"+v.String(), "sarama-in-"+v.String()
+	createTopic(t, addr, out, 1, nil)
+	createTopic(t, addr, in, 1, nil)
+	produceSync(t, newKgo(t, addr, kgo.DefaultProduceTopic(in)), &kgo.Record{Value: []byte("input")})
+
+	cfg := saramaConfig(v)
 	cfg.Producer.Idempotent = true
-	cfg.Producer.Transaction.ID = "tx-sarama"
+	cfg.Producer.Transaction.ID = "tx-sarama-" + v.String()
 	cfg.Net.MaxOpenRequests = 1
 	cfg.Producer.Retry.Backoff = 20 * time.Millisecond
-	p := newSyncProducer(t, b.Addr(), cfg)
-	send := func(v string) {
+	p := newSyncProducer(t, addr, cfg)
+	send := func(val string) {
 		t.Helper()
-		_, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "sarama-txn", Value: sarama.StringEncoder(v)})
+		_, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: out, Value: sarama.StringEncoder(val)})
 		require.NoError(t, err)
 	}
 
@@ -190,29 +239,29 @@ func TestTransactionsSarama(t *testing.T) {
 	require.NoError(t, p.AbortTxn())
 
 	// Consume-transform-produce: the consumed offset goes in the transaction.
-	msgs := saramaConsume(t, b.Addr(), saramaConfig(sarama.V2_6_0_0), "sarama-in", 0, 0, 1)
+	msgs := saramaConsume(t, addr, saramaConfig(v), in, 0, 0, 1)
 	require.NoError(t, p.BeginTxn())
 	send("transformed-" + string(msgs[0].Value))
-	require.NoError(t, p.AddMessageToTxn(msgs[0], "sarama-group", nil))
+	require.NoError(t, p.AddMessageToTxn(msgs[0], "sarama-group-"+v.String(), nil))
 	require.NoError(t, p.CommitTxn())
 
 	require.NoError(t, p.BeginTxn())
 	send("offsets")
 	require.NoError(t, p.AddOffsetsToTxn(map[string][]*sarama.PartitionOffsetMetadata{
-		"sarama-in": {{Partition: 0, Offset: 0}},
-	}, "sarama-aborted-group"))
+		in: {{Partition: 0, Offset: 0}},
+	}, "sarama-aborted-group-"+v.String()))
 	require.NoError(t, p.AbortTxn())
 
-	require.Equal(t, []string{"committed", "transformed-input"}, committedValues(t, b.Addr(), "sarama-txn", 1))
-	adm := kadm.NewClient(newKgo(t, b.Addr()))
-	offs, err := adm.FetchOffsets(testCtx(t), "sarama-group")
+	require.Equal(t, []string{"committed", "transformed-input"}, committedValues(t, addr, out, 1))
+	adm := kadm.NewClient(newKgo(t, addr))
+	offs, err := adm.FetchOffsets(testCtx(t), "sarama-group-"+v.String())
 	require.NoError(t, err)
-	o, ok := offs.Lookup("sarama-in", 0)
+	o, ok := offs.Lookup(in, 0)
 	require.True(t, ok)
 	require.Equal(t, int64(1), o.At, "AddMessageToTxn commits the next offset")
-	offs, err = adm.FetchOffsets(testCtx(t), "sarama-aborted-group")
+	offs, err = adm.FetchOffsets(testCtx(t), "sarama-aborted-group-"+v.String())
 	require.NoError(t, err)
-	_, ok = offs.Lookup("sarama-in", 0)
+	_, ok = offs.Lookup(in, 0)
 	require.False(t, ok, "offsets of an aborted transaction are not committed")
 }
 

@@ -183,6 +183,7 @@ func TestErrorCodes(t *testing.T) {
 	}{
 		{"timeout above transaction.max.timeout.ms", func() int16 { return h.init(id, 2*time.Minute).ErrorCode }, kerr.InvalidTransactionTimeout.Code},
 		{"zero timeout", func() int16 { return h.init(id, 0).ErrorCode }, kerr.InvalidTransactionTimeout.Code},
+		{"empty transactional id", func() int16 { return h.init("", time.Second).ErrorCode }, kerr.InvalidRequest.Code},
 		{"end of an unknown id", func() int16 { return h.end(idOn(1, 4), 1, 0, true) }, kerr.InvalidProducerIDMapping.Code},
 		{"add for an unknown id", func() int16 { return h.add(idOn(1, 4), 1, 0, "orders", 0) }, kerr.InvalidProducerIDMapping.Code},
 		{"end with no transaction", func() int16 { return h.end(id, ip.ProducerID, 0, true) }, kerr.InvalidTxnState.Code},

@@ -151,11 +151,17 @@ func (h *harness) advance(d time.Duration) {
 
 func (h *harness) start(cfg Config) {
 	h.t.Helper()
+	h.startWith(cfg, h.markers)
+}
+
+// startWith starts a coordinator over h's store that writes markers with m.
+func (h *harness) startWith(cfg Config, m Markers) {
+	h.t.Helper()
 	if cfg.Partitions == 0 {
 		cfg.Partitions = 4
 	}
 	cfg.MarkerRetryBackoff = time.Millisecond
-	h.c = New(cfg, h.store, h.markers, func(context.Context) (int64, error) {
+	h.c = New(cfg, h.store, m, func(context.Context) (int64, error) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.nextPID++

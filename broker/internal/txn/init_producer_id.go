@@ -21,8 +21,8 @@ func (c *Coordinator) InitProducerID(ctx context.Context, req *kmsg.InitProducer
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.SetVersion(req.Version)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
-	if req.TransactionalID == nil {
-		resp.ErrorCode = kerr.InvalidRequest.Code
+	if req.TransactionalID == nil || *req.TransactionalID == "" {
+		resp.ErrorCode = kerr.InvalidRequest.Code // as Kafka answers an empty transactional id
 		return resp
 	}
 	id := *req.TransactionalID

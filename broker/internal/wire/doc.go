@@ -8,7 +8,8 @@
 // opens fetch.go; the data path reads wire -> replica -> log.
 //
 // Start from [Server]: [New] takes the broker's state (cluster metadata,
-// partitions, group coordinator) and [Server.Serve] runs the accept loop.
+// partitions, group coordinator; the transaction coordinator with
+// [WithTransactions]) and [Server.Serve] runs the accept loop.
 //
 // Concurrency: one goroutine per connection reads, handles and answers its
 // requests in order, one at a time, as Kafka does (a connection is muted while
