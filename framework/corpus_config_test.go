@@ -38,3 +38,19 @@ func TestCorpusPassthroughReachesSarama(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 15*time.Second, admin.Net.ReadTimeout, "spring.kafka.admin.properties.request.timeout.ms")
 }
+
+// TestCorpusTransactionsConfig: testdata/spring/transactions makes the
+// templates transactional and the consumers read committed data.
+func TestCorpusTransactionsConfig(t *testing.T) {
+	p, err := LoadProperties("testdata/spring/transactions", nil)
+	require.NoError(t, err)
+	cfg, err := LoadConfig(p)
+	require.NoError(t, err)
+	require.Equal(t, "ledger-service-tx-", cfg.Producer.TransactionIDPrefix)
+	prod, err := cfg.producerConfig()
+	require.NoError(t, err)
+	require.True(t, prod.Producer.Idempotent, "a transactional producer is idempotent")
+	cons, err := cfg.listenerConfig().Sarama()
+	require.NoError(t, err)
+	require.Equal(t, sarama.ReadCommitted, cons.Consumer.IsolationLevel, "isolation-level")
+}

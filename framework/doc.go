@@ -27,6 +27,15 @@
 // listener.Endpoint: the Go form of an annotated bean method. Typed
 // templates come from [ProvideTemplate].
 //
+// Transactions: spring.kafka.producer.transaction-id-prefix makes every
+// template transactional and, as Spring Boot puts a KafkaTransactionManager
+// on the container factory, runs every listener's records in transactions
+// of the template of bytes (which also publishes dead letters and replies):
+// a handler's sends through any template with the handler's context join
+// the record's transaction, and consumers read committed data unless
+// spring.kafka.consumer.isolation-level says otherwise. listener.NoTransactions
+// opts an endpoint out.
+//
 // With no bootstrap servers configured the module starts kspring's bundled
 // broker in-process (the embedded default) and logs where its data lives.
 //

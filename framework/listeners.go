@@ -91,6 +91,14 @@ func newRegistry(p registryParams) (*listener.Registry, error) {
 	if base != nil {
 		opts = append(opts, listener.WithSaramaConfig(base))
 	}
+	if p.Publisher.IsTransactional() {
+		// Spring Boot puts a KafkaTransactionManager on the container
+		// factory once spring.kafka.producer.transaction-id-prefix is set.
+		// The template of bytes runs the transactions: dead letters and
+		// replies go through it, and the application's transactional
+		// templates join its transactions.
+		opts = append(opts, listener.WithTransactionManager(p.Publisher))
+	}
 	r, err := listener.NewRegistry(p.Bootstrap.Servers, p.Config.listenerConfig(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kspring: listener registry: %w", err)

@@ -46,6 +46,7 @@ type Container struct {
 	filter      func(*RawRecord) bool
 	icpts       []RecordInterceptor
 	replies     Sender
+	txm         TransactionManager // nil: no transactions
 	hooks       hooks
 	retry       *retryPlan
 
@@ -169,7 +170,19 @@ func buildContainer(r *Registry, ep Endpoint, id string, s *spec) (*Container, e
 			props["group.id"] = id
 		}
 	}
+	c.txm = r.txm
+	if s.txm != nil {
+		c.txm = s.txm
+	}
+	if s.noTxm {
+		c.txm = nil
+	}
 	merged := r.cfg.Consumer.props(props)
+	if _, set := merged["isolation.level"]; !set && c.txm != nil {
+		// Spring Boot's consumers read committed data once producers are
+		// transactional.
+		merged["isolation.level"] = "read_committed"
+	}
 	cs, err := resolveConsumer(merged)
 	if err != nil {
 		errs = append(errs, err)
@@ -215,6 +228,9 @@ func buildContainer(r *Registry, ep Endpoint, id string, s *spec) (*Container, e
 			errs = append(errs, err)
 		}
 		c.retry = plan
+	}
+	if err := c.checkTransactional(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -49,6 +49,17 @@
 // for their replies. Dead letters, retries and replies are published with
 // a [Sender], which a *template.Template[[]byte, []byte] is.
 //
+// Transactions: with a [TransactionManager] (a transactional
+// *template.Template, through [WithTransactionManager] or [Transactions]) a
+// container processes each record or batch in a Kafka transaction, as
+// Spring's KafkaTransactionManager on a container factory: the handler's
+// sends through that template (with the handler's ctx), replies, dead
+// letters and the record's offset commit together or not at all, and a
+// rolled-back record is delivered again, the error handler deciding in a
+// transaction as Spring's DefaultAfterRollbackProcessor does. Such
+// containers read with isolation.level read_committed unless configured
+// otherwise. See TransactionManager.
+//
 // Concurrency: a Registry, a Container and a ReplyingTemplate are safe for
 // concurrent use. Handlers, filters, interceptors, error handlers and
 // recoverers are called from the containers' goroutines, several at once

@@ -14,6 +14,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"go.uber.org/zap"
+
+	"github.com/kspring/kspring/template"
 )
 
 // member is one consumer of a container: a sarama client with a consumer
@@ -426,6 +428,7 @@ type scope interface {
 	commitAsync()
 	pause(tp TopicPartition)
 	resume(tp TopicPartition)
+	groupMetadata() template.GroupMetadata // for transactional offsets
 }
 
 // groupScope is the scope of a consumer group session.

@@ -47,11 +47,25 @@ type spec struct {
 	onRevoked      func(ctx context.Context, revoked []TopicPartition)
 	onLost         func(ctx context.Context, lost []TopicPartition)
 	retry          *RetryTopicConfig
+	txm            TransactionManager
+	noTxm          bool
 }
 
 type partitionSpec struct {
 	topic   string
 	offsets map[int32]int64
+}
+
+// Transactions runs the endpoint's records in transactions of tm, overriding
+// the registry's WithTransactionManager; see TransactionManager.
+func Transactions(tm TransactionManager) Option {
+	return func(s *spec) { s.txm = tm }
+}
+
+// NoTransactions runs the endpoint without transactions even if the
+// registry has a transaction manager.
+func NoTransactions() Option {
+	return func(s *spec) { s.noTxm = true }
 }
 
 // Topics adds topics to listen to (@KafkaListener topics).

@@ -27,6 +27,7 @@ type Registry struct {
 	log       *zap.Logger
 	resolve   PropertyResolver
 	replies   Sender
+	txm       TransactionManager
 	dlt       Sender
 	handler   ErrorHandler
 	obs       observation
@@ -57,6 +58,14 @@ func WithSaramaConfig(c *sarama.Config) RegistryOption {
 // are resolved. Without one, only placeholders with a default resolve.
 func WithPropertyResolver(fn PropertyResolver) RegistryOption {
 	return func(r *Registry) { r.resolve = fn }
+}
+
+// WithTransactionManager runs every container's records in transactions of
+// tm (Spring's container factory with a KafkaTransactionManager); see
+// TransactionManager. An endpoint may override it with Transactions or
+// NoTransactions.
+func WithTransactionManager(tm TransactionManager) RegistryOption {
+	return func(r *Registry) { r.txm = tm }
 }
 
 // WithReplyTemplate sets the sender of ListenReply results.

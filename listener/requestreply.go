@@ -119,8 +119,15 @@ func (rt *ReplyingTemplate[K, V, R]) Start(ctx context.Context) error {
 		return err
 	}
 	id := "kspring-replies-" + rt.topic + "-" + fmt.Sprintf("%x", randomBytes(4))
+	props := map[string]string{"group.id": ""}
+	if _, set := rt.o.cfg.Consumer.props()["isolation.level"]; !set && rt.t.IsTransactional() {
+		// Replies of a transactional service come in transactions: read
+		// the committed ones, as Spring Boot's consumers do once a
+		// transaction id prefix is set.
+		props["isolation.level"] = "read_committed"
+	}
 	ep := ListenRecord[[]byte](id, rt.onReply, Partitions(rt.topic, offsets), ValueDeserializer(serde.Bytes{}),
-		ConsumerProperties(map[string]string{"group.id": ""}), WithAckMode(AckBatch))
+		ConsumerProperties(props), WithAckMode(AckBatch))
 	if err := reg.Register(ep); err != nil {
 		return err
 	}

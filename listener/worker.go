@@ -100,6 +100,8 @@ func (w *worker) process(msgs []*sarama.ConsumerMessage) bool {
 	switch {
 	case w.kind == topicDLT:
 		ok = w.processDLT(raws)
+	case w.c.txm != nil && w.c.batch:
+		ok = w.processBatchTx(raws)
 	case w.c.batch:
 		ok = w.processBatch(raws)
 	default:
@@ -257,7 +259,11 @@ func (w *worker) processRecords(raws []*RawRecord) bool {
 			if w.sessionDone() {
 				return false
 			}
-			if !w.deliverRecord(raws[i]) {
+			deliver := w.deliverRecord
+			if w.c.txm != nil {
+				deliver = w.deliverRecordTx
+			}
+			if !deliver(raws[i]) {
 				return false
 			}
 			i++
@@ -331,6 +337,11 @@ func (w *worker) deliverRecord(raw *RawRecord) bool {
 // handle calls the error handler, recovering a panic in it as a request to
 // retry after a second.
 func (w *worker) handle(f *Failure) (retry bool, after time.Duration) {
+	return w.handleIn(w.m.ctx, f)
+}
+
+// handleIn is handle with the error handler given ctx.
+func (w *worker) handleIn(ctx context.Context, f *Failure) (retry bool, after time.Duration) {
 	defer func() {
 		if r := recover(); r != nil {
 			w.m.log.Error("kafka listener: error handler panicked", zap.Any("panic", r), zap.StackSkip("stack", 2))
@@ -341,7 +352,7 @@ func (w *worker) handle(f *Failure) (retry bool, after time.Duration) {
 	if w.c.retry != nil && w.kind != topicDLT {
 		h = w.c.retry
 	}
-	return h.HandleError(w.m.ctx, f)
+	return h.HandleError(ctx, f)
 }
 
 func (w *worker) filtered(raw *RawRecord) (discard bool) {

@@ -79,6 +79,14 @@ type Config struct {
 	// The properties key.serializer and value.serializer override them.
 	KeySerializer   string `yaml:"key-serializer"`
 	ValueSerializer string `yaml:"value-serializer"`
+	// TransactionIDPrefix makes the template transactional (Spring's
+	// spring.kafka.producer.transaction-id-prefix): its producer gets
+	// transactional.id = prefix + n, n counting from 0 the transactional
+	// templates built in this process with that prefix, as Spring's
+	// DefaultKafkaProducerFactory numbers its producers. It implies
+	// enable-idempotence, acks=all and retries > 0. See
+	// Template.ExecuteInTransaction. Default: not transactional.
+	TransactionIDPrefix string `yaml:"transaction-id-prefix"`
 	// Properties are Kafka producer properties by their dotted names.
 	Properties map[string]string `yaml:"properties"`
 }
@@ -94,6 +102,7 @@ const (
 	defaultRetryBackoff    = 100 * time.Millisecond
 	defaultRetryBackoffMax = time.Second
 	defaultClientID        = "kspring"
+	defaultTxnTimeout      = time.Minute
 	maxRetries             = 1000
 	maxConnectTimeout      = 10 * time.Second
 )
@@ -118,12 +127,17 @@ type settings struct {
 	maxInFlight     int
 	keyClass        string // Java serializer class names, properties applied
 	valueClass      string
+	txnPrefix       string        // transaction-id-prefix; "" if not transactional
+	txnTimeout      time.Duration // transaction.timeout.ms
 }
 
 // Sarama checks c and maps it onto a new sarama config for a producer that a
 // Template can use: Return.Successes and Return.Errors on, the partitioner
 // set to NewPartitioner, and metadata fetched per topic on first use as the
-// Java producer does (Metadata.Full off). The caller may change the result
+// Java producer does (Metadata.Full off). A transaction-id-prefix makes the
+// config idempotent but sets no Producer.Transaction.ID: a transactional
+// template builds its producer's own client from the config, with the
+// transactional.id it numbers (see TransactionIDPrefix). The caller may change the result
 // further, for example to add TLS or SASL, before passing it to
 // sarama.NewClient.
 func (c Config) Sarama() (*sarama.Config, error) {
@@ -207,6 +221,18 @@ func (c Config) resolve() (settings, error) {
 	if s.idempotent && s.acks != sarama.WaitForAll {
 		bad("enable-idempotence", "the idempotent producer needs acks=all, not %q", c.Acks)
 	}
+	s.txnPrefix = strings.TrimSpace(c.TransactionIDPrefix)
+	if s.txnPrefix != "" {
+		switch {
+		case c.EnableIdempotence != nil && !*c.EnableIdempotence:
+			bad("transaction-id-prefix", "a transactional producer is idempotent; enable-idempotence=false contradicts it")
+		case s.acks != sarama.WaitForAll:
+			bad("transaction-id-prefix", "a transactional producer needs acks=all, not %q", c.Acks)
+		case c.Retries != nil && *c.Retries == 0:
+			bad("transaction-id-prefix", "a transactional producer needs retries > 0")
+		}
+		s.idempotent = true
+	}
 
 	switch strings.ToLower(strings.TrimSpace(c.CompressionType)) {
 	case "", "none":
@@ -255,6 +281,7 @@ func (c Config) resolve() (settings, error) {
 	s.retryBackoff = millis("retry.backoff.ms", intProp(c.Properties, "retry.backoff.ms"), defaultRetryBackoff)
 	s.retryBackoffMax = max(s.retryBackoff,
 		millis("retry.backoff.max.ms", intProp(c.Properties, "retry.backoff.max.ms"), defaultRetryBackoffMax))
+	s.txnTimeout = millis("transaction.timeout.ms", intProp(c.Properties, "transaction.timeout.ms"), defaultTxnTimeout)
 	s.maxInFlight = intProp(c.Properties, "max.in.flight.requests.per.connection")
 	if s.maxInFlight < 0 {
 		bad("max.in.flight.requests.per.connection", "%d is negative", s.maxInFlight)
@@ -340,7 +367,7 @@ func (c *Config) applyProperties() error {
 			var b bool
 			b, err = strconv.ParseBool(v)
 			c.AllowAutoCreateTopics = &b
-		case "retry.backoff.ms", "retry.backoff.max.ms", "max.in.flight.requests.per.connection":
+		case "retry.backoff.ms", "retry.backoff.max.ms", "max.in.flight.requests.per.connection", "transaction.timeout.ms":
 			_, err = strconv.Atoi(v) // read by resolve
 		case "key.serializer":
 			c.KeySerializer = v
@@ -359,7 +386,7 @@ var knownProducerProps = []string{
 	"acks", "allow.auto.create.topics", "batch.size", "buffer.memory", "client.id", "compression.type",
 	"delivery.timeout.ms", "enable.idempotence", "key.serializer", "linger.ms", "max.block.ms",
 	"max.in.flight.requests.per.connection", "max.request.size", "request.timeout.ms", "retries",
-	"retry.backoff.max.ms", "retry.backoff.ms", "value.serializer",
+	"retry.backoff.max.ms", "retry.backoff.ms", "transaction.timeout.ms", "value.serializer",
 }
 
 // KnownProducerProperties returns the Kafka producer property names Config

@@ -142,6 +142,12 @@ func TestConfigMapsOntoSarama(t *testing.T) {
 			func(t *testing.T, sc *sarama.Config) { require.Equal(t, 2, sc.Net.MaxOpenRequests) }},
 		{"properties override fields, as in Spring", Config{Acks: "1", Properties: map[string]string{"acks": "all"}},
 			func(t *testing.T, sc *sarama.Config) { require.Equal(t, sarama.WaitForAll, sc.Producer.RequiredAcks) }},
+		{"a transaction id prefix makes the producer idempotent, the shared client gets no transactional.id",
+			Config{TransactionIDPrefix: "tx-"}, func(t *testing.T, sc *sarama.Config) {
+				require.True(t, sc.Producer.Idempotent)
+				require.Equal(t, 1, sc.Net.MaxOpenRequests)
+				require.Empty(t, sc.Producer.Transaction.ID)
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,6 +174,10 @@ func TestConfigRejectsBadSettings(t *testing.T) {
 		{"negative retries", Config{Retries: ptr(-1)}, "retries: -1 is negative"},
 		{"bad property", Config{Properties: map[string]string{"linger.ms": "soon"}}, `properties linger.ms="soon"`},
 		{"bad bool property", Config{Properties: map[string]string{"enable.idempotence": "maybe"}}, "enable.idempotence"},
+		{"transactions need idempotence", Config{TransactionIDPrefix: "tx-", EnableIdempotence: ptr(false)}, "enable-idempotence=false contradicts it"},
+		{"transactions need acks all", Config{TransactionIDPrefix: "tx-", Acks: "1"}, "transactional producer needs acks=all"},
+		{"transactions need retries", Config{TransactionIDPrefix: "tx-", Retries: ptr(0)}, "transactional producer needs retries > 0"},
+		{"bad transaction timeout", Config{Properties: map[string]string{"transaction.timeout.ms": "long"}}, "transaction.timeout.ms"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,6 +191,16 @@ func TestConfigRejectsBadSettings(t *testing.T) {
 	_, err := Config{Acks: "x", CompressionType: "y"}.Sarama()
 	require.ErrorContains(t, err, "acks")
 	require.ErrorContains(t, err, "compression-type")
+}
+
+func TestTransactionTimeoutProperty(t *testing.T) {
+	s, err := Config{TransactionIDPrefix: "tx-"}.resolve()
+	require.NoError(t, err)
+	require.Equal(t, "tx-", s.txnPrefix)
+	require.Equal(t, time.Minute, s.txnTimeout, "Kafka's default transaction.timeout.ms")
+	s, err = Config{TransactionIDPrefix: "tx-", Properties: map[string]string{"transaction.timeout.ms": "15000"}}.resolve()
+	require.NoError(t, err)
+	require.Equal(t, 15*time.Second, s.txnTimeout)
 }
 
 func TestConfigFromSpringYAML(t *testing.T) {

@@ -21,8 +21,8 @@ import (
 // empty or drainBatch are queued. The last of them to return, when the
 // producer has shut down and handed back every record, releases what is held
 // and tells the completer.
-func (t *Template[K, V]) drainSuccesses() {
-	successes := t.producer.Successes()
+func (t *Template[K, V]) drainSuccesses(p sarama.AsyncProducer) {
+	successes := p.Successes()
 	var queued []back // for the completer
 	for msg := range successes {
 		r, ours := msg.Metadata.(*inflight[K, V])
@@ -44,8 +44,8 @@ func (t *Template[K, V]) drainSuccesses() {
 	t.drained()
 }
 
-func (t *Template[K, V]) drainErrors() {
-	errs := t.producer.Errors()
+func (t *Template[K, V]) drainErrors(p sarama.AsyncProducer) {
+	errs := p.Errors()
 	var queued []back
 	for perr := range errs {
 		queued = append(queued, back{msg: perr.Msg, err: perr.Err})
@@ -149,6 +149,9 @@ func (t *Template[K, V]) completer() {
 	// sarama hands back every record before closing its channels; anything
 	// left was never handed to it.
 	t.failAll(ErrClosed)
+	if t.txn != nil {
+		t.closeClients()
+	}
 	if t.ownClient {
 		if err := t.client.Close(); err != nil {
 			t.log.Warn("kafka template: close client", zap.Error(err))
@@ -283,6 +286,13 @@ func (t *Template[K, V]) finishClaimed(f *Future[K, V], cause error) {
 	rec := f.rec
 	var md RecordMetadata
 	var err error
+	if f.silent {
+		if cause != nil {
+			err = newSendError(rec, cause)
+		}
+		f.complete(err)
+		return
+	}
 	if cause != nil {
 		err = newSendError(rec, cause)
 		md = t.failedMetadata(f)

@@ -35,6 +35,17 @@
 // within it; [Template.Close] waits for the producer to finish, or until its
 // context ends, when it fails what is still outstanding.
 //
+// Transactions: a Config with a TransactionIDPrefix (Spring's
+// spring.kafka.producer.transaction-id-prefix) makes the template
+// transactional. [Template.ExecuteInTransaction] runs a function in a Kafka
+// transaction and commits it, or aborts it on an error or a panic; [Tx]
+// sends in it and adds consumed offsets ([Tx.SendOffsets]) for
+// consume-process-produce; a send whose context carries the transaction
+// ([Tx.Context]) joins it, and any other send runs in a transaction of its
+// own. Errors wrap [ErrTransactionAborted] and the cause; a fenced producer
+// is replaced on the next transaction. See ExecuteInTransaction and the
+// notes in txn.go for how this follows Spring's KafkaTemplate.
+//
 // Concurrency: a Template is safe for concurrent use, and records sent from
 // one goroutine to a partition keep their order. Each template runs three
 // goroutines. Two read the producer's Successes and Errors and run no user

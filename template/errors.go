@@ -27,6 +27,27 @@ var (
 	ErrDeliveryTimeout = errors.New("template: delivery timed out")
 	// ErrNoDefaultTopic: a default-topic send on a template without one.
 	ErrNoDefaultTopic = errors.New("template: no default topic")
+
+	// ErrTransactionAborted: a transaction was rolled back, because its
+	// function returned an error or panicked, a send in it failed, or the
+	// commit failed. The error also wraps the cause: the function's error,
+	// the failed send's *SendError, or the Kafka error (a *kerr.Error such
+	// as kerr.ProducerFenced, and the sarama error).
+	ErrTransactionAborted = errors.New("template: transaction aborted")
+	// ErrTransactionOutcomeUnknown: the context ended while the commit was
+	// in progress, or the coordinator could not be reached for the whole
+	// retry budget; the transaction may have committed or may abort.
+	ErrTransactionOutcomeUnknown = errors.New("template: transaction outcome unknown")
+	// ErrNotTransactional: a transaction was asked of a template without a
+	// transaction-id-prefix.
+	ErrNotTransactional = errors.New("template: not transactional (set transaction-id-prefix)")
+	// ErrInTransaction: ExecuteInTransaction was called with a context
+	// that already carries a transaction of the same template (Spring
+	// refuses nested executeInTransaction too).
+	ErrInTransaction = errors.New("template: already in a transaction")
+	// ErrTransactionDone: a send or SendOffsets through a transaction that
+	// has already committed or aborted.
+	ErrTransactionDone = errors.New("template: transaction already ended")
 )
 
 // SendError is the error of every failed send. It carries the record that was

@@ -39,6 +39,7 @@ type Future[K, V any] struct {
 	// with success, before it does.
 	wPartition int32
 	explicit   bool // set by Send: rec.Partition was given
+	silent     bool // an inner send of a transactional template: completing it runs no hooks
 	offset     int64
 	timestamp  int64 // Unix milliseconds, as Kafka keeps it
 
@@ -250,6 +251,15 @@ func (f *Future[K, V]) written(msg *sarama.ProducerMessage) {
 	if f.owner != nil && f.owner.noAcks {
 		f.offset = -1 // the broker does not answer with acks=0
 	}
+}
+
+// adopt takes the record and placement of in, the inner future that sent
+// f's record in a transaction of its own, before f completes.
+func (f *Future[K, V]) adopt(in *Future[K, V]) {
+	f.rec = in.rec
+	f.keySize, f.valueSize = in.keySize, in.valueSize
+	f.explicit, f.partition = in.explicit, in.partition
+	f.wPartition, f.offset, f.timestamp = in.wPartition, in.offset, in.timestamp
 }
 
 // metadata is the metadata of the written record.

@@ -157,9 +157,21 @@ func TestNewChecksClientAndOptions(t *testing.T) {
 	_, err = template.Dial[string, string]([]string{addr}, template.Config{CompressionType: "rar"})
 	require.ErrorIs(t, err, template.ErrConfig)
 
+	// Spring's allowNonTransactional has no kspring form on a transactional
+	// template; asking for it is an error, not a silent change.
+	_, err = template.New[string, string](client, template.WithConfig(template.Config{TransactionIDPrefix: "tx-"}),
+		template.WithAllowNonTransactional(true))
+	require.ErrorIs(t, err, template.ErrConfig)
+	require.ErrorContains(t, err, "non-transactional sends on a transactional template are not supported")
+
 	// A good client: the template owns only its producer.
 	tp, err := template.New[string, string](client)
 	require.NoError(t, err)
+	require.False(t, tp.IsTransactional())
+	called := false
+	err = tp.ExecuteInTransaction(t.Context(), func(*template.Tx[string, string]) error { called = true; return nil })
+	require.ErrorIs(t, err, template.ErrNotTransactional)
+	require.False(t, called, "no transaction, no function")
 	closeTemplate(t, tp)
 	require.False(t, client.Closed(), "New leaves the client to its owner")
 }

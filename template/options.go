@@ -29,6 +29,7 @@ type options struct {
 	propagator       propagation.TextMapPropagator
 	partitioner      Partitioner
 	config           *Config
+	allowNonTxn      *bool
 }
 
 // WithKeySerializer sets the key serializer. Default: serde.For[K]().
@@ -80,6 +81,14 @@ func WithPartitioner(p Partitioner) Option {
 // sarama only through c.Sarama() when the client is built; Dial does both.
 func WithConfig(c Config) Option {
 	return func(o *options) { o.config = &c }
+}
+
+// WithAllowNonTransactional is Spring's KafkaTemplate.setAllowNonTransactional.
+// kspring has no non-transactional sends on a transactional template (every
+// send outside a transaction runs in one of its own), so true on a
+// transactional template fails New with ErrConfig; false is the default.
+func WithAllowNonTransactional(allow bool) Option {
+	return func(o *options) { o.allowNonTxn = &allow }
 }
 
 // typed checks that v, set by an Option, has type T.

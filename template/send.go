@@ -90,6 +90,21 @@ func (t *Template[K, V]) newFuture() *Future[K, V] {
 // Once the record is handed off, send no longer touches it: the drainer may
 // recycle it at once.
 func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
+	if t.txn != nil {
+		t.sendTransactional(ctx, f)
+		return
+	}
+	t.sendNow(ctx, f)
+}
+
+// sendNow is send, for a record that goes to the producer as it is.
+func (t *Template[K, V]) sendNow(ctx context.Context, f *Future[K, V]) {
+	t.sendTo(ctx, f, nil)
+}
+
+// sendTo is sendNow to the producer whose input is in (nil: the template's
+// producer).
+func (t *Template[K, V]) sendTo(ctx context.Context, f *Future[K, V], in chan<- *sarama.ProducerMessage) {
 	now := time.Now()
 	r := t.spares.get()
 	r.f = f
@@ -98,27 +113,29 @@ func (t *Template[K, V]) send(ctx context.Context, f *Future[K, V]) {
 		t.spares.put([]*inflight[K, V]{r})
 		return
 	}
-	if err := t.handOff(ctx, r, now.Sub(t.epoch)); err != nil {
+	if err := t.handOff(ctx, r, now.Sub(t.epoch), in); err != nil {
 		t.fl.release(r)
 		t.finish(f, err)
 		t.spares.put([]*inflight[K, V]{r})
 	}
 }
 
-// prepare fills r.msg from f's record; now is the time of Send.
-func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflight[K, V], now time.Time) error {
+// serialize runs the interceptors' OnSend over f's record and serializes
+// its key (nil for a null key) and value; the serializers may change the
+// record's headers.
+func (t *Template[K, V]) serialize(ctx context.Context, f *Future[K, V]) (key, value []byte, err error) {
 	rec := &f.rec
 	if rec.Topic == "" {
 		if t.defaultTopic == "" {
-			return ErrNoDefaultTopic
+			return nil, nil, ErrNoDefaultTopic
 		}
 		rec.Topic = t.defaultTopic
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if t.closed.Load() {
-		return ErrClosed
+		return nil, nil, ErrClosed
 	}
 	for _, i := range t.interceptors {
 		t.safely("interceptor OnSend", func() { *rec = i.OnSend(ctx, *rec) })
@@ -127,18 +144,24 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	// Serializers may change the headers; the caller's slice stays as is. The
 	// copy lives in f, which is on the heap anyway.
 	rec.Headers = rec.Headers.Clone()
-	var key []byte
 	if rec.Key != nil {
-		b, err := serde.SerializeKey(t.keySer, rec.Topic, &rec.Headers, *rec.Key)
-		if err != nil {
-			return err
+		if key, err = serde.SerializeKey(t.keySer, rec.Topic, &rec.Headers, *rec.Key); err != nil {
+			return nil, nil, err
 		}
-		key = b
 	}
-	value, err := serde.SerializeValue(t.valueSer, rec.Topic, &rec.Headers, rec.Value)
+	if value, err = serde.SerializeValue(t.valueSer, rec.Topic, &rec.Headers, rec.Value); err != nil {
+		return nil, nil, err
+	}
+	return key, value, nil
+}
+
+// prepare fills r.msg from f's record; now is the time of Send.
+func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflight[K, V], now time.Time) error {
+	key, value, err := t.serialize(ctx, f)
 	if err != nil {
 		return err
 	}
+	rec := &f.rec
 	headers := rec.Headers
 	if t.obs.on() {
 		// The span starts once the record is serialized; a send that
@@ -191,20 +214,23 @@ func (t *Template[K, V]) prepare(ctx context.Context, f *Future[K, V], r *inflig
 	return nil
 }
 
-// handOff takes buffer budget and gives the message to the producer, waiting
-// at most max-block-ms from now (on the template's clock), until ctx ends or
-// the template closes.
-func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now time.Duration) error {
+// handOff takes buffer budget and gives the message to the producer whose
+// input is in (nil: the template's), waiting at most max-block-ms from now
+// (on the template's clock), until ctx ends or the template closes.
+func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now time.Duration, in chan<- *sarama.ProducerMessage) error {
 	t.sendMu.RLock()
 	defer t.sendMu.RUnlock()
 	if t.closed.Load() {
 		return ErrClosed
 	}
+	if in == nil {
+		in = t.input
+	}
 	if err := t.fl.acquire(ctx, r, now, t.maxBlock, t.closing, t.clock); err != nil {
 		return err
 	}
 	select {
-	case t.input <- &r.msg:
+	case in <- &r.msg:
 		return nil
 	default:
 	}
@@ -219,13 +245,13 @@ func (t *Template[K, V]) handOff(ctx context.Context, r *inflight[K, V], now tim
 		pulse := t.pulse.Load()
 		if done == nil {
 			select {
-			case t.input <- &r.msg:
+			case in <- &r.msg:
 				return nil
 			case <-pulse.c:
 			}
 		} else {
 			select {
-			case t.input <- &r.msg:
+			case in <- &r.msg:
 				return nil
 			case <-done:
 				return ctx.Err()

@@ -40,7 +40,7 @@ func TestHandOffWaitsForTheProducer(t *testing.T) {
 			r := &inflight[string, string]{f: &Future[string, string]{}, size: 10}
 			start := tp.clock()
 			errc := make(chan error, 1)
-			go func() { errc <- tp.handOff(ctx, r, start) }()
+			go func() { errc <- tp.handOff(ctx, r, start, nil) }()
 			require.Eventually(t, func() bool { return tp.fl.avail.Load() == 990 }, 10*time.Second, time.Millisecond,
 				"handOff took its budget and waits for the producer")
 			tc.end(tp, cancel)

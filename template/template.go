@@ -45,6 +45,7 @@ type Template[K, V any] struct {
 
 	fl     flight[K, V]
 	spares spares[K, V]
+	txn    *txnState[K, V] // nil unless transactional; then producer and input are nil
 
 	// sendMu is read-held by a Send while it hands its record to the
 	// producer; Close takes it to wait until no Send is doing so.
@@ -187,17 +188,39 @@ func newTemplate[K, V any](client sarama.Client, own bool, opts []Option) (*Temp
 	t.obs.init(&o)
 	t.quiet = len(t.interceptors) == 0 && len(o.listeners) == 0
 
+	if o.allowNonTxn != nil && *o.allowNonTxn && (s.txnPrefix != "" || client.Config().Producer.Transaction.ID != "") {
+		return nil, fmt.Errorf("%w: non-transactional sends on a transactional template are not supported: "+
+			"every send runs in a transaction; use a second template without transaction-id-prefix", ErrConfig)
+	}
+	t.returns.wake = make(chan struct{}, 1)
+	t.settleNow = make(chan struct{}, 1)
+	t.fl.short = t.settleNow
+	if s.txnPrefix != "" || client.Config().Producer.Transaction.ID != "" {
+		// The first transactional producer is made now, so that a broker
+		// refusing transactions fails New; the pool grows on demand.
+		if t.txn, err = newTxnState[K, V](client, s); err != nil {
+			return nil, err
+		}
+		p, err := t.txn.dial()
+		if err != nil {
+			return nil, err
+		}
+		t.txn.all = []*txnProducer{p}
+		t.txn.free <- p
+		t.draining.Store(2)
+		go t.drainSuccesses(p.producer)
+		go t.drainErrors(p.producer)
+		go t.completer()
+		return t, nil
+	}
 	t.producer, err = sarama.NewAsyncProducerFromClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("template: new producer: %w", err)
 	}
 	t.input = t.producer.Input()
-	t.returns.wake = make(chan struct{}, 1)
-	t.settleNow = make(chan struct{}, 1)
-	t.fl.short = t.settleNow
 	t.draining.Store(2)
-	go t.drainSuccesses()
-	go t.drainErrors()
+	go t.drainSuccesses(t.producer)
+	go t.drainErrors(t.producer)
 	go t.completer()
 	return t, nil
 }
@@ -228,8 +251,8 @@ func checkClientConfig(c *sarama.Config) error {
 	if !c.Version.IsAtLeast(sarama.V0_11_0_0) {
 		errs = append(errs, fmt.Errorf("Version %s is older than 0.11 (record headers, idempotence)", c.Version))
 	}
-	if c.Producer.Transaction.ID != "" {
-		errs = append(errs, errors.New("transactional producers are not supported yet"))
+	if c.Producer.Transaction.ID != "" && !c.Producer.Idempotent {
+		errs = append(errs, errors.New("Producer.Transaction.ID needs Producer.Idempotent"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: client config (use Config.Sarama): %w", ErrConfig, errors.Join(errs...))
@@ -243,7 +266,7 @@ func checkClientConfig(c *sarama.Config) error {
 // (sarama has no flush trigger): records waiting for a fuller batch leave when
 // linger-ms passes. Flush must not be called from a callback.
 func (t *Template[K, V]) Flush(ctx context.Context) error {
-	for _, f := range t.fl.snapshot() {
+	for _, f := range append(t.fl.snapshot(), t.autoFutures()...) {
 		select {
 		case <-f.Done():
 		case <-ctx.Done():
@@ -267,6 +290,10 @@ func (t *Template[K, V]) Close(ctx context.Context) error {
 		// any that were blocked.
 		t.sendMu.Lock()
 		t.sendMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+		if t.txn != nil {
+			t.closeTransactional()
+			return
+		}
 		t.producer.AsyncClose()
 	})
 	select {

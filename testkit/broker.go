@@ -102,3 +102,33 @@ func (b *Broker) Server() *broker.Broker {
 	}
 	return b.node.server()
 }
+
+// Kill stops the embedded broker the way a crash (kill -9) would:
+// connections and listeners are cut at once and the logs are abandoned
+// without the clean-shutdown marker, so Restart runs crash recovery. Killing
+// a broker that is down does nothing. Against an external cluster it fails
+// the test.
+func (b *Broker) Kill(t testing.TB) {
+	t.Helper()
+	if b.node == nil {
+		t.Fatalf("testkit: Kill: %s is set: the external cluster cannot be killed", BootstrapEnv)
+	}
+	b.node.kill()
+}
+
+// Restart starts the embedded broker again on the same log directory and
+// port, after stopping it cleanly if it runs (use Kill first for a crash).
+// It returns once clients can use it. Against an external cluster it fails
+// the test.
+func (b *Broker) Restart(t testing.TB) {
+	t.Helper()
+	if b.node == nil {
+		t.Fatalf("testkit: Restart: %s is set: the external cluster cannot be restarted", BootstrapEnv)
+	}
+	if err := b.node.stop(); err != nil {
+		t.Fatalf("testkit: Restart: %v", err)
+	}
+	if err := b.node.start(); err != nil {
+		t.Fatalf("testkit: Restart: %v", err)
+	}
+}

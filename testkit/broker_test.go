@@ -192,3 +192,24 @@ func TestEventually(t *testing.T) {
 type errTest string
 
 func (e errTest) Error() string { return string(e) }
+
+func TestBrokerKillAndRestartKeepsRecords(t *testing.T) {
+	if testkit.External() {
+		t.Skip("an external cluster cannot be killed")
+	}
+	t.Parallel()
+	b := testkit.NewBroker(t, testkit.WithTopic("kept", 1, nil))
+	testkit.Produce(t, b.Addr(), "kept", testkit.Value("before"))
+
+	b.Kill(t)
+	require.Nil(t, b.Server(), "a killed broker is down")
+	b.Restart(t)
+	testkit.Produce(t, b.Addr(), "kept", testkit.Value("after kill"))
+
+	b.Restart(t) // a clean stop and start
+	got := testkit.Records(t, b.Addr(), "kept")
+	require.Len(t, got, 2)
+	require.Equal(t, "before", string(got[0].Value))
+	require.Equal(t, "after kill", string(got[1].Value))
+	require.Equal(t, got, testkit.CommittedRecords(t, b.Addr(), "kept"), "no transactions: read_committed reads the same")
+}

@@ -71,23 +71,83 @@ func Records(t testing.TB, addr, topic string) []Record {
 	return got
 }
 
+// CommittedRecords is Records for a reader with isolation.level
+// read_committed: it returns the records of committed transactions and
+// those written outside transactions, never those of aborted ones, reading
+// each partition to its last stable offset of the moment it is called. It
+// fails the test if topic does not exist or the read does not finish within
+// WaitTimeout.
+func CommittedRecords(t testing.TB, addr, topic string) []Record {
+	t.Helper()
+	r := newReader(t, addr, topic, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	r.committed = true
+	defer r.close()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitTimeout)
+	defer cancel()
+	got, err := r.readToEnd(ctx)
+	if err != nil {
+		t.Fatalf("testkit: CommittedRecords: read %q at %s: %v (read so far:%s)", topic, addr, err, listRecords(got))
+	}
+	return got
+}
+
+// CommittedRecordsSettled is CommittedRecords once no transaction is open
+// on topic: it waits, up to WaitTimeout, until every partition's last
+// stable offset has reached its end offset, then reads. A producer's commit
+// returns once the coordinator has decided, and the markers that make the
+// records readable follow (as in Kafka), so a test reading right after a
+// commit wants this. It fails the test if a transaction stays open.
+func CommittedRecordsSettled(t testing.TB, addr, topic string) []Record {
+	t.Helper()
+	cl := newClient(t, addr)
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	Eventually(t, WaitTimeout, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("end offsets of %q: %w", topic, err)
+		}
+		stable, err := adm.ListCommittedOffsets(ctx, topic)
+		if err == nil {
+			err = stable.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("last stable offsets of %q: %w", topic, err)
+		}
+		var open error
+		ends.Each(func(o kadm.ListedOffset) {
+			if s, ok := stable.Lookup(o.Topic, o.Partition); !ok || s.Offset < o.Offset {
+				open = fmt.Errorf("%s-%d: a transaction is open (last stable offset %d, end offset %d)", o.Topic, o.Partition, s.Offset, o.Offset)
+			}
+		})
+		return open
+	})
+	return CommittedRecords(t, addr, topic)
+}
+
 // reader consumes one topic from the start of every partition, without a
 // group. It keeps control records (transaction markers) internally so it
 // knows its position, and hands out data records only.
 type reader struct {
-	topic string
-	cl    *kgo.Client
-	next  map[int32]int64 // partition -> offset after the last record seen
+	topic     string
+	cl        *kgo.Client
+	next      map[int32]int64 // partition -> offset after the last record seen
+	committed bool            // read_committed: read to the last stable offsets
 }
 
-func newReader(t testing.TB, addr, topic string) *reader {
+func newReader(t testing.TB, addr, topic string, opts ...kgo.Opt) *reader {
 	t.Helper()
-	cl := newClient(t, addr,
+	cl := newClient(t, addr, append([]kgo.Opt{
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.KeepControlRecords(),
-		kgo.FetchMaxWait(500*time.Millisecond),
-	)
+		kgo.FetchMaxWait(500 * time.Millisecond),
+	}, opts...)...)
 	return &reader{topic: topic, cl: cl, next: map[int32]int64{}}
 }
 
@@ -132,7 +192,11 @@ func (r *reader) readToEnd(ctx context.Context) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start offsets: %w", err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, r.topic)
+	list := adm.ListEndOffsets
+	if r.committed {
+		list = adm.ListCommittedOffsets // the last stable offsets
+	}
+	ends, err := list(ctx, r.topic)
 	if err == nil {
 		err = ends.Error()
 	}
