@@ -64,7 +64,10 @@
 // 'SCRAM-SHA-512=[password=...]', or created at start from kspring.add.scram
 // in kafka-storage's --add-scram form:
 // SCRAM-SHA-512=[name=alice,password=alice-secret]); sasl.enabled.mechanisms
-// picks them (default: all three, where Kafka's is GSSAPI).
+// picks them (default: all three, where Kafka's is GSSAPI). As Kafka
+// 3.8.1-3.9 does, SCRAM accepts the client-final nonce of librdkafka before
+// 2.6.1 (kcat on Debian), clientNonce+serverNonce (librdkafka#4895), and
+// logs it at info once per connection; any other nonce is refused.
 //
 // authorizer.class.name (any value, e.g. Kafka's
 // org.apache.kafka.metadata.authorizer.StandardAuthorizer) turns ACLs on:

@@ -203,7 +203,7 @@ func TestTransactionsSASLInterBroker(t *testing.T) {
 }
 
 // kcat (librdkafka) as a transactional producer over SASL/PLAIN (its
-// SCRAM before 2.6.1 is refused: see TestSASL): refused
+// SCRAM is TestSASL's): refused
 // without Write on its transactional id, nothing written; with the ACLs of
 // Kafka's docs its input is one committed transaction.
 func TestACLsTransactionalProducerKcat(t *testing.T) {

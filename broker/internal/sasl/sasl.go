@@ -70,11 +70,14 @@ func New(mechanism string, users Users) (Session, error) {
 		if mechanism == ScramSHA512 {
 			fn = scram.SHA512
 		}
+		h, _ := hashFor(mechanism)
+		sess := &scramSession{mechanism: mechanism, hash: h}
 		srv, err := fn.NewServer(func(user string) (scram.StoredCredentials, error) {
 			c, ok := users.ScramCredential(user, mechanism)
 			if !ok {
 				return scram.StoredCredentials{}, fmt.Errorf("%w: unknown user or mechanism %s", ErrAuthentication, mechanism)
 			}
+			sess.cred = c
 			return scram.StoredCredentials{
 				KeyFactors: scram.KeyFactors{Salt: string(c.Salt), Iters: int(c.Iterations)},
 				StoredKey:  c.StoredKey, ServerKey: c.ServerKey,
@@ -83,7 +86,8 @@ func New(mechanism string, users Users) (Session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sasl: %s: %w", mechanism, err)
 		}
-		return &scramSession{conv: srv.NewConversation(), mechanism: mechanism}, nil
+		sess.conv = srv.NewConversation()
+		return sess, nil
 	}
 	return nil, fmt.Errorf("sasl: mechanism %q is not supported", mechanism)
 }
@@ -129,31 +133,6 @@ func ParsePlain(token []byte) (authzid, user, pass string, err error) {
 	}
 	return string(parts[0]), string(parts[1]), string(parts[2]), nil
 }
-
-type scramSession struct {
-	conv      *scram.ServerConversation
-	mechanism string
-}
-
-func (s *scramSession) Step(token []byte) ([]byte, error) {
-	out, err := s.conv.Step(string(token))
-	if err != nil {
-		if errors.Is(err, ErrAuthentication) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrAuthentication, s.mechanism, err)
-	}
-	if s.conv.Done() && !s.conv.Valid() {
-		return nil, fmt.Errorf("%w: %s: invalid credentials", ErrAuthentication, s.mechanism)
-	}
-	if az := s.conv.AuthzID(); az != "" && az != s.conv.Username() {
-		return nil, fmt.Errorf("%w: authorization id %q differs from user %q", ErrAuthentication, az, s.conv.Username())
-	}
-	return []byte(out), nil
-}
-
-func (s *scramSession) Done() bool   { return s.conv.Done() && s.conv.Valid() }
-func (s *scramSession) User() string { return s.conv.Username() }
 
 // Kafka's bounds on SCRAM iterations.
 const (

@@ -1,6 +1,7 @@
 package sasl
 
 import (
+	"bytes"
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"testing"
@@ -128,10 +129,18 @@ func TestFromSaltedPassword(t *testing.T) {
 
 // Whatever a client sends, a session answers or fails with
 // ErrAuthentication, and never reports success without a valid exchange.
+// In the second token, "{c}" stands for the client nonce of the first and
+// "{s}" for the server's nonce, so that the fuzzer reaches the final step
+// of both accepted nonce forms (c=biws,r={s},... and librdkafka's
+// c=biws,r={c}{s},...).
 func FuzzStep(f *testing.F) {
 	f.Add(byte(0), []byte("\x00alice\x00alice-pw"), []byte(nil))
 	f.Add(byte(1), []byte("n,,n=bob,r=abc"), []byte("c=biws,r=abc,p=xyz"))
 	f.Add(byte(2), []byte("n,a=x,n=bob,r=q"), []byte("garbage"))
+	f.Add(byte(1), []byte("n,,n=bob,r=abc"), []byte("c=biws,r={s},p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+	f.Add(byte(1), []byte("n,,n=bob,r=abc"), []byte("c=biws,r={c}{s},p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+	f.Add(byte(2), []byte("n,,n=bob,r=abc"), []byte("c=biws,r={c}{s},x=1,p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="))
+	f.Add(byte(2), []byte("n,,n=bob,r=abc"), []byte("c=biws,r={c}{c}{s},p=!"))
 	var u users
 	f.Fuzz(func(t *testing.T, m byte, first, second []byte) {
 		if u.plain == nil {
@@ -140,18 +149,38 @@ func FuzzStep(f *testing.F) {
 		mech := Mechanisms[int(m)%len(Mechanisms)]
 		s, err := New(mech, u)
 		require.NoError(t, err)
-		for _, tok := range [][]byte{first, second} {
+		tokens := [][]byte{first, second}
+		for i := range tokens {
 			if s.Done() {
 				break
 			}
-			if _, err := s.Step(tok); err != nil {
+			out, err := s.Step(tokens[i])
+			if err != nil {
 				require.ErrorIs(t, err, ErrAuthentication)
 				require.False(t, s.Done())
 				return
 			}
+			if i == 0 && mech != Plain {
+				tokens[1] = withNonces(first, out, second)
+			}
 		}
 		if s.Done() && mech != Plain {
-			t.Fatalf("SCRAM done from two fuzzed tokens: %q %q", first, second)
+			t.Fatalf("SCRAM done from two fuzzed tokens: %q %q", first, tokens[1])
 		}
 	})
+}
+
+// withNonces replaces {c} and {s} in tok with the client nonce of
+// clientFirst and the server nonce of serverFirst.
+func withNonces(clientFirst, serverFirst, tok []byte) []byte {
+	nonce := func(msg []byte) []byte {
+		for f := range bytes.SplitSeq(msg, []byte(",")) {
+			if v, ok := bytes.CutPrefix(f, []byte("r=")); ok {
+				return v
+			}
+		}
+		return nil
+	}
+	tok = bytes.ReplaceAll(tok, []byte("{c}"), nonce(clientFirst))
+	return bytes.ReplaceAll(tok, []byte("{s}"), nonce(serverFirst))
 }

@@ -219,6 +219,7 @@ func (c *conn) rawAuthenticate() error {
 		return err
 	}
 	if c.saslSession.Done() {
+		logLegacyNonce(c, c.saslSession)
 		c.authenticated = true
 		c.principal = "User:" + c.saslSession.User()
 		c.saslSession = nil

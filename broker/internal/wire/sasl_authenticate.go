@@ -54,9 +54,19 @@ func (s *Server) handleSaslAuthenticate(_ context.Context, req *Request, body *k
 	}
 	resp.SASLAuthBytes = out
 	if c.saslSession.Done() {
+		logLegacyNonce(c, c.saslSession)
 		c.authenticated = true
 		c.principal = "User:" + c.saslSession.User()
 		c.saslSession = nil
 	}
 	return resp, nil
+}
+
+// logLegacyNonce notes, once per connection, a SCRAM exchange that
+// succeeded with librdkafka's pre-2.6.1 client-final nonce.
+func logLegacyNonce(c *conn, sess sasl.Session) {
+	if sasl.AcceptedLegacyNonce(sess) {
+		c.log.Info("SASL/SCRAM: accepted the legacy librdkafka client-final nonce (clientNonce+serverNonce, librdkafka before 2.6.1, librdkafka#4895), as Kafka 3.8.1-3.9 does",
+			zap.String("mechanism", c.saslMechanism), zap.String("user", sess.User()))
+	}
 }
