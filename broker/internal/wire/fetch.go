@@ -110,8 +110,13 @@ func (s *Server) resolveFetch(req *Request, body *kmsg.FetchRequest, resp *kmsg.
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		name, known := rt.Topic, true
 		if body.Version >= 13 {
-			t, ok := s.meta.TopicByID(rt.TopicID)
-			name, known = t.Name, ok
+			// The shared state, not a copy: only the name is read, and
+			// followers send this on every round.
+			if t, ok := s.meta.State().TopicByID(rt.TopicID); ok {
+				name = t.Name
+			} else {
+				name, known = "", false
+			}
 		}
 		denied := known && !follower && !s.authorizeTopic(req, name, kmsg.ACLOperationRead)
 		for _, rp := range rt.Partitions {
