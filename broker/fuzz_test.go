@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap/zapcore"
 
@@ -63,6 +64,7 @@ func fuzzSeeds() []kmsg.Request {
 		f.MaxWaitMillis = 10
 		out = append(out, f)
 	}
+	out = append(out, replicaFetchSeeds([16]byte{}, [16]byte{1, 2, 3})...)
 	for _, v := range []int16{0, 1, 4, 9, 12} {
 		m := kmsg.NewPtrMetadataRequest()
 		m.SetVersion(v)
@@ -120,12 +122,34 @@ func fuzzSeeds() []kmsg.Request {
 	return append(out, a)
 }
 
+// replicaFetchSeeds returns followers' fetches (Fetch v13 with a replica
+// id, topics named by id, as the replica fetcher sends) of partition 0 of
+// each topic id.
+func replicaFetchSeeds(ids ...[16]byte) []kmsg.Request {
+	var out []kmsg.Request
+	for _, id := range ids {
+		f := fetchReq("", 1<<20, fetchPart{Partition: 0, Offset: 0, MaxBytes: 1 << 20})
+		f.SetVersion(13)
+		f.ReplicaID, f.MinBytes, f.MaxWaitMillis = 2, 1, 10
+		f.Topics[0].TopicID = id
+		rp := &f.Topics[0].Partitions[0]
+		rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = 0, 0, 0
+		out = append(out, f)
+	}
+	return out
+}
+
 func FuzzRequest(f *testing.F) {
 	// Limit requests to 1 MiB so the fuzzer cannot make the broker buffer
 	// the default 100 MiB per input.
 	cfg := testConfig(f, func(c *broker.Config) { c.SocketRequestMaxBytes = 1 << 20 })
 	addr := startLogged(f, cfg, zapcore.ErrorLevel).Addr()
-	for _, req := range fuzzSeeds() {
+	// A replica fetch by the id of a topic that exists reaches the
+	// follower path (and is refused: the lone broker has no follower).
+	createTopic(f, addr, "fuzz", 1, nil)
+	md, err := kadm.NewClient(newKgo(f, addr)).Metadata(testCtx(f), "fuzz")
+	require.NoError(f, err)
+	for _, req := range append(fuzzSeeds(), replicaFetchSeeds(md.Topics["fuzz"].ID)...) {
 		f.Add(req.Key(), req.GetVersion(), fuzzBody(req))
 	}
 	probe := kmsg.NewPtrApiVersionsRequest() // v0, correlation id 2

@@ -17,10 +17,27 @@ type Network struct {
 	owner   map[string]int32 // broker address (client or controller listener) to id
 	blocked map[[2]int32]bool
 	conns   map[[2]int32]map[net.Conn]struct{}
+	reroute map[string]string // address to the one dialled instead
 }
 
 func newNetwork() *Network {
-	return &Network{owner: map[string]int32{}, blocked: map[[2]int32]bool{}, conns: map[[2]int32]map[net.Conn]struct{}{}}
+	return &Network{owner: map[string]int32{}, blocked: map[[2]int32]bool{},
+		conns: map[[2]int32]map[net.Conn]struct{}{}, reroute: map[string]string{}}
+}
+
+// Redirect makes the connections brokers open to addr from now on reach to
+// instead, as when a broker is dead and its port has been taken by a
+// broker of another cluster; to "" undoes it. Connections already open
+// are left alone (kill the broker at addr to close them), and redirected
+// ones are outside the cluster: Partition does not cut them.
+func (n *Network) Redirect(addr, to string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if to == "" {
+		delete(n.reroute, addr)
+		return
+	}
+	n.reroute[addr] = to
 }
 
 func link(a, b int32) [2]int32 {
@@ -71,6 +88,11 @@ func (n *Network) Heal() {
 func (n *Network) dialer(from int32) func(ctx context.Context, addr string) (net.Conn, error) {
 	return func(ctx context.Context, addr string) (net.Conn, error) {
 		n.mu.Lock()
+		if r, ok := n.reroute[addr]; ok {
+			n.mu.Unlock()
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", r)
+		}
 		to, known := n.owner[addr]
 		l := link(from, to)
 		blocked := known && n.blocked[l]

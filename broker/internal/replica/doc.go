@@ -10,9 +10,12 @@
 // high watermark checkpoints (replication-offset-checkpoint per log dir).
 //
 // Replication works as Kafka's. A follower's partitions are fetched by one
-// fetcher per leader broker (fetcher.go), with Fetch v12 and its replica
-// id, and appended with the leader's offsets and epochs; a follower whose
-// log diverged is told so (DivergingEpoch) and truncates. The leader
+// fetcher per leader broker (fetcher.go), with Fetch v13 and its replica
+// id, naming topics by id (KIP-516, [Partition.TopicID]) so that a broker of
+// another cluster reached at a dead leader's address refuses them
+// (UNKNOWN_TOPIC_ID) instead of serving a same-named topic, and appended
+// with the leader's offsets and epochs; a follower whose log diverged is
+// told so (DivergingEpoch) and truncates. The leader
 // (leader.go) learns each follower's log end from its fetch offset, moves
 // the high watermark to the smallest log end of the ISR, asks the
 // controller (Options.AlterISR) to add a follower that caught up and to

@@ -113,30 +113,63 @@ func (f *fetcher) ready(now time.Time) ([]*Partition, time.Time) {
 	return out, next
 }
 
+// sentKey names a partition of a replica fetch as its response does: by
+// topic id (v13+) or, for a topic without an id, by name (v12).
+type sentKey struct {
+	id    [16]byte
+	topic string
+	index int32
+}
+
+// sent is a partition asked for in a round, and from where.
+type sent struct {
+	p  *Partition
+	fp fetchPosition
+}
+
 // round sends one replica fetch and applies its answer. It returns an
 // error only if the request failed as a whole; a partition that failed is
 // delayed on its own.
+//
+// Partitions are named by topic id (Fetch v13, KIP-516) so that a broker of
+// another cluster reached at a dead leader's address, with a topic of the
+// same name, answers UNKNOWN_TOPIC_ID rather than its records; responses
+// are matched by id too. Only if some partition has no id (a topic made
+// without one) does the round fall back to v12 and names.
 func (f *fetcher) round(ctx context.Context, parts []*Partition) error {
 	req := kmsg.NewPtrFetchRequest()
-	req.Version = 12
+	req.Version = 13
+	for _, p := range parts {
+		if p.TopicID == ([16]byte{}) {
+			req.Version = 12
+			break
+		}
+	}
+	byID := req.Version >= 13
 	req.ReplicaID = f.m.opts.NodeID
 	req.MaxWaitMillis = int32(f.m.opts.FetchMaxWait.Milliseconds())
 	req.MinBytes = 1
 	req.MaxBytes = 16 << 20
-	pos := make(map[*Partition]fetchPosition, len(parts))
-	byTopic := map[string]int{}
+	asked := make(map[sentKey]sent, len(parts))
+	byTopic := map[sentKey]int{}
 	for _, p := range parts {
 		fp, ok := p.position()
 		if !ok || fp.leader != f.leader {
 			continue
 		}
-		pos[p] = fp
-		i, ok := byTopic[p.Topic]
+		tk := sentKey{topic: p.Topic}
+		if byID {
+			tk = sentKey{id: p.TopicID}
+		}
+		k := tk
+		k.index = p.Index
+		asked[k] = sent{p, fp}
+		i, ok := byTopic[tk]
 		if !ok {
 			i = len(req.Topics)
-			byTopic[p.Topic] = i
+			byTopic[tk] = i
 			t := kmsg.NewFetchRequestTopic()
-			t.Topic = p.Topic
+			t.Topic, t.TopicID = p.Topic, p.TopicID
 			req.Topics = append(req.Topics, t)
 		}
 		rp := kmsg.NewFetchRequestTopicPartition()
@@ -148,7 +181,7 @@ func (f *fetcher) round(ctx context.Context, parts []*Partition) error {
 		rp.PartitionMaxBytes = 1 << 20
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
 	}
-	if len(pos) == 0 {
+	if len(asked) == 0 {
 		return nil
 	}
 	rctx, cancel := context.WithTimeout(ctx, f.m.opts.FetchMaxWait+f.m.opts.RequestTimeout)
@@ -163,23 +196,37 @@ func (f *fetcher) round(ctx context.Context, parts []*Partition) error {
 	}
 	now := time.Now()
 	for _, rt := range resp.Topics {
+		k := sentKey{topic: rt.Topic}
+		if byID {
+			k = sentKey{id: rt.TopicID}
+		}
 		for _, rp := range rt.Partitions {
-			p, ok := f.m.Get(rt.Topic, rp.Partition)
+			k.index = rp.Partition
+			s, ok := asked[k]
 			if !ok {
-				continue
+				continue // not asked for: never applied
 			}
-			fp, ok := pos[p]
-			if !ok {
-				continue
-			}
-			if err := f.apply(p, fp, rp, now); err != nil {
-				f.m.logger.Debug("replica fetch of a partition failed", zap.String("topic", p.Topic),
-					zap.Int32("partition", p.Index), zap.Int32("leader", f.leader), zap.Error(err))
-				f.delayed[p] = delay{until: now.Add(f.m.opts.FetchBackoff), epoch: fp.leaderEpoch}
+			if err := f.apply(s.p, s.fp, rp, now); err != nil {
+				f.failed(s.p, err)
+				f.delayed[s.p] = delay{until: now.Add(f.m.opts.FetchBackoff), epoch: s.fp.leaderEpoch}
 			}
 		}
 	}
 	return nil
+}
+
+// failed logs a partition's failed fetch: one the leader refused for its
+// topic id at Info, since past a topic's first moments (when the leader
+// may not know it yet) it means the leader's address reached a broker that
+// does not have this topic (another cluster's, on a dead leader's port);
+// the others at Debug, as they pass with the next metadata.
+func (f *fetcher) failed(p *Partition, err error) {
+	msg, level := "replica fetch of a partition failed", zap.DebugLevel
+	if errors.Is(err, kerr.UnknownTopicID) || errors.Is(err, kerr.InconsistentTopicID) {
+		msg, level = "replica fetch refused: the broker at the leader's address has no topic of this id", zap.InfoLevel
+	}
+	f.m.logger.Log(level, msg, zap.String("topic", p.Topic), zap.Int32("partition", p.Index),
+		zap.Int32("leader", f.leader), zap.String("address", f.client.Addr()), zap.Error(err))
 }
 
 // apply handles one partition of a replica fetch response.
@@ -202,6 +249,9 @@ func (f *fetcher) apply(p *Partition, fp fetchPosition, rp kmsg.FetchResponseTop
 	default:
 		// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, ...: the metadata
 		// brings the new leader; until then this partition waits.
+		// UNKNOWN_TOPIC_ID and INCONSISTENT_TOPIC_ID too: the broker at
+		// the leader's address does not have this topic (or not this
+		// incarnation of it), so nothing of its log may be applied.
 		return err
 	}
 	if d := rp.DivergingEpoch; d.EndOffset >= 0 || d.Epoch >= 0 {

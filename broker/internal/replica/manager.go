@@ -95,7 +95,7 @@ func (m *Manager) Open(topic string, index int32, id [16]byte, s Settings) (*Par
 		// (this broker, if alone in the ISR) says so.
 		hw = l.StartOffset()
 	}
-	p := newPartition(topic, index, dir, l, s, m.opts.NodeID, m, hw)
+	p := newPartition(topic, index, id, dir, l, s, m.opts.NodeID, m, hw)
 	m.parts[k] = p
 	m.count[filepath.Dir(dir)]++
 	return p, nil

@@ -57,6 +57,9 @@ type Partition struct {
 	Topic string
 	Index int32
 	Dir   string // the partition's directory
+	// TopicID is the id of the topic the partition belongs to (KIP-516),
+	// zero if unknown; set at Open and never changed.
+	TopicID [16]byte
 
 	log  *log.Log
 	self int32
@@ -78,9 +81,9 @@ type Partition struct {
 	deleted   bool
 }
 
-func newPartition(topic string, index int32, dir string, l *log.Log, s Settings, self int32, m *Manager, hw int64) *Partition {
+func newPartition(topic string, index int32, id [16]byte, dir string, l *log.Log, s Settings, self int32, m *Manager, hw int64) *Partition {
 	p := &Partition{
-		Topic: topic, Index: index, Dir: dir, log: l, settings: s, self: self, m: m,
+		Topic: topic, Index: index, TopicID: id, Dir: dir, log: l, settings: s, self: self, m: m,
 	}
 	p.hw.Store(min(max(hw, l.StartOffset()), l.EndOffset()))
 	return p

@@ -10,7 +10,13 @@ package wire
 // watermark moving; for a follower, an append. Fetch sessions (KIP-227) are
 // declined by answering session id 0, so every request is a full fetch; an
 // incremental request for a session we never made gets
-// FETCH_SESSION_ID_NOT_FOUND. v13 names topics by id.
+// FETCH_SESSION_ID_NOT_FOUND. v13 names topics by id: an id the metadata
+// does not know gets UNKNOWN_TOPIC_ID, and one that names a topic whose
+// partition here belongs to another incarnation of it (its
+// partition.metadata id differs) gets INCONSISTENT_TOPIC_ID, as in Kafka;
+// never data. Followers fetch v13, so a follower of another cluster that
+// reaches this broker at its dead leader's address, asking for a topic of
+// the same name, is refused.
 //
 // Consumers fetch from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere)
 // and read up to the high watermark. A fetch with a replica id is a
@@ -104,8 +110,13 @@ func (s *Server) resolveFetch(req *Request, body *kmsg.FetchRequest, resp *kmsg.
 		st.Topic, st.TopicID = rt.Topic, rt.TopicID
 		name, known := rt.Topic, true
 		if body.Version >= 13 {
-			t, ok := s.meta.TopicByID(rt.TopicID)
-			name, known = t.Name, ok
+			// The shared state, not a copy: only the name is read, and
+			// followers send this on every round.
+			if t, ok := s.meta.State().TopicByID(rt.TopicID); ok {
+				name = t.Name
+			} else {
+				name, known = "", false
+			}
 		}
 		denied := known && !follower && !s.authorizeTopic(req, name, kmsg.ACLOperationRead)
 		for _, rp := range rt.Partitions {
@@ -124,6 +135,8 @@ func (s *Server) resolveFetch(req *Request, body *kmsg.FetchRequest, resp *kmsg.
 				sp.ErrorCode = kerr.UnknownTopicID.Code
 			case !known:
 				sp.ErrorCode = s.missingPartition(name, rp.Partition).Code
+			case body.Version >= 13 && p.TopicID != ([16]byte{}) && p.TopicID != rt.TopicID:
+				sp.ErrorCode = kerr.InconsistentTopicID.Code
 			case follower:
 				div, err := p.FollowerFetch(body.ReplicaID, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.FetchOffset, now)
 				switch {
