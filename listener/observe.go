@@ -13,6 +13,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kspring/kspring/internal/spanname"
 	"github.com/kspring/kspring/internal/traceparent"
 	"github.com/kspring/kspring/serde"
 )
@@ -69,8 +70,7 @@ type observation struct {
 	propagator propagation.TextMapPropagator
 	w3c        bool // propagator is propagation.TraceContext: extract with internal/traceparent
 
-	mu    sync.RWMutex
-	names map[string]string // span names by topic
+	names *spanname.Cache // span names by topic
 }
 
 func (o *observation) init() {
@@ -80,7 +80,7 @@ func (o *observation) init() {
 			o.propagator = propagation.TraceContext{}
 		}
 		o.w3c = traceparent.IsDefault(o.propagator)
-		o.names = map[string]string{}
+		o.names = spanname.New("process")
 	}
 }
 
@@ -108,7 +108,7 @@ func (o *observation) startRecord(ctx context.Context, raw *RawRecord, group, cl
 		return ctx, d
 	}
 	parent := o.extract(ctx, raw.Headers)
-	ctx, d.span = o.tracer.Start(parent, o.spanName(raw.Topic), consumerSpan...)
+	ctx, d.span = o.tracer.Start(parent, o.names.Name(raw.Topic), consumerSpan...)
 	if !d.span.IsRecording() {
 		return ctx, d
 	}
@@ -166,27 +166,6 @@ type recordAttrs [10]attribute.KeyValue
 
 var attrsPool = sync.Pool{New: func() any { return new(recordAttrs) }}
 
-// spanName returns "process <topic>", made once per topic.
-func (o *observation) spanName(topic string) string {
-	o.mu.RLock()
-	n, ok := o.names[topic]
-	o.mu.RUnlock()
-	if ok {
-		return n
-	}
-	n = "process " + topic
-	o.mu.Lock()
-	if len(o.names) < maxSpanNames {
-		o.names[topic] = n
-	}
-	o.mu.Unlock()
-	return n
-}
-
-// maxSpanNames bounds the span names kept, for listeners of ever-new
-// topics (a pattern subscription).
-const maxSpanNames = 1024
-
 // startBatch begins observing the delivery of a batch: its span is a root
 // linked to every record's sending span, as the conventions ask for a
 // batch.
@@ -212,7 +191,7 @@ func (o *observation) startBatch(ctx context.Context, raws []*RawRecord, group, 
 	if group != "" {
 		attrs = append(attrs, semconv.MessagingKafkaConsumerGroup(group))
 	}
-	ctx, d.span = o.tracer.Start(ctx, o.spanName(raws[0].Topic), trace.WithSpanKind(trace.SpanKindConsumer),
+	ctx, d.span = o.tracer.Start(ctx, o.names.Name(raws[0].Topic), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
 	return ctx, d
 }

@@ -15,6 +15,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kspring/kspring/internal/spanname"
 	"github.com/kspring/kspring/internal/traceparent"
 	"github.com/kspring/kspring/serde"
 )
@@ -99,8 +100,7 @@ type observation struct {
 	propagator propagation.TextMapPropagator
 	w3c        bool // propagator is propagation.TraceContext: inject with internal/traceparent
 
-	mu    sync.RWMutex
-	names map[string]string // span names by topic
+	names *spanname.Cache // span names by topic
 }
 
 func (o *observation) init(opts *options) {
@@ -111,7 +111,7 @@ func (o *observation) init(opts *options) {
 	o.observer = opts.observer
 	if opts.tracerProvider != nil {
 		o.tracer = opts.tracerProvider.Tracer(instrumentationName, trace.WithSchemaURL(semconv.SchemaURL))
-		o.names = map[string]string{}
+		o.names = spanname.New("publish")
 		o.propagator = opts.propagator
 		if o.propagator == nil {
 			o.propagator = propagation.TraceContext{}
@@ -138,7 +138,7 @@ func (o *observation) start(ctx context.Context, topic string, headers *serde.He
 	}
 	s := &tracedSend{sendObs: sendObs{start: now}}
 	s.traced = s
-	ctx, s.span = o.tracer.Start(ctx, o.spanName(topic), producerSpan...)
+	ctx, s.span = o.tracer.Start(ctx, o.names.Name(topic), producerSpan...)
 	if s.span.IsRecording() {
 		s.valueSize = valueSize
 		if key != nil && utf8.Valid(key) {
@@ -164,27 +164,6 @@ var producerSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProd
 type endAttrs [9]attribute.KeyValue
 
 var endAttrsPool = sync.Pool{New: func() any { return new(endAttrs) }}
-
-// spanName returns "publish <topic>", made once per topic.
-func (o *observation) spanName(topic string) string {
-	o.mu.RLock()
-	n, ok := o.names[topic]
-	o.mu.RUnlock()
-	if ok {
-		return n
-	}
-	n = "publish " + topic
-	o.mu.Lock()
-	if len(o.names) < maxSpanNames {
-		o.names[topic] = n
-	}
-	o.mu.Unlock()
-	return n
-}
-
-// maxSpanNames bounds the span names kept, for templates sending to
-// ever-new topics.
-const maxSpanNames = 1024
 
 // written reports a send the producer acknowledged as msg says, on the
 // quiet path, before its future completes. Should another goroutine fail
