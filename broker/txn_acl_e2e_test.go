@@ -56,24 +56,7 @@ func TestACLsTransactionalProducerSCRAM(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(sess.Close)
 	ctx := testCtx(t)
-	for done := 0; done < n; {
-		fs := sess.PollFetches(ctx)
-		require.NoError(t, ctx.Err(), "transformed %d of %d", done, n)
-		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s[%d]: %v", topic, p, err) })
-		recs := fs.Records()
-		if len(recs) == 0 {
-			continue
-		}
-		require.NoError(t, sess.Begin())
-		for _, r := range recs {
-			require.NoError(t, sess.ProduceSync(ctx, &kgo.Record{Value: []byte("out-" + string(r.Value))}).FirstErr())
-		}
-		committed, err := sess.End(ctx, kgo.TryCommit)
-		require.NoError(t, err)
-		if committed {
-			done += len(recs)
-		}
-	}
+	transformInTransactions(t, sess, n)
 
 	var want []string
 	for i := range n {

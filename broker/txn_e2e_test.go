@@ -164,26 +164,7 @@ func TestTransactionsFranzGoGroupTransactSession(t *testing.T) {
 	)
 	require.NoError(t, err)
 	t.Cleanup(sess.Close)
-	ctx := testCtx(t)
-	for done := 0; done < n; {
-		fs := sess.PollFetches(ctx)
-		require.NoError(t, ctx.Err(), "transformed %d of %d", done, n)
-		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s[%d]: %v", topic, p, err) })
-		recs := fs.Records()
-		if len(recs) == 0 {
-			continue
-		}
-		require.NoError(t, sess.Begin())
-		for _, r := range recs {
-			out := &kgo.Record{Value: []byte("out-" + string(r.Value))}
-			require.NoError(t, sess.ProduceSync(ctx, out).FirstErr())
-		}
-		committed, err := sess.End(ctx, kgo.TryCommit)
-		require.NoError(t, err)
-		if committed {
-			done += len(recs)
-		}
-	}
+	transformInTransactions(t, sess, n)
 
 	got := committedValues(t, b.Addr(), "gts-out", 1)
 	var want []string
@@ -425,5 +406,32 @@ func TestTransactionsCoordinatorFailover(t *testing.T) {
 			}
 			require.NoError(t, c.Restart(testCtx(t), d.Coordinator))
 		})
+	}
+}
+
+// transformInTransactions consumes n records with sess and produces each
+// value, prefixed "out-", in the transaction that commits its offset;
+// a transaction that ends aborted (a rebalance) is done again.
+func transformInTransactions(t *testing.T, sess *kgo.GroupTransactSession, n int) {
+	t.Helper()
+	ctx := testCtx(t)
+	for done := 0; done < n; {
+		fs := sess.PollFetches(ctx)
+		require.NoError(t, ctx.Err(), "transformed %d of %d", done, n)
+		fs.EachError(func(topic string, p int32, err error) { t.Fatalf("fetch %s[%d]: %v", topic, p, err) })
+		recs := fs.Records()
+		if len(recs) == 0 {
+			continue
+		}
+		require.NoError(t, sess.Begin())
+		for _, r := range recs {
+			out := &kgo.Record{Value: []byte("out-" + string(r.Value))}
+			require.NoError(t, sess.ProduceSync(ctx, out).FirstErr())
+		}
+		committed, err := sess.End(ctx, kgo.TryCommit)
+		require.NoError(t, err)
+		if committed {
+			done += len(recs)
+		}
 	}
 }
