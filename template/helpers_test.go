@@ -2,7 +2,6 @@ package template_test
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -11,16 +10,6 @@ import (
 
 	"github.com/kspring/kspring/template"
 )
-
-// closedAddr returns a loopback address where nothing listens.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
 
 // quick is a Config with short timeouts, so failures come fast in tests.
 func quick() template.Config {
