@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,8 +9,6 @@ import (
 
 	"github.com/kspring/kspring/broker/internal/batch"
 	"github.com/kspring/kspring/broker/internal/group"
-	"github.com/kspring/kspring/broker/internal/log"
-	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/wire"
 )
 
@@ -47,7 +44,7 @@ func (s *offsetsStore) Append(ctx context.Context, partition int32, recs []group
 	for i, r := range recs {
 		brs[i] = batch.Record{OffsetDelta: int32(i), Key: r.Key, Value: r.Value}
 	}
-	return s.appendBatch(ctx, p, partition, batch.Build(nil, 0, now.UnixMilli(), brs), now)
+	return appendToISR(ctx, p, wire.OffsetsTopic, partition, batch.Build(nil, 0, now.UnixMilli(), brs), now, offsetsCommitTimeout)
 }
 
 // AppendTxn writes recs as one transactional batch of producer producerID
@@ -61,37 +58,7 @@ func (s *offsetsStore) AppendTxn(ctx context.Context, partition int32, producerI
 		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.UnknownTopicOrPartition)
 	}
 	now := time.Now()
-	return s.appendBatch(ctx, p, partition, group.TxnBatch(producerID, epoch, recs, now.UnixMilli()), now)
-}
-
-// appendBatch appends b to __consumer_offsets partition p and waits for
-// the ISR, mapping failures to the codes the coordinator expects.
-func (s *offsetsStore) appendBatch(ctx context.Context, p *replica.Partition, partition int32, b []byte, now time.Time) error {
-	res, err := p.Append(b, -1, now)
-	if err == nil {
-		// Kafka's offsets.commit.timeout.ms: an ISR that cannot take
-		// the records (a dead follower not yet dropped) answers in time.
-		wctx, cancel := context.WithTimeout(ctx, offsetsCommitTimeout)
-		err = p.WaitReplicated(wctx, res.LastOffset+1)
-		cancel()
-	}
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, replica.ErrNotLeader), errors.Is(err, replica.ErrDeleted):
-		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.NotLeaderForPartition)
-	case errors.Is(err, replica.ErrNotEnoughReplicas):
-		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.NotEnoughReplicas)
-	case errors.Is(err, replica.ErrNotEnoughReplicasAfterAppend):
-		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.NotEnoughReplicasAfterAppend)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.RequestTimedOut)
-	case errors.Is(err, log.ErrInvalidProducerEpoch):
-		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.InvalidProducerEpoch)
-	case errors.Is(err, log.ErrInvalidTxnState):
-		return fmt.Errorf("__consumer_offsets-%d: %w", partition, kerr.InvalidTxnState)
-	}
-	return fmt.Errorf("__consumer_offsets-%d: %w: %v", partition, kerr.KafkaStorageError, err)
+	return appendToISR(ctx, p, wire.OffsetsTopic, partition, group.TxnBatch(producerID, epoch, recs, now.UnixMilli()), now, offsetsCommitTimeout)
 }
 
 // Load replays a partition of __consumer_offsets in offset order, up to
@@ -102,29 +69,7 @@ func (s *offsetsStore) Load(ctx context.Context, partition int32, fn func(group.
 	if !ok {
 		return nil // not created yet: nothing stored
 	}
-	off := p.StartOffset()
-	for off < p.EndOffset() {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		data, err := p.Log().Read(off, 1<<20, p.EndOffset())
-		if err != nil {
-			return fmt.Errorf("__consumer_offsets-%d at %d: %w", partition, off, err)
-		}
-		if len(data) == 0 {
-			break
-		}
-		err = batch.Split(data, func(b []byte) error {
-			h, err := batch.ParseHeader(b)
-			if err != nil {
-				return err
-			}
-			off = h.LastOffset() + 1
-			return group.BatchRecords(b, fn)
-		})
-		if err != nil {
-			return fmt.Errorf("__consumer_offsets-%d: %w", partition, err)
-		}
-	}
-	return nil
+	return replayPartition(ctx, p, wire.OffsetsTopic, partition, func(_ batch.Header, b []byte) error {
+		return group.BatchRecords(b, fn)
+	})
 }

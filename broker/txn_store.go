@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/kspring/kspring/broker/internal/batch"
 	"github.com/kspring/kspring/broker/internal/cluster"
-	"github.com/kspring/kspring/broker/internal/replica"
 	"github.com/kspring/kspring/broker/internal/txn"
 	"github.com/kspring/kspring/broker/internal/wire"
 )
@@ -42,25 +40,7 @@ func (s *txnStore) Append(ctx context.Context, partition int32, key, value []byt
 	}
 	now := time.Now()
 	b := batch.Build(nil, 0, now.UnixMilli(), []batch.Record{{Key: key, Value: value}})
-	res, err := p.Append(b, -1, now)
-	if err == nil {
-		wctx, cancel := context.WithTimeout(ctx, txnAppendTimeout)
-		err = p.WaitReplicated(wctx, res.LastOffset+1)
-		cancel()
-	}
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, replica.ErrNotLeader), errors.Is(err, replica.ErrDeleted):
-		return fmt.Errorf("%s-%d: %w", wire.TransactionTopic, partition, kerr.NotLeaderForPartition)
-	case errors.Is(err, replica.ErrNotEnoughReplicas):
-		return fmt.Errorf("%s-%d: %w", wire.TransactionTopic, partition, kerr.NotEnoughReplicas)
-	case errors.Is(err, replica.ErrNotEnoughReplicasAfterAppend):
-		return fmt.Errorf("%s-%d: %w", wire.TransactionTopic, partition, kerr.NotEnoughReplicasAfterAppend)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return fmt.Errorf("%s-%d: %w", wire.TransactionTopic, partition, kerr.RequestTimedOut)
-	}
-	return fmt.Errorf("%s-%d: %w: %v", wire.TransactionTopic, partition, kerr.KafkaStorageError, err)
+	return appendToISR(ctx, p, wire.TransactionTopic, partition, b, now, txnAppendTimeout)
 }
 
 // Load replays a partition of __transaction_state in offset order up to
@@ -70,34 +50,12 @@ func (s *txnStore) Load(ctx context.Context, partition int32, fn func(key, value
 	if !ok {
 		return nil
 	}
-	off := p.StartOffset()
-	for off < p.EndOffset() {
-		if err := ctx.Err(); err != nil {
-			return err
+	return replayPartition(ctx, p, wire.TransactionTopic, partition, func(h batch.Header, b []byte) error {
+		if h.IsControl() {
+			return nil
 		}
-		data, err := p.Log().Read(off, 1<<20, p.EndOffset())
-		if err != nil {
-			return fmt.Errorf("%s-%d at %d: %w", wire.TransactionTopic, partition, off, err)
-		}
-		if len(data) == 0 {
-			break
-		}
-		err = batch.Split(data, func(b []byte) error {
-			h, err := batch.ParseHeader(b)
-			if err != nil {
-				return err
-			}
-			off = h.LastOffset() + 1
-			if h.IsControl() {
-				return nil
-			}
-			return batch.Records(b, func(r batch.Record) error { return fn(r.Key, r.Value) })
-		})
-		if err != nil {
-			return fmt.Errorf("%s-%d: %w", wire.TransactionTopic, partition, err)
-		}
-	}
-	return nil
+		return batch.Records(b, func(r batch.Record) error { return fn(r.Key, r.Value) })
+	})
 }
 
 // EnsureTransactionTopic creates __transaction_state on first need (a
